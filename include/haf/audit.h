@@ -1,0 +1,211 @@
+/*
+ * audit.h: CloudHSM audit entries, the incremental parser that produces them, and the formatter
+ * that turns one into a CloudWatch event message.
+ *
+ * The format is described in ../shared/reference/cloudhsm-audit-format.md. An entry starts at a
+ * line beginning "Time:" (optionally after a CloudWatch-export ISO prefix) and ends where the next
+ * one starts, at a blank line, or when the caller says the input is idle or at EOF.
+ *
+ * Ownership: every span in a struct haf_entry points into memory owned by the parser, valid only
+ * during the callback that receives the entry. The parser never allocates per field; it keeps one
+ * growable buffer for the entry being assembled.
+ *
+ * Offsets: the parser counts every byte it is fed. entry->src_start..src_end is the half-open byte
+ * range of the input that the entry covers, including trailing blank lines, so that a checkpoint at
+ * src_end resumes exactly at the next entry. Consecutive entries cover consecutive ranges.
+ */
+#ifndef HAF_AUDIT_H
+#define HAF_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "haf/buf.h"
+#include "haf/err.h"
+#include "haf/span.h"
+
+/* "NAME (0xHEX)" or "NAME (DEC)": both kept. */
+struct haf_named_code {
+    struct span name;
+    uint64_t code;
+};
+
+struct haf_kv {
+    struct span key;
+    struct span value;
+};
+
+/* Bits of haf_entry.present: which optional or common fields the entry had. */
+enum haf_field {
+    HAF_F_TIME = 1u << 0,
+    HAF_F_SEQUENCE_NO = 1u << 1,
+    HAF_F_REBOOT_COUNTER = 1u << 2,
+    HAF_F_COMMAND_TYPE = 1u << 3,
+    HAF_F_OPCODE = 1u << 4,
+    HAF_F_SESSION_HANDLE = 1u << 5,
+    HAF_F_RESPONSE = 1u << 6,
+    HAF_F_LOG_TYPE = 1u << 7,
+    HAF_F_USER_NAME = 1u << 8,
+    HAF_F_USER_TYPE = 1u << 9,
+    HAF_F_PRIV_SECRET_KEY_HANDLE = 1u << 10,
+    HAF_F_PUBLIC_KEY_HANDLE = 1u << 11,
+    HAF_F_KEY_HANDLE = 1u << 12,
+    HAF_F_VERSION_NO = 1u << 13,
+    HAF_F_USER_ID = 1u << 14,
+    HAF_F_TARGET_USER_NAME = 1u << 15,
+    HAF_F_TARGET_USER_TYPE = 1u << 16,
+    HAF_F_TARGET_USER_ID = 1u << 17,
+    HAF_F_MFA_ENABLED = 1u << 18,
+    HAF_F_MECHANISM = 1u << 19,
+    HAF_F_OPERATION = 1u << 20,
+    HAF_F_NUMBER_OF_USERS = 1u << 21,
+    HAF_F_USER_IDS = 1u << 22,
+    HAF_F_LOCAL_TIME = 1u << 23,
+    HAF_F_HOST_TIME = 1u << 24,
+    HAF_F_PROPAGATION_DELAY = 1u << 25,
+};
+
+/* The fields every well-formed entry has. */
+#define HAF_F_REQUIRED                                                                             \
+    (HAF_F_TIME | HAF_F_SEQUENCE_NO | HAF_F_REBOOT_COUNTER | HAF_F_COMMAND_TYPE | HAF_F_OPCODE |   \
+     HAF_F_SESSION_HANDLE | HAF_F_RESPONSE | HAF_F_LOG_TYPE)
+
+#define HAF_ENTRY_MAX_EXTRA 32
+
+struct haf_entry {
+    uint32_t present; /* enum haf_field bits */
+
+    /* Time: MM/DD/YY HH:MM:SS.ffffff, usecs:N. usecs is the timestamp. */
+    struct span human_time;
+    uint64_t usecs;
+    bool time_mismatch; /* human time and usecs disagree (noted, not fatal) */
+
+    uint64_t sequence_no;
+    uint64_t reboot_counter;
+    struct haf_named_code command_type;
+    struct haf_named_code opcode;
+    uint64_t session_handle;
+    uint64_t response_code;    /* "163:HSM Error: text" -> 163 */
+    struct span response_text; /* -> "HSM Error: text" */
+    bool response_success;     /* "HSM Return: SUCCESS" style */
+    struct haf_named_code log_type;
+
+    struct span user_name;
+    struct haf_named_code user_type;
+    uint64_t priv_secret_key_handle;
+    uint64_t public_key_handle;
+    uint64_t key_handle;
+    struct span version_no;
+    struct span user_id;
+    struct span target_user_name;
+    struct haf_named_code target_user_type;
+    struct span target_user_id;
+    struct span mfa_enabled;
+    uint64_t mechanism;
+    struct haf_named_code operation;
+    uint64_t number_of_users;
+    struct span user_ids;
+    struct span local_time; /* TIME_INFO_LOG: human part; usec in local_time_usec */
+    uint64_t local_time_usec;
+    struct span host_time;
+    uint64_t host_time_usec;
+    uint64_t propagation_delay_usec;
+
+    /* Unknown "label: value" lines, and repeats of known labels, kept verbatim in order. */
+    struct haf_kv extra[HAF_ENTRY_MAX_EXTRA];
+    size_t n_extra;
+
+    /* Set when the entry could not be fully parsed: a short static reason. The entry is still
+     * emitted, and `raw` then matters to the formatter. NULL when all is well. */
+    const char *parse_error;
+
+    /* The verbatim entry as CloudHSM delivers it to CloudWatch: lines joined by "\n", no trailing
+     * newline, CR stripped, invalid UTF-8 and NUL replaced with U+FFFD, over-long lines cut with a
+     * marker. Always valid UTF-8. */
+    struct span raw;
+
+    uint32_t invalid_utf8; /* invalid sequences replaced */
+    uint32_t nul_bytes;    /* NUL bytes replaced */
+    uint32_t cut_lines;    /* lines cut at the line bound */
+
+    uint64_t src_start; /* byte range of the input this entry covers */
+    uint64_t src_end;
+};
+
+/* Parser options; zero-initialised means defaults. */
+struct audit_parser_opts {
+    size_t max_line_bytes;  /* default 65536: longer lines are cut with a marker */
+    size_t max_entry_bytes; /* default 1048576: an entry never grows past this; the rest starts a
+                               new, flagged entry */
+};
+
+struct audit_parser;
+
+/* Called once per complete entry; a non-zero return stops the feed and is passed back as
+ * HAF_EAGAIN from audit_parser_feed (the bytes not yet consumed are reported via *consumed). */
+typedef int (*audit_entry_cb)(void *ctx, const struct haf_entry *entry);
+
+HAF_MUST_USE struct audit_parser *audit_parser_new(const struct audit_parser_opts *opts);
+void audit_parser_free(struct audit_parser *p);
+
+/* Start counting source offsets at `offset` and forget any partial entry (after a seek). */
+void audit_parser_reset(struct audit_parser *p, uint64_t offset);
+
+/*
+ * Feed bytes in any chunking. Every entry completed by these bytes is passed to cb. *consumed, when
+ * not NULL, receives how many of the bytes were taken (all of them unless cb stopped the feed).
+ */
+HAF_MUST_USE enum haf_err audit_parser_feed(struct audit_parser *p, const char *data, size_t len,
+                                            size_t *consumed, audit_entry_cb cb, void *ctx);
+
+/* The input is idle or at EOF: complete and emit the pending entry, if any. */
+HAF_MUST_USE enum haf_err audit_parser_flush(struct audit_parser *p, audit_entry_cb cb, void *ctx);
+
+/* True when bytes of an unfinished entry are held. */
+bool audit_parser_pending(const struct audit_parser *p);
+
+/* Offset just past the last byte fed. */
+uint64_t audit_parser_offset(const struct audit_parser *p);
+
+/* Counters since creation. */
+struct audit_parser_stats {
+    uint64_t entries;
+    uint64_t flagged; /* entries with parse_error */
+    uint64_t invalid_utf8;
+    uint64_t nul_bytes;
+    uint64_t cut_lines;
+};
+void audit_parser_get_stats(const struct audit_parser *p, struct audit_parser_stats *out);
+
+/* Parse one complete entry held in memory (e.g. a CloudWatch message read back). Same rules as the
+ * incremental parser; cb receives zero or more entries. */
+HAF_MUST_USE enum haf_err audit_parse_text(const char *data, size_t len, audit_entry_cb cb,
+                                           void *ctx);
+
+/* ---- formatting ---- */
+
+enum audit_format { AUDIT_FORMAT_JSON, AUDIT_FORMAT_RAW };
+
+/* What the formatter adds that the entry itself does not know. NULL members are left out. */
+struct audit_format_ctx {
+    const char *host;   /* "host" */
+    const char *source; /* "source": file path */
+    const char *hsm_id; /* "hsm_id" */
+};
+
+/*
+ * Append the CloudWatch message for `e` to `out` (not NUL-counted, valid UTF-8, never empty).
+ * json: exactly the object in DESIGN.md "Event message"; raw: e->raw.
+ */
+HAF_MUST_USE enum haf_err audit_format(const struct haf_entry *e, enum audit_format fmt,
+                                       const struct audit_format_ctx *ctx, struct buf *out);
+
+/* The CloudWatch event timestamp of an entry, in ms (usecs / 1000); 0 when it has no time. */
+static inline int64_t
+audit_entry_time_ms(const struct haf_entry *e)
+{
+    return (e->present & HAF_F_TIME) ? (int64_t)(e->usecs / 1000) : 0;
+}
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * main.c: the command line (DESIGN.md, fixed) and nothing else. It parses options and hands over to
+ * the daemon or to the parse subcommand; all real work lives in the modules.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "haf/cmd.h"
+#include "haf/config.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hsm-audit-forwarder [-c FILE] [-f] [-v]... [--once] [--dry-run] "
+            "[--check-config]\n"
+            "       hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
+            "       hsm-audit-forwarder --version | --help\n"
+            "\n"
+            "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
+            "\n"
+            "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+            "  -f, --foreground   stay attached; human-readable log on stderr (debug mode)\n"
+            "  -v, --verbose      more detail: -v each batch and HTTP status, -vv each entry\n"
+            "      --once         ship everything up to EOF of every source, wait for every\n"
+            "                     acknowledgement, save state and exit (non-zero if anything\n"
+            "                     could not be delivered)\n"
+            "      --dry-run      do everything but send: print each event as one JSON line\n"
+            "      --check-config validate the configuration, print the resolved settings, exit\n"
+            "  -h, --help         this help\n"
+            "  -V, --version      version, build options and library versions\n"
+            "\n"
+            "parse: read audit log files (stdin when none) and print one JSON object (or the raw\n"
+            "entry text with --format raw) per entry, one per line.\n"
+            "\n"
+            "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_ONCE = 256, OPT_DRY_RUN, OPT_CHECK_CONFIG };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"once", no_argument, NULL, OPT_ONCE},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct daemon_opts opts = {.config_path = CONFIG_DEFAULT_PATH};
+    int c;
+
+    if (argc >= 2 && strcmp(argv[1], "parse") == 0)
+        return cmd_parse(argc - 1, argv + 1);
+
+    while ((c = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            opts.config_path = optarg;
+            break;
+        case 'f':
+            opts.foreground = true;
+            break;
+        case 'v':
+            opts.verbosity++;
+            break;
+        case OPT_ONCE:
+            opts.once = true;
+            break;
+        case OPT_DRY_RUN:
+            opts.dry_run = true;
+            break;
+        case OPT_CHECK_CONFIG:
+            opts.check_config = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            cmd_print_version();
+            return 0;
+        default:
+            fprintf(stderr, "Try 'hsm-audit-forwarder --help' for more information.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hsm-audit-forwarder: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "Try 'hsm-audit-forwarder --help' for more information.\n");
+        return EXIT_USAGE;
+    }
+    return daemon_main(&opts);
+}
