@@ -1,0 +1,81 @@
+/*
+ * checkpoint.h: the state file: per-file read offsets and per-stream last acknowledged HSM
+ * sequence, in $state_dir/state.json.
+ *
+ * Written atomically (temp file, fsync, rename, fsync directory) so it survives kill -9 and power
+ * loss at any instant: a reader sees the old state or the new one, never a mix. A file offset
+ * advances only after CloudWatch acknowledged every entry before it. A state file that cannot be
+ * read or parsed is set aside (renamed to state.json.corrupt-<epoch>) with a clear message, and
+ * the daemon starts from an empty state rather than crashing. The state directory must be ours and
+ * not writable by others; files are created 0600 with O_NOFOLLOW.
+ */
+#ifndef HAF_CHECKPOINT_H
+#define HAF_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "haf/buf.h"
+#include "haf/err.h"
+#include "haf/tail.h"
+
+struct ckpt_file {
+    char *path;
+    uint64_t dev;
+    uint64_t ino;
+    struct tail_fingerprint fp;
+    uint64_t offset; /* every entry before it is acknowledged */
+    int64_t updated_ms;
+};
+
+struct ckpt_stream {
+    char *group;
+    char *stream;
+    bool has_seq;
+    uint64_t reboot_counter;
+    uint64_t sequence_no;
+    /* A PutLogEvents request was in flight when this state was written: after a crash its fate is
+     * unknown, so the first batch after start is checked against a read-back. */
+    bool inflight;
+};
+
+struct ckpt_state {
+    struct ckpt_file *files;
+    size_t n_files;
+    struct ckpt_stream *streams;
+    size_t n_streams;
+};
+
+void ckpt_state_init(struct ckpt_state *s);
+void ckpt_state_clean_up(struct ckpt_state *s);
+
+/*
+ * Load $dir/state.json. A missing file is an empty state (HAF_OK). A corrupt one is set aside, an
+ * empty state is returned (HAF_OK) and `msg` says what happened. HAF_EPERM when the directory or
+ * file is writable by others or not ours; HAF_EIO when it cannot be read at all.
+ */
+HAF_MUST_USE enum haf_err ckpt_load(const char *dir, struct ckpt_state *out, struct buf *msg);
+
+/* Write atomically. HAF_EIO (errno kept) on failure; the previous file is then intact. */
+HAF_MUST_USE enum haf_err ckpt_save(const char *dir, const struct ckpt_state *s);
+
+/* Create the directory 0700 if missing; HAF_EPERM if it exists with unsafe ownership/mode. */
+HAF_MUST_USE enum haf_err ckpt_prepare_dir(const char *dir, struct buf *msg);
+
+/* Find by (dev, ino) whose fingerprint matches `fp` on the stored length; NULL when none. The
+ * caller passes the fingerprint of the file's first ckpt->fp.len bytes. */
+struct ckpt_file *ckpt_find_file(struct ckpt_state *s, uint64_t dev, uint64_t ino);
+/* Insert or update by (dev, ino). */
+HAF_MUST_USE enum haf_err ckpt_set_file(struct ckpt_state *s, const struct ckpt_file *f);
+void ckpt_remove_file(struct ckpt_state *s, uint64_t dev, uint64_t ino);
+
+struct ckpt_stream *ckpt_find_stream(struct ckpt_state *s, const char *group, const char *stream);
+HAF_MUST_USE enum haf_err ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st);
+
+/* Parse/serialize (for tests and the fuzzer). */
+HAF_MUST_USE enum haf_err ckpt_parse(const char *data, size_t len, struct ckpt_state *out,
+                                     struct buf *msg);
+HAF_MUST_USE enum haf_err ckpt_serialize(const struct ckpt_state *s, struct buf *out);
+
+#endif

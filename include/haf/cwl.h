@@ -1,0 +1,113 @@
+/*
+ * cwl.h: the Amazon CloudWatch Logs client: requests (awsJson1.1 over HTTPS, SigV4 service
+ * "logs"), responses, and the classification of every failure into what the caller should do.
+ *
+ * Reference: ../shared/reference/cwl-api.md. Error types come from __type in the body or the
+ * X-Amzn-Errortype header, sanitized per the Smithy awsJson1_1 rules (cut at ':', keep after '#').
+ */
+#ifndef HAF_CWL_H
+#define HAF_CWL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "haf/buf.h"
+#include "haf/err.h"
+#include "haf/http.h"
+
+struct creds_provider;
+
+enum cwl_class {
+    CWL_OK,
+    CWL_RETRY,          /* throttling, 5xx, connection not made: back off and resend */
+    CWL_AMBIGUOUS,      /* sent, no answer: read back before resending */
+    CWL_REFRESH_CREDS,  /* expired token: refresh credentials, resend */
+    CWL_CLOCK_SKEW,     /* signature expired / not yet current: correct the clock, resend */
+    CWL_NOT_FOUND,      /* ResourceNotFoundException: create group/stream, resend */
+    CWL_ALREADY_EXISTS, /* ResourceAlreadyExistsException (success for Create*) */
+    CWL_ACCESS_DENIED,  /* AccessDenied, UnrecognizedClient, bad signature: log loudly, retry slowly */
+    CWL_INVALID,        /* InvalidParameter, Serialization: a bug or a bad name; log loudly */
+    CWL_INVALID_SEQUENCE_TOKEN, /* legacy: resend with expected_sequence_token */
+    CWL_DATA_ALREADY_ACCEPTED,  /* legacy: delivered */
+};
+
+const char *cwl_class_str(enum cwl_class c);
+
+struct cwl_result {
+    enum cwl_class cls;
+    long status;
+    char error_type[128]; /* sanitized */
+    char message[512];    /* the service's message, printable ASCII only */
+    char request_id[80];
+    char expected_sequence_token[160];
+    int64_t server_time_ms; /* from Date; 0 when absent */
+    /* PutLogEvents rejectedLogEventsInfo; -1 when absent */
+    int64_t too_new_start;
+    int64_t too_old_end;
+    int64_t expired_end;
+};
+
+/* Classify a completed HTTP exchange (pure; fuzzed). */
+void cwl_classify(const struct http_response *resp, struct cwl_result *out);
+
+struct cwl_opts {
+    const char *endpoint; /* "https://logs.us-east-1.amazonaws.com" or an override */
+    const char *region;
+};
+
+struct cwl_client;
+
+HAF_MUST_USE struct cwl_client *cwl_client_new(const struct cwl_opts *opts,
+                                               struct http_client *http,
+                                               struct creds_provider *creds);
+void cwl_client_free(struct cwl_client *c);
+
+/* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
+char *cwl_default_endpoint(const char *region);
+
+/* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature. */
+void cwl_set_clock_offset_ms(struct cwl_client *c, int64_t offset_ms);
+
+/* ---- blocking operations (rare: setup and read-back) ---- */
+HAF_MUST_USE enum haf_err cwl_create_log_group(struct cwl_client *c, const char *group,
+                                               const char *kms_key_id, struct cwl_result *res);
+HAF_MUST_USE enum haf_err cwl_create_log_stream(struct cwl_client *c, const char *group,
+                                                const char *stream, struct cwl_result *res);
+HAF_MUST_USE enum haf_err cwl_put_retention_policy(struct cwl_client *c, const char *group,
+                                                   int days, struct cwl_result *res);
+
+/* One read-back event. */
+struct cwl_read_event {
+    int64_t timestamp_ms;
+    char *message;
+    size_t message_len;
+};
+
+/* GetLogEvents from the head over [start_ms, end_ms), following nextForwardToken until the end or
+ * max_events; calls cb per event (non-zero return stops). HAF_OK with res->cls == CWL_OK on
+ * success; other classes (CWL_ACCESS_DENIED when logs:GetLogEvents is denied) are reported in res. */
+typedef int (*cwl_event_cb)(void *ctx, const struct cwl_read_event *ev);
+HAF_MUST_USE enum haf_err cwl_get_log_events(struct cwl_client *c, const char *group,
+                                             const char *stream, int64_t start_ms, int64_t end_ms,
+                                             size_t max_events, cwl_event_cb cb, void *ctx,
+                                             struct cwl_result *res);
+
+/* The newest events of a stream (startFromHead=false), newest last, at most `limit`. */
+HAF_MUST_USE enum haf_err cwl_get_newest_events(struct cwl_client *c, const char *group,
+                                                const char *stream, size_t limit, cwl_event_cb cb,
+                                                void *ctx, struct cwl_result *res);
+
+/* ---- asynchronous PutLogEvents, for the event loop ---- */
+
+typedef void (*cwl_put_done_fn)(void *arg, const struct cwl_result *res);
+
+/*
+ * Sign and submit a PutLogEvents request whose complete JSON body is `body` (built by batch.c;
+ * must stay valid until done is called). Credentials are taken from the provider at call time.
+ * HAF_ECREDS when there are none (nothing submitted).
+ */
+HAF_MUST_USE enum haf_err cwl_put_log_events_submit(struct cwl_client *c, struct span body,
+                                                    cwl_put_done_fn done, void *arg);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * seqtrack.h: per-stream tracking of the HSM's (reboot_counter, sequence_no).
+ *
+ * CloudHSM numbers every audit entry; within one reboot counter the sequence has no gaps
+ * (../shared/reference/cloudhsm-audit-format.md section 6). We remember the last *acknowledged*
+ * pair per stream (persisted with the checkpoint) to suppress entries replayed after a restart or
+ * re-read after rotation, and the last *seen* pair to detect gaps and reboot-counter changes as
+ * entries arrive. Pure: no I/O, no logging.
+ */
+#ifndef HAF_SEQTRACK_H
+#define HAF_SEQTRACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct seqtrack {
+    bool has_acked;
+    uint64_t acked_reboot;
+    uint64_t acked_seq;
+    bool has_seen;
+    uint64_t seen_reboot;
+    uint64_t seen_seq;
+    /* counters */
+    uint64_t gaps;
+    uint64_t missing; /* sequence numbers missing in all gaps */
+    uint64_t replays; /* entries suppressed as already delivered */
+    uint64_t reboots;
+};
+
+enum seq_verdict {
+    SEQ_NEXT,   /* the expected next entry (or the first ever seen) */
+    SEQ_REPLAY, /* at or before the last acknowledged entry: already delivered, skip it */
+    SEQ_GAP,    /* new, but sequence numbers were skipped: mark the gap, then send it */
+    SEQ_REBOOT, /* a new reboot counter: note it, then send it */
+    SEQ_BACKWARDS, /* new (after the last ack) but not after the last seen one: send it, note it */
+};
+
+struct seq_gap {
+    uint64_t reboot_counter;
+    uint64_t expected;   /* first missing sequence number */
+    uint64_t received;   /* the sequence number that arrived */
+    uint64_t prev_reboot; /* for SEQ_REBOOT */
+};
+
+void seqtrack_init(struct seqtrack *t);
+/* Restore the acknowledged pair from the state file. */
+void seqtrack_restore(struct seqtrack *t, uint64_t reboot, uint64_t seq);
+/* Classify an arriving entry and, unless it is a replay, record it as seen. */
+enum seq_verdict seqtrack_check(struct seqtrack *t, uint64_t reboot, uint64_t seq,
+                                struct seq_gap *gap);
+/* CloudWatch acknowledged an entry. */
+void seqtrack_ack(struct seqtrack *t, uint64_t reboot, uint64_t seq);
+
+#endif
