@@ -18,6 +18,9 @@
  * request byte can leave (name resolution, TCP connect, TLS handshake and certificate checks, proxy
  * CONNECT, a timeout before the transfer phase began); everything else is HTTP_AMBIGUOUS.
  *
+ * Every submitted request gets exactly one done callback, also when the client is freed with
+ * requests in flight (they end as HTTP_AMBIGUOUS).
+ *
  * Trade-off: curl_global_init() is reference-counted by the clients alive, so a process that
  * creates and frees clients repeatedly re-initialises libcurl each time; we create one client.
  */
@@ -60,9 +63,12 @@ struct http_client {
     size_t n_pool;
     struct http_xfer *active;
     size_t n_active;
+    bool closing;
 };
 
 static unsigned http_global_refs;
+
+static void copy_printable(char *dst, size_t dst_len, struct span v);
 
 void
 http_response_init(struct http_response *r)
@@ -142,13 +148,23 @@ http_client_free(struct http_client *c)
 {
     if (c == NULL)
         return;
-    /* In-flight transfers are abandoned: their callbacks are not called. */
+    /* Every submitted request gets exactly one done call: transfers still in flight end here as
+     * HTTP_AMBIGUOUS (they may have reached the server). New submits are refused meanwhile. */
+    c->closing = true;
     while (c->active) {
         struct http_xfer *x = c->active;
         c->active = x->next;
+        c->n_active--;
         if (c->multi)
             (void)curl_multi_remove_handle(c->multi, x->easy);
         curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+        x->resp.outcome = HTTP_AMBIGUOUS;
+        x->resp.status = 0;
+        buf_reset(&x->resp.body);
+        copy_printable(x->resp.error, sizeof(x->resp.error),
+                       SPAN_LIT("cancelled: the HTTP client was freed"));
+        x->done(x->arg, &x->resp);
         xfer_free(x);
     }
     for (size_t i = 0; i < c->n_pool; i++)
@@ -509,7 +525,7 @@ http_submit(struct http_client *c, const struct http_request *req, http_done_fn 
     struct http_xfer *x;
     enum haf_err e;
 
-    if (c == NULL || req == NULL || done == NULL)
+    if (c == NULL || req == NULL || done == NULL || c->closing)
         return HAF_EINVAL;
     x = calloc(1, sizeof(*x));
     if (x == NULL)
