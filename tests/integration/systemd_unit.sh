@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# systemd_unit: checks systemd/hsm-audit-forwarder.service. `systemd-analyze verify` must accept it
+# (with ExecStart pointed at the built binary, since /usr/bin/hsm-audit-forwarder is not installed
+# here), `systemd-analyze security --offline=true` must rate its exposure at most 2.5 ("OK" or
+# better; the score is printed), and the directives the daemon and the docs rely on must be there:
+# Type=notify with a watchdog, the --check-config pre-start on the same config file as ExecStart,
+# reload by SIGHUP, the dedicated user, the 0700 state directory, and no capabilities.
+# Skips (77) when systemd-analyze is not installed.
+set -euo pipefail
+
+src=${HAF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+unit=$src/systemd/hsm-audit-forwarder.service
+max_exposure=${HAF_MAX_EXPOSURE:-2.5}
+
+command -v systemd-analyze >/dev/null || { echo "systemd-analyze not installed: skipped"; exit 77; }
+[ -f "$unit" ] || { echo "missing $unit"; exit 1; }
+[ -x "${HAF_BIN:-}" ] || { echo "HAF_BIN is not an executable: ${HAF_BIN:-unset}"; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail=0
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
+}
+has_line() { grep -qxF -- "$1" "$unit"; }
+
+# 1. verify, against a copy whose binary path exists.
+sed "s#/usr/bin/hsm-audit-forwarder#$HAF_BIN#g" "$unit" >"$work/hsm-audit-forwarder.service"
+if out=$(cd "$work" && systemd-analyze verify --man=no ./hsm-audit-forwarder.service 2>&1) &&
+    [ -z "$out" ]; then
+    echo "ok: systemd-analyze verify is silent"
+else
+    echo "FAIL: systemd-analyze verify:"
+    echo "$out"
+    fail=1
+fi
+
+# 2. security exposure score.
+report=$(cd "$work" && systemd-analyze security --offline=true --no-pager ./hsm-audit-forwarder.service 2>&1) || true
+score=$(echo "$report" | sed -nE 's/.*Overall exposure level for [^:]*: ([0-9]+\.[0-9]+) .*/\1/p' | tail -n 1)
+if [ -z "$score" ]; then
+    echo "FAIL: no exposure score in systemd-analyze security output:"
+    echo "$report" | tail -n 20
+    fail=1
+else
+    echo "exposure score: $score ($(echo "$report" | tail -n 1 | sed -E 's/.*[0-9]\.[0-9] //'))"
+    check "exposure $score <= $max_exposure" awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s <= m) }'
+fi
+
+# 3. the directives others rely on.
+conf=/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml
+check "Type=notify" has_line "Type=notify"
+check "WatchdogSec=60" has_line "WatchdogSec=60"
+check "ExecStartPre runs --check-config on the default config" \
+    has_line "ExecStartPre=/usr/bin/hsm-audit-forwarder --check-config -c $conf"
+check "ExecStart uses the same config" has_line "ExecStart=/usr/bin/hsm-audit-forwarder -c $conf"
+check "ExecReload sends SIGHUP" has_line 'ExecReload=/bin/kill -HUP $MAINPID'
+check "Restart=on-failure" has_line "Restart=on-failure"
+check "dedicated user" has_line "User=hsm-audit-forwarder"
+check "dedicated group" has_line "Group=hsm-audit-forwarder"
+check "state directory" has_line "StateDirectory=hsm-audit-forwarder"
+check "state directory 0700" has_line "StateDirectoryMode=0700"
+check "UMask=0077" has_line "UMask=0077"
+check "no capabilities" has_line "CapabilityBoundingSet="
+check "NoNewPrivileges" has_line "NoNewPrivileges=yes"
+check "ProtectSystem=strict" has_line "ProtectSystem=strict"
+check "no IPAddressDeny (it must reach AWS)" bash -c "! grep -q '^IPAddressDeny=' '$unit'"
+# The default config path in the unit is the one the binary uses when -c is absent.
+check "unit config path is the binary's default" bash -c "'$HAF_BIN' --help | grep -qF '$conf'"
+
+[ "$fail" -eq 0 ] && echo "systemd_unit: passed" || echo "systemd_unit: FAILED"
+exit "$fail"
