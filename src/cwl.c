@@ -1,0 +1,986 @@
+/*
+ * cwl.c: the Amazon CloudWatch Logs client (see cwl.h and ../shared/reference/cwl-api.md).
+ *
+ * Every operation is the same awsJson1.1 exchange (§1.2): POST to the endpoint's path ("/"),
+ * Content-Type application/x-amz-json-1.1, X-Amz-Target Logs_20140328.<Op>, a JSON body built with
+ * jansson, SigV4 for service "logs" signed just before the request leaves, with the clock corrected
+ * by the offset learnt from the last clock-skew answer. Credentials are fetched from the provider
+ * for every request, so a refresh is picked up at once.
+ *
+ * cwl_classify() is pure and sees only untrusted input: status, the X-Amzn-Errortype header and the
+ * body. The error type comes from the header, else the body's "__type", else its "code", sanitized
+ * per Smithy (cut at the first ':', keep what follows the first '#'). Messages are copied as
+ * printable ASCII only, bounded. Decisions a reader may question:
+ * - A 2xx whose body is empty or a JSON object is CWL_OK. A 2xx with any other body (HTML from a
+ *   captive proxy, a truncated object) is CWL_AMBIGUOUS: we cannot tell what happened to the
+ *   events, so the caller reads back before resending rather than trusting it.
+ * - LimitExceededException is in the SDKs' throttling list, but CloudWatch Logs uses it for "too
+ *   many resources" (CreateLogGroup); retrying it fast helps nobody, so it is CWL_INVALID.
+ * - A known error type wins over the status code; an unknown one falls back to the status: 5xx and
+ *   429 retry, 401/403 are access denied, every other status is invalid.
+ * - After CWL_REFRESH_CREDS the client invalidates the provider's credentials itself, and after
+ *   CWL_CLOCK_SKEW with a Date header it applies the server's clock itself, so a plain resend
+ * works.
+ */
+#include "haf/cwl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "haf/creds.h"
+#include "haf/sigv4.h"
+
+#define CWL_TARGET_PREFIX  "Logs_20140328."
+#define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
+#define CWL_SERVICE        "logs"
+#define CWL_GET_MAX_LIMIT  10000
+#define CWL_GET_MAX_PAGES  100000
+#define CWL_REGION_MAX_LEN 64
+#define CWL_WHY_LEN        256
+
+struct put_ctx;
+
+struct cwl_client {
+    char *url;  /* the endpoint, as given */
+    char *host; /* authority part, signed and sent as Host */
+    char *path; /* "/" unless the endpoint names one */
+    char *region;
+    struct http_client *http;
+    struct creds_provider *creds;
+    struct sigv4_signer *signer;
+    int64_t clock_offset_ms;
+    struct put_ctx *pending; /* submitted PutLogEvents whose done has not run */
+};
+
+/* A signed request: the header values live here until the HTTP layer copied them. */
+struct signed_req {
+    char target[64];
+    char amz_date[17];
+    struct buf authorization;
+    char *token; /* copy of the session token, wiped */
+    struct http_header headers[6];
+    size_t n_headers;
+};
+
+struct put_ctx {
+    struct cwl_client *client; /* NULL once the client was freed */
+    cwl_put_done_fn done;
+    void *arg;
+    struct put_ctx *next;
+};
+
+const char *
+cwl_class_str(enum cwl_class c)
+{
+    switch (c) {
+    case CWL_OK:
+        return "ok";
+    case CWL_RETRY:
+        return "retry";
+    case CWL_AMBIGUOUS:
+        return "ambiguous";
+    case CWL_REFRESH_CREDS:
+        return "refresh-credentials";
+    case CWL_CLOCK_SKEW:
+        return "clock-skew";
+    case CWL_NOT_FOUND:
+        return "not-found";
+    case CWL_ALREADY_EXISTS:
+        return "already-exists";
+    case CWL_ACCESS_DENIED:
+        return "access-denied";
+    case CWL_INVALID:
+        return "invalid";
+    case CWL_INVALID_SEQUENCE_TOKEN:
+        return "invalid-sequence-token";
+    case CWL_DATA_ALREADY_ACCEPTED:
+        return "data-already-accepted";
+    }
+    return "unknown";
+}
+
+/* ---- classification (pure) ---- */
+
+static void
+result_init(struct cwl_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->cls = CWL_OK;
+    r->too_new_start = -1;
+    r->too_old_end = -1;
+    r->expired_end = -1;
+}
+
+/* Printable ASCII only: other control bytes become spaces, non-ASCII bytes '?'. Bounded. */
+static void
+copy_message(char *dst, size_t dst_len, struct span v)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < v.len && o + 1 < dst_len; i++) {
+        unsigned char ch = (unsigned char)v.p[i];
+        if (ch >= 0x20 && ch < 0x7f)
+            dst[o++] = (char)ch;
+        else if (ch < 0x20 || ch == 0x7f)
+            dst[o++] = ' ';
+        else
+            dst[o++] = '?';
+    }
+    dst[o] = '\0';
+}
+
+/* Smithy awsJson1_1 error type sanitizing (§3.1), then printable ASCII only. */
+static void
+sanitize_type(char *dst, size_t dst_len, struct span v)
+{
+    size_t i;
+    struct span t;
+
+    for (i = 0; i < v.len && v.p[i] != ':'; i++)
+        ;
+    v.len = i;
+    for (i = 0; i < v.len && v.p[i] != '#'; i++)
+        ;
+    if (i < v.len) {
+        v.p += i + 1;
+        v.len -= i + 1;
+    }
+    t = span_trim(v);
+    copy_message(dst, dst_len, t);
+}
+
+static bool
+type_is(const char *type, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(type, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool
+contains(const char *hay, const char *needle)
+{
+    return strstr(hay, needle) != NULL;
+}
+
+static const char *const throttle_types[] = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ServiceUnavailableException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "OperationAbortedException",
+    NULL,
+};
+
+static const char *const refresh_types[] = {
+    "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "InvalidToken", NULL,
+};
+
+static const char *const signature_types[] = {
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    NULL,
+};
+
+static const char *const denied_types[] = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "InvalidSignatureException",
+    "InvalidClientTokenId",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "NotAuthorized",
+    "InvalidAccessKeyId",
+    "InvalidSecurity",
+    NULL,
+};
+
+static enum cwl_class
+class_for(const char *type, const char *message, long status)
+{
+    if (type[0] != '\0') {
+        if (type_is(type, throttle_types))
+            return CWL_RETRY;
+        if (type_is(type, refresh_types))
+            return CWL_REFRESH_CREDS;
+        if (strcmp(type, "RequestExpired") == 0 || strcmp(type, "RequestTimeTooSkewed") == 0)
+            return CWL_CLOCK_SKEW;
+        /* "Signature expired: 20160504T004903Z is now earlier than ..." / "Signature not yet
+         * current: ... is still later than ..." (§3.1). */
+        if (type_is(type, signature_types) &&
+            (contains(message, "Signature expired") || contains(message, "not yet current")))
+            return CWL_CLOCK_SKEW;
+        if (type_is(type, denied_types))
+            return CWL_ACCESS_DENIED;
+        if (strcmp(type, "ResourceNotFoundException") == 0)
+            return CWL_NOT_FOUND;
+        if (strcmp(type, "ResourceAlreadyExistsException") == 0)
+            return CWL_ALREADY_EXISTS;
+        if (strcmp(type, "InvalidSequenceTokenException") == 0)
+            return CWL_INVALID_SEQUENCE_TOKEN;
+        if (strcmp(type, "DataAlreadyAcceptedException") == 0)
+            return CWL_DATA_ALREADY_ACCEPTED;
+        if (strcmp(type, "InvalidParameterException") == 0 ||
+            strcmp(type, "SerializationException") == 0 ||
+            strcmp(type, "LimitExceededException") == 0 || strcmp(type, "ValidationException") == 0)
+            return CWL_INVALID;
+    }
+    if (status >= 500 || status == 429)
+        return CWL_RETRY;
+    if (status == 401 || status == 403)
+        return CWL_ACCESS_DENIED;
+    return CWL_INVALID;
+}
+
+static struct span
+json_str_span(const json_t *v)
+{
+    if (!json_is_string(v))
+        return SPAN_NULL;
+    return span_make(json_string_value(v), json_string_length(v));
+}
+
+/* A non-negative JSON integer, or -1. */
+static int64_t
+json_index(const json_t *v)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return -1;
+    return (int64_t)json_integer_value(v);
+}
+
+static bool
+body_is_blank(const struct buf *b)
+{
+    return span_trim(buf_span(b)).len == 0;
+}
+
+void
+cwl_classify(const struct http_response *resp, struct cwl_result *out)
+{
+    json_t *root = NULL;
+    json_error_t jerr;
+    struct span type = SPAN_NULL;
+
+    result_init(out);
+    out->status = resp->status;
+    copy_message(out->request_id, sizeof(out->request_id),
+                 span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
+    switch (resp->outcome) {
+    case HTTP_ANSWERED:
+        break;
+    case HTTP_NOT_SENT:
+        out->cls = CWL_RETRY;
+        goto transport;
+    case HTTP_TOO_LARGE:
+    case HTTP_AMBIGUOUS:
+    default:
+        out->cls = CWL_AMBIGUOUS;
+        goto transport;
+    }
+    {
+        char date[sizeof(resp->date)];
+        int64_t ms;
+        copy_message(date, sizeof(date),
+                     span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
+        if (http_parse_date(date, &ms))
+            out->server_time_ms = ms;
+    }
+    if (resp->body.len > 0 && resp->body.p != NULL)
+        root = json_loadb(resp->body.p, resp->body.len, JSON_ALLOW_NUL, &jerr);
+
+    if (resp->status >= 200 && resp->status < 300) {
+        if (json_is_object(root)) {
+            json_t *rej = json_object_get(root, "rejectedLogEventsInfo");
+            if (json_is_object(rej)) {
+                out->too_new_start = json_index(json_object_get(rej, "tooNewLogEventStartIndex"));
+                out->too_old_end = json_index(json_object_get(rej, "tooOldLogEventEndIndex"));
+                out->expired_end = json_index(json_object_get(rej, "expiredLogEventEndIndex"));
+            }
+            out->cls = CWL_OK;
+        } else if (root == NULL && body_is_blank(&resp->body)) {
+            out->cls = CWL_OK;
+        } else {
+            out->cls = CWL_AMBIGUOUS;
+            copy_message(out->message, sizeof(out->message),
+                         SPAN_LIT("2xx answer whose body is not a JSON object"));
+        }
+        goto out;
+    }
+
+    /* An error answer. The header, when present, names the type (Smithy §3.1). */
+    if (resp->error_type[0] != '\0')
+        type = span_make(resp->error_type, strnlen(resp->error_type, sizeof(resp->error_type)));
+    if (json_is_object(root)) {
+        struct span msg = json_str_span(json_object_get(root, "message"));
+        if (msg.p == NULL)
+            msg = json_str_span(json_object_get(root, "Message"));
+        if (type.p == NULL)
+            type = json_str_span(json_object_get(root, "__type"));
+        if (type.p == NULL)
+            type = json_str_span(json_object_get(root, "code"));
+        copy_message(out->message, sizeof(out->message), msg);
+        copy_message(out->expected_sequence_token, sizeof(out->expected_sequence_token),
+                     json_str_span(json_object_get(root, "expectedSequenceToken")));
+    } else {
+        /* Not JSON (a proxy's HTML, an XML error): the raw body is the message, as botocore. */
+        copy_message(out->message, sizeof(out->message), buf_span(&resp->body));
+    }
+    sanitize_type(out->error_type, sizeof(out->error_type), type);
+    out->cls = class_for(out->error_type, out->message, resp->status);
+    goto out;
+
+transport:
+    out->status = 0;
+    copy_message(out->message, sizeof(out->message),
+                 span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
+out:
+    json_decref(root);
+}
+
+/* ---- endpoints ---- */
+
+char *
+cwl_default_endpoint(const char *region)
+{
+    /* Fluent Bit's prefix table (§1.1): the first match wins, so us-isob- precedes us-iso-. */
+    static const struct {
+        const char *prefix;
+        const char *suffix;
+    } partitions[] = {
+        {"us-isob-", "sc2s.sgov.gov"},  {"us-isof-", "csp.hci.ic.gov"}, {"us-iso-", "c2s.ic.gov"},
+        {"eu-isoe-", "cloud.adc-e.uk"}, {"eusc-", "amazonaws.eu"},      {"cn-", "amazonaws.com.cn"},
+    };
+    const char *suffix = "amazonaws.com";
+    struct buf b;
+    size_t n;
+
+    if (region == NULL)
+        return NULL;
+    n = strnlen(region, CWL_REGION_MAX_LEN + 1);
+    if (n == 0 || n > CWL_REGION_MAX_LEN || region[0] == '-' || region[n - 1] == '-')
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char ch = region[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+            return NULL;
+    }
+    for (size_t i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++) {
+        if (strncmp(region, partitions[i].prefix, strlen(partitions[i].prefix)) == 0) {
+            suffix = partitions[i].suffix;
+            break;
+        }
+    }
+    buf_init(&b, 0);
+    if (buf_addf(&b, "https://logs.%s.%s", region, suffix) != HAF_OK) {
+        buf_clean_up(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* Split "scheme://authority/path" into host (authority) and path; no userinfo, query or fragment.
+ */
+static enum haf_err
+endpoint_split(const char *url, char **host, char **path)
+{
+    const char *a, *p;
+    size_t alen;
+
+    if (strncmp(url, "https://", 8) == 0)
+        a = url + 8;
+    else if (strncmp(url, "http://", 7) == 0)
+        a = url + 7;
+    else
+        return HAF_ECONFIG;
+    for (p = a; *p && *p != '/'; p++)
+        ;
+    alen = (size_t)(p - a);
+    if (alen == 0 || memchr(a, '@', alen) != NULL)
+        return HAF_ECONFIG;
+    for (const char *q = a; *q; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#')
+            return HAF_ECONFIG;
+    }
+    *host = strndup(a, alen);
+    *path = strdup(*p ? p : "/");
+    if (*host == NULL || *path == NULL) {
+        free(*host);
+        free(*path);
+        *host = *path = NULL;
+        return HAF_ENOMEM;
+    }
+    return HAF_OK;
+}
+
+struct cwl_client *
+cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct creds_provider *creds)
+{
+    struct cwl_client *c;
+
+    if (opts == NULL || opts->region == NULL || opts->region[0] == '\0' || http == NULL)
+        return NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->http = http;
+    c->creds = creds;
+    c->url = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
+    c->region = strdup(opts->region);
+    if (c->url == NULL || c->region == NULL)
+        goto fail;
+    if (endpoint_split(c->url, &c->host, &c->path) != HAF_OK)
+        goto fail;
+    c->signer = sigv4_signer_new();
+    if (c->signer == NULL)
+        goto fail;
+    return c;
+fail:
+    cwl_client_free(c);
+    return NULL;
+}
+
+void
+cwl_client_free(struct cwl_client *c)
+{
+    if (c == NULL)
+        return;
+    /* Requests still in flight complete through the HTTP client later (or when it is freed);
+     * their contexts must not reach back into this client. */
+    for (struct put_ctx *p = c->pending; p; p = p->next)
+        p->client = NULL;
+    sigv4_signer_free(c->signer);
+    free(c->url);
+    free(c->host);
+    free(c->path);
+    free(c->region);
+    free(c);
+}
+
+void
+cwl_set_clock_offset_ms(struct cwl_client *c, int64_t offset_ms)
+{
+    if (c)
+        c->clock_offset_ms = offset_ms;
+}
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the client itself does about an answer (see the file comment). */
+static void
+client_learn(struct cwl_client *c, const struct cwl_result *res)
+{
+    if (res->cls == CWL_REFRESH_CREDS && c->creds)
+        creds_invalidate(c->creds);
+    if (res->cls == CWL_CLOCK_SKEW && res->server_time_ms > 0)
+        c->clock_offset_ms = res->server_time_ms - wall_ms();
+}
+
+/* ---- signing ---- */
+
+static void
+signed_req_clean_up(struct signed_req *s)
+{
+    buf_wipe(&s->authorization);
+    if (s->token) {
+        OPENSSL_cleanse(s->token, strlen(s->token));
+        free(s->token);
+        s->token = NULL;
+    }
+}
+
+static enum haf_err
+sign_request(struct cwl_client *c, const char *op, struct span body, struct signed_req *out,
+             struct cwl_result *res)
+{
+    const struct aws_creds *ac = NULL;
+    char why[CWL_WHY_LEN] = "";
+    int64_t now_ms = wall_ms() + c->clock_offset_ms;
+    struct sigv4_header sh[3];
+    struct sigv4_request sreq;
+    struct sigv4_creds sc;
+    struct sigv4_result sres;
+    enum haf_err e;
+    int n;
+
+    memset(out, 0, sizeof(*out));
+    buf_init(&out->authorization, 0);
+    memset(&sres, 0, sizeof(sres));
+    buf_init(&sres.authorization, 0);
+    n = snprintf(out->target, sizeof(out->target), CWL_TARGET_PREFIX "%s", op);
+    if (n < 0 || (size_t)n >= sizeof(out->target))
+        return HAF_EINVAL;
+    if (c->creds == NULL) {
+        copy_message(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
+        return HAF_ECREDS;
+    }
+    e = creds_get(c->creds, now_ms, &ac, why, sizeof(why));
+    if (e != HAF_OK || ac == NULL) {
+        copy_message(res->message, sizeof(res->message), span_make(why, strnlen(why, sizeof(why))));
+        return HAF_ECREDS;
+    }
+    sh[0] = (struct sigv4_header){"host", c->host};
+    sh[1] = (struct sigv4_header){"content-type", CWL_CONTENT_TYPE};
+    sh[2] = (struct sigv4_header){"x-amz-target", out->target};
+    sreq = (struct sigv4_request){.method = "POST",
+                                  .path = c->path,
+                                  .query = NULL,
+                                  .headers = sh,
+                                  .n_headers = 3,
+                                  .body = body.p,
+                                  .body_len = body.len};
+    sc = (struct sigv4_creds){ac->access_key_id, ac->secret_access_key, ac->session_token};
+    e = sigv4_sign(c->signer, &sc, c->region, CWL_SERVICE, (time_t)(now_ms / 1000), &sreq, &sres);
+    if (e != HAF_OK)
+        goto out;
+    memcpy(out->amz_date, sres.amz_date, sizeof(out->amz_date));
+    out->amz_date[sizeof(out->amz_date) - 1] = '\0';
+    e = buf_add(&out->authorization, sres.authorization.p, sres.authorization.len);
+    if (e != HAF_OK)
+        goto out;
+    if (ac->session_token && ac->session_token[0] != '\0') {
+        out->token = strdup(ac->session_token);
+        if (out->token == NULL) {
+            e = HAF_ENOMEM;
+            goto out;
+        }
+    }
+    out->headers[0] = (struct http_header){"Host", c->host};
+    out->headers[1] = (struct http_header){"Content-Type", CWL_CONTENT_TYPE};
+    out->headers[2] = (struct http_header){"X-Amz-Target", out->target};
+    out->headers[3] = (struct http_header){"X-Amz-Date", out->amz_date};
+    out->headers[4] = (struct http_header){"Authorization", buf_cstr(&out->authorization)};
+    out->n_headers = 5;
+    if (out->token)
+        out->headers[out->n_headers++] = (struct http_header){"X-Amz-Security-Token", out->token};
+out:
+    sigv4_result_clean_up(&sres);
+    if (e != HAF_OK)
+        signed_req_clean_up(out);
+    return e;
+}
+
+/* ---- blocking calls ---- */
+
+/* Sign, send, classify. HAF_OK whenever an answer (or a transport outcome) was classified. */
+static enum haf_err
+cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
+         struct cwl_result *res)
+{
+    struct signed_req sr;
+    struct http_request req;
+    enum haf_err e;
+
+    result_init(res);
+    memset(&sr, 0, sizeof(sr));
+    e = sign_request(c, op, body, &sr, res);
+    if (e != HAF_OK)
+        return e;
+    req = (struct http_request){.method = "POST",
+                                .url = c->url,
+                                .headers = sr.headers,
+                                .n_headers = sr.n_headers,
+                                .body = body.p,
+                                .body_len = body.len};
+    e = http_perform(c->http, &req, resp);
+    signed_req_clean_up(&sr);
+    if (e != HAF_OK)
+        return e;
+    cwl_classify(resp, res);
+    client_learn(c, res);
+    return HAF_OK;
+}
+
+/* Serialize `obj` (reference stolen) compactly into a fresh heap string. */
+static enum haf_err
+json_take_dump(json_t *obj, char **out, size_t *len)
+{
+    char *s;
+
+    if (obj == NULL)
+        return HAF_EINVAL;
+    s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (s == NULL)
+        return HAF_ENOMEM;
+    *out = s;
+    *len = strlen(s); /* our own serializer's output, NUL-terminated */
+    return HAF_OK;
+}
+
+/* json_string() refuses invalid UTF-8 and NULL; a failed set is reported as HAF_EINVAL. The _new
+ * setters steal the value reference (also on failure). */
+static bool
+obj_set_str(json_t *o, const char *k, const char *v)
+{
+    return v != NULL && json_object_set_new(o, k, json_string(v)) == 0 &&
+           json_is_string(json_object_get(o, k));
+}
+
+static enum haf_err
+simple_call(struct cwl_client *c, const char *op, json_t *obj, struct cwl_result *res)
+{
+    struct http_response resp;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err e;
+
+    http_response_init(&resp);
+    e = json_take_dump(obj, &body, &len);
+    if (e != HAF_OK)
+        goto out;
+    e = cwl_call(c, op, span_make(body, len), &resp, res);
+out:
+    free(body);
+    http_response_clean_up(&resp);
+    return e;
+}
+
+enum haf_err
+cwl_create_log_group(struct cwl_client *c, const char *group, const char *kms_key_id,
+                     struct cwl_result *res)
+{
+    json_t *o;
+
+    if (c == NULL || res == NULL)
+        return HAF_EINVAL;
+    result_init(res);
+    o = json_object();
+    if (o == NULL)
+        return HAF_ENOMEM;
+    if (!obj_set_str(o, "logGroupName", group) ||
+        (kms_key_id && kms_key_id[0] != '\0' && !obj_set_str(o, "kmsKeyId", kms_key_id))) {
+        json_decref(o);
+        return HAF_EINVAL;
+    }
+    return simple_call(c, "CreateLogGroup", o, res);
+}
+
+enum haf_err
+cwl_create_log_stream(struct cwl_client *c, const char *group, const char *stream,
+                      struct cwl_result *res)
+{
+    json_t *o;
+
+    if (c == NULL || res == NULL)
+        return HAF_EINVAL;
+    result_init(res);
+    o = json_object();
+    if (o == NULL)
+        return HAF_ENOMEM;
+    if (!obj_set_str(o, "logGroupName", group) || !obj_set_str(o, "logStreamName", stream)) {
+        json_decref(o);
+        return HAF_EINVAL;
+    }
+    return simple_call(c, "CreateLogStream", o, res);
+}
+
+enum haf_err
+cwl_put_retention_policy(struct cwl_client *c, const char *group, int days, struct cwl_result *res)
+{
+    json_t *o;
+
+    if (c == NULL || res == NULL || days <= 0)
+        return HAF_EINVAL;
+    result_init(res);
+    o = json_object();
+    if (o == NULL)
+        return HAF_ENOMEM;
+    if (!obj_set_str(o, "logGroupName", group) ||
+        json_object_set_new(o, "retentionInDays", json_integer(days)) != 0) {
+        json_decref(o);
+        return HAF_EINVAL;
+    }
+    return simple_call(c, "PutRetentionPolicy", o, res);
+}
+
+/* ---- GetLogEvents ---- */
+
+struct get_page {
+    json_t *root;
+    json_t *events;   /* borrowed from root */
+    const char *next; /* borrowed from root: nextForwardToken or nextBackwardToken */
+};
+
+static enum haf_err
+get_page(struct cwl_client *c, const char *group, const char *stream, bool from_head,
+         int64_t start_ms, int64_t end_ms, size_t limit, const char *token, struct get_page *page,
+         struct cwl_result *res)
+{
+    struct http_response resp;
+    json_error_t jerr;
+    json_t *o, *next;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err e;
+
+    memset(page, 0, sizeof(*page));
+    http_response_init(&resp);
+    o = json_object();
+    if (o == NULL)
+        return HAF_ENOMEM;
+    if (!obj_set_str(o, "logGroupName", group) || !obj_set_str(o, "logStreamName", stream) ||
+        json_object_set_new(o, "startFromHead", json_boolean(from_head)) != 0 ||
+        (start_ms > 0 && json_object_set_new(o, "startTime", json_integer(start_ms)) != 0) ||
+        (end_ms > 0 && json_object_set_new(o, "endTime", json_integer(end_ms)) != 0) ||
+        (limit > 0 && json_object_set_new(o, "limit", json_integer((json_int_t)limit)) != 0) ||
+        (token && !obj_set_str(o, "nextToken", token))) {
+        json_decref(o);
+        return HAF_EINVAL;
+    }
+    e = json_take_dump(o, &body, &len);
+    if (e != HAF_OK)
+        goto out;
+    e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
+    if (e != HAF_OK || res->cls != CWL_OK)
+        goto out;
+    page->root = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, &jerr);
+    page->events = json_object_get(page->root, "events");
+    if (!json_is_object(page->root) || !json_is_array(page->events)) {
+        json_decref(page->root);
+        memset(page, 0, sizeof(*page));
+        e = HAF_EPARSE;
+        goto out;
+    }
+    next = json_object_get(page->root, from_head ? "nextForwardToken" : "nextBackwardToken");
+    page->next = json_is_string(next) ? json_string_value(next) : NULL;
+out:
+    free(body);
+    http_response_clean_up(&resp);
+    return e;
+}
+
+/* Calls cb for each well-formed event of the page; counts them; non-zero from cb stops. */
+static enum haf_err
+page_deliver(const struct get_page *page, cwl_event_cb cb, void *ctx, size_t max_events,
+             size_t *delivered, bool *stop)
+{
+    size_t i;
+    json_t *ev;
+
+    json_array_foreach(page->events, i, ev)
+    {
+        json_t *ts = json_object_get(ev, "timestamp");
+        json_t *msg = json_object_get(ev, "message");
+        struct cwl_read_event re;
+        int rc;
+
+        if (max_events > 0 && *delivered >= max_events) {
+            *stop = true;
+            return HAF_OK;
+        }
+        if (!json_is_integer(ts) || !json_is_string(msg))
+            return HAF_EPARSE;
+        re.timestamp_ms = (int64_t)json_integer_value(ts);
+        re.message_len = json_string_length(msg);
+        re.message = strndup(json_string_value(msg), re.message_len);
+        if (re.message == NULL)
+            return HAF_ENOMEM;
+        rc = cb(ctx, &re);
+        free(re.message);
+        (*delivered)++;
+        if (rc != 0) {
+            *stop = true;
+            return HAF_OK;
+        }
+    }
+    return HAF_OK;
+}
+
+enum haf_err
+cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, int64_t start_ms,
+                   int64_t end_ms, size_t max_events, cwl_event_cb cb, void *ctx,
+                   struct cwl_result *res)
+{
+    char *token = NULL;
+    size_t delivered = 0;
+    bool stop = false;
+    enum haf_err e = HAF_OK;
+
+    if (c == NULL || cb == NULL || res == NULL)
+        return HAF_EINVAL;
+    result_init(res);
+    /* "As long as the nextForwardToken returned is NOT equal to the nextToken that you passed
+     * in, there might be more log events available" (§1.3); pages may be empty. */
+    for (size_t pages = 0; pages < CWL_GET_MAX_PAGES && !stop; pages++) {
+        struct get_page page;
+        size_t limit = 0;
+
+        if (max_events > 0) {
+            size_t left = max_events - delivered;
+            limit = left < CWL_GET_MAX_LIMIT ? left : CWL_GET_MAX_LIMIT;
+        }
+        e = get_page(c, group, stream, true, start_ms, end_ms, limit, token, &page, res);
+        if (e != HAF_OK || res->cls != CWL_OK)
+            goto out;
+        e = page_deliver(&page, cb, ctx, max_events, &delivered, &stop);
+        if (e == HAF_OK && !stop) {
+            if (page.next == NULL || (token && strcmp(page.next, token) == 0) ||
+                (max_events > 0 && delivered >= max_events)) {
+                stop = true;
+            } else {
+                char *t = strdup(page.next);
+                if (t == NULL)
+                    e = HAF_ENOMEM;
+                free(token);
+                token = t;
+            }
+        }
+        json_decref(page.root);
+        if (e != HAF_OK)
+            goto out;
+    }
+out:
+    free(token);
+    return e;
+}
+
+enum haf_err
+cwl_get_newest_events(struct cwl_client *c, const char *group, const char *stream, size_t limit,
+                      cwl_event_cb cb, void *ctx, struct cwl_result *res)
+{
+    char *token = NULL;
+    size_t delivered = 0;
+    bool stop = false;
+    enum haf_err e = HAF_OK;
+
+    if (c == NULL || cb == NULL || res == NULL || limit == 0)
+        return HAF_EINVAL;
+    result_init(res);
+    if (limit > CWL_GET_MAX_LIMIT)
+        limit = CWL_GET_MAX_LIMIT;
+    /* Newest first: the first non-empty page holds the newest events (in chronological order,
+     * so newest last). Empty pages are followed backwards until the token repeats. */
+    for (size_t pages = 0; pages < CWL_GET_MAX_PAGES; pages++) {
+        struct get_page page;
+        bool last;
+
+        e = get_page(c, group, stream, false, 0, 0, limit, token, &page, res);
+        if (e != HAF_OK || res->cls != CWL_OK)
+            goto out;
+        if (json_array_size(page.events) > 0) {
+            e = page_deliver(&page, cb, ctx, limit, &delivered, &stop);
+            json_decref(page.root);
+            goto out;
+        }
+        last = page.next == NULL || (token && strcmp(page.next, token) == 0);
+        if (!last) {
+            char *t = strdup(page.next);
+            if (t == NULL)
+                e = HAF_ENOMEM;
+            free(token);
+            token = t;
+        }
+        json_decref(page.root);
+        if (e != HAF_OK || last)
+            goto out;
+    }
+out:
+    free(token);
+    return e;
+}
+
+/* ---- asynchronous PutLogEvents ---- */
+
+static void
+pending_unlink(struct cwl_client *c, struct put_ctx *p)
+{
+    for (struct put_ctx **pp = &c->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+    }
+}
+
+static void
+on_put_done(void *arg, const struct http_response *resp)
+{
+    struct put_ctx *p = arg;
+    struct cwl_result res;
+
+    cwl_classify(resp, &res);
+    if (p->client) {
+        pending_unlink(p->client, p);
+        client_learn(p->client, &res);
+    }
+    p->done(p->arg, &res);
+    free(p);
+}
+
+enum haf_err
+cwl_put_log_events_submit(struct cwl_client *c, struct span body, cwl_put_done_fn done, void *arg)
+{
+    struct signed_req sr;
+    struct http_request req;
+    struct cwl_result res;
+    struct put_ctx *p;
+    enum haf_err e;
+
+    if (c == NULL || done == NULL || body.p == NULL || body.len == 0)
+        return HAF_EINVAL;
+    result_init(&res);
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return HAF_ENOMEM;
+    p->client = c;
+    p->done = done;
+    p->arg = arg;
+    e = sign_request(c, "PutLogEvents", body, &sr, &res);
+    if (e != HAF_OK) {
+        free(p);
+        return e;
+    }
+    req = (struct http_request){.method = "POST",
+                                .url = c->url,
+                                .headers = sr.headers,
+                                .n_headers = sr.n_headers,
+                                .body = body.p,
+                                .body_len = body.len};
+    /* Headers and URL are copied by http_submit; the body stays the caller's. */
+    e = http_submit(c->http, &req, on_put_done, p);
+    signed_req_clean_up(&sr);
+    if (e != HAF_OK) {
+        free(p);
+        return e;
+    }
+    p->next = c->pending;
+    c->pending = p;
+    return HAF_OK;
+}
