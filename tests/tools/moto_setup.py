@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""moto_setup.py: prepares a running moto_server (IAM auth not yet enforced) for our tests.
+
+Creates two IAM users in moto's default account, each with an access key and one managed policy:
+- haf-writer: logs:CreateLogGroup, CreateLogStream, PutLogEvents, PutRetentionPolicy,
+  DescribeLogStreams, GetLogEvents (exactly what the forwarder needs, nothing else);
+- haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests).
+Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
+HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, AWS_REGION) on stdout, nothing else.
+
+Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
+is off while they run; moto.sh turns it on afterwards.
+"""
+import json
+import shlex
+import sys
+
+import boto3
+
+WRITER_ACTIONS = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:PutRetentionPolicy",
+    "logs:DescribeLogStreams",
+    "logs:GetLogEvents",
+]
+
+
+def make_user(iam, name, actions):
+    iam.create_user(UserName=name)
+    policy = iam.create_policy(
+        PolicyName=name + "-logs",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+            }
+        ),
+    )
+    iam.attach_user_policy(UserName=name, PolicyArn=policy["Policy"]["Arn"])
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: moto_setup.py MOTO_URL [REGION]", file=sys.stderr)
+        return 2
+    url = sys.argv[1]
+    region = sys.argv[2] if len(sys.argv) > 2 else "us-east-1"
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="AKIASETUPSETUPSETUP0",
+        aws_secret_access_key="setup-only",
+    )
+    writer = make_user(iam, "haf-writer", WRITER_ACTIONS)
+    denied = make_user(
+        iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
+    )
+    out = {
+        "AWS_ACCESS_KEY_ID": writer[0],
+        "AWS_SECRET_ACCESS_KEY": writer[1],
+        "HAF_DENIED_KEY_ID": denied[0],
+        "HAF_DENIED_SECRET": denied[1],
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    for k, v in out.items():
+        print(f"export {k}={shlex.quote(v)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
