@@ -4,7 +4,8 @@
  *
  * Pure: no I/O, no logging; the clock is passed in. The derived signing key is cached per
  * (date, region, service, secret) in a struct sigv4_signer and wiped (OPENSSL_cleanse) when it is
- * replaced or released. Spec: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+ * replaced or released. Spec:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  */
 #ifndef HAF_SIGV4_H
 #define HAF_SIGV4_H
@@ -29,9 +30,14 @@ struct sigv4_header {
 
 struct sigv4_request {
     const char *method; /* "POST" */
-    const char *path;   /* "/" (already URI-encoded path; normalised when asked) */
-    const char *query;  /* NULL or "" for none; "a=b&c=d" unsorted, unencoded pairs allowed */
-    const struct sigv4_header *headers; /* must include host; x-amz-date is added by sigv4_sign */
+    const char *path;   /* "/": the path as sent (already URI-encoded); always normalised (dot
+                           and empty segments removed) and encoded once more, as every service
+                           but S3 expects */
+    const char *query;  /* NULL or "" for none; "a=b&c=d" unsorted; raw or encoded pairs (each
+                           name and value is percent-decoded, then encoded) */
+    const struct sigv4_header *headers; /* must include host; x-amz-date is added by sigv4_sign;
+                                           hop-by-hop headers (user-agent, connection, ...) are
+                                           not signed; CR/LF in a value is HAF_EINVAL */
     size_t n_headers;
     const void *body;
     size_t body_len;
@@ -43,9 +49,11 @@ struct sigv4_request {
 void sigv4_amz_date(time_t now, char out[17]);
 
 /* Canonical request; signed_headers receives "a;b;c". Headers with the same name are joined with
- * commas in order; values are trimmed and inner runs of spaces folded. */
-HAF_MUST_USE enum haf_err sigv4_canonical_request(const struct sigv4_request *req,
-                                                  struct buf *out, struct buf *signed_headers);
+ * commas in order; values are trimmed and inner runs of spaces folded. Both buffers are replaced
+ * (reset, then written) on success and left as they were on failure. HAF_EINVAL for a missing host
+ * header, a header name that is not an HTTP token, or CR/LF in a value. */
+HAF_MUST_USE enum haf_err sigv4_canonical_request(const struct sigv4_request *req, struct buf *out,
+                                                  struct buf *signed_headers);
 
 HAF_MUST_USE enum haf_err sigv4_string_to_sign(const char *amz_date, const char *region,
                                                const char *service, struct span canonical_request,
@@ -75,7 +83,10 @@ void sigv4_result_clean_up(struct sigv4_result *r);
 
 /*
  * Sign `req` as it will be sent at `now`. x-amz-date (and x-amz-security-token when present) are
- * signed in addition to req->headers. Uses and refreshes the signer's key cache.
+ * signed in addition to req->headers, which must not carry X-Amz-Date, X-Amz-Security-Token or
+ * Authorization themselves (HAF_EINVAL). Uses and refreshes the signer's key cache.
+ * *out is treated as uninitialised and written only on success; release it with
+ * sigv4_result_clean_up() (also before signing into it again).
  */
 HAF_MUST_USE enum haf_err sigv4_sign(struct sigv4_signer *s, const struct sigv4_creds *creds,
                                      const char *region, const char *service, time_t now,
