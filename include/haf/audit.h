@@ -3,16 +3,25 @@
  * that turns one into a CloudWatch event message.
  *
  * The format is described in ../shared/reference/cloudhsm-audit-format.md. An entry starts at a
- * line beginning "Time:" (optionally after a CloudWatch-export ISO prefix) and ends where the next
- * one starts, at a blank line, or when the caller says the input is idle or at EOF.
+ * line beginning "Time:" (optionally after a CloudWatch-export ISO prefix such as
+ * "2023-04-27T18:33:55.150Z ") and ends where the next one starts, at a blank line (only spaces,
+ * tabs and CRs), or when the caller says the input is idle or at EOF (audit_parser_flush). Text
+ * that is not inside such an entry (before the first "Time:" line, or after a blank line) becomes
+ * its own flagged entry: nothing fed to the parser is lost.
  *
  * Ownership: every span in a struct haf_entry points into memory owned by the parser, valid only
  * during the callback that receives the entry. The parser never allocates per field; it keeps one
- * growable buffer for the entry being assembled.
+ * growable buffer for the entry being assembled and one for a line split across feeds. Memory is
+ * bounded by max_line_bytes and max_entry_bytes whatever the input.
  *
  * Offsets: the parser counts every byte it is fed. entry->src_start..src_end is the half-open byte
- * range of the input that the entry covers, including trailing blank lines, so that a checkpoint at
- * src_end resumes exactly at the next entry. Consecutive entries cover consecutive ranges.
+ * range of the input that the entry covers. Consecutive entries cover consecutive ranges (the first
+ * starts at the reset offset); blank lines between entries belong to the range of the entry they
+ * end or, when no entry is open, to the range of the next entry. Every src_end is at a line
+ * boundary, so a parser reset to an entry's src_end and fed the rest of the input reproduces the
+ * following entries exactly (only the wording of a flagged entry's parse_error may differ: text
+ * after the resume point is "text outside an entry" rather than a continuation). Blank lines after
+ * the last entry are covered by no entry.
  */
 #ifndef HAF_AUDIT_H
 #define HAF_AUDIT_H
@@ -78,6 +87,7 @@ struct haf_entry {
 
     /* Time: MM/DD/YY HH:MM:SS.ffffff, usecs:N. usecs is the timestamp. */
     struct span human_time;
+    struct span export_time; /* "2023-...Z" CloudWatch-export prefix of the Time line, if any */
     uint64_t usecs;
     bool time_mismatch; /* human time and usecs disagree (noted, not fatal) */
 
@@ -106,7 +116,8 @@ struct haf_entry {
     struct haf_named_code operation;
     uint64_t number_of_users;
     struct span user_ids;
-    struct span local_time; /* TIME_INFO_LOG: human part; usec in local_time_usec */
+    struct span local_time; /* TIME_INFO_LOG: human part; usec in local_time_usec. Not
+                               cross-checked (the reference's only sample disagrees with itself) */
     uint64_t local_time_usec;
     struct span host_time;
     uint64_t host_time_usec;
@@ -116,13 +127,18 @@ struct haf_entry {
     struct haf_kv extra[HAF_ENTRY_MAX_EXTRA];
     size_t n_extra;
 
-    /* Set when the entry could not be fully parsed: a short static reason. The entry is still
-     * emitted, and `raw` then matters to the formatter. NULL when all is well. */
+    /* Set when the entry could not be fully parsed: a short static reason (the first problem
+     * found). The entry is still emitted, and `raw` then matters to the formatter. NULL when all is
+     * well. Set for: text outside an entry, an entry split at max_entry_bytes, a cut line, a line
+     * without a label, a known field whose value does not parse (numbers over UINT64_MAX
+     * included; the field is then absent), more than HAF_ENTRY_MAX_EXTRA extra lines, a missing
+     * required field, invalid UTF-8 or NUL bytes replaced. */
     const char *parse_error;
 
     /* The verbatim entry as CloudHSM delivers it to CloudWatch: lines joined by "\n", no trailing
      * newline, CR stripped, invalid UTF-8 and NUL replaced with U+FFFD, over-long lines cut with a
-     * marker. Always valid UTF-8. */
+     * marker "\u2026[cut N bytes]" (N input bytes dropped). The export prefix is not part of it.
+     * Always valid UTF-8, never empty. */
     struct span raw;
 
     uint32_t invalid_utf8; /* invalid sequences replaced */
@@ -135,15 +151,18 @@ struct haf_entry {
 
 /* Parser options; zero-initialised means defaults. */
 struct audit_parser_opts {
-    size_t max_line_bytes;  /* default 65536: longer lines are cut with a marker */
-    size_t max_entry_bytes; /* default 1048576: an entry never grows past this; the rest starts a
-                               new, flagged entry */
+    size_t max_line_bytes;  /* default 65536 (minimum 256): longer lines are cut with a marker */
+    size_t max_entry_bytes; /* default 262144 (at least max_line_bytes + 64): an entry never grows
+                               past this; the line that would cross it starts a new, flagged
+                               entry. 256 KiB keeps a flagged entry's JSON (fields + raw) well
+                               under CloudWatch's 1 MB event limit in practice. */
 };
 
 struct audit_parser;
 
 /* Called once per complete entry; a non-zero return stops the feed and is passed back as
- * HAF_EAGAIN from audit_parser_feed (the bytes not yet consumed are reported via *consumed). */
+ * HAF_EAGAIN from audit_parser_feed (the bytes not yet consumed are reported via *consumed: feed
+ * them again to continue) or from audit_parser_flush (call it again to continue). */
 typedef int (*audit_entry_cb)(void *ctx, const struct haf_entry *entry);
 
 HAF_MUST_USE struct audit_parser *audit_parser_new(const struct audit_parser_opts *opts);
@@ -154,15 +173,19 @@ void audit_parser_reset(struct audit_parser *p, uint64_t offset);
 
 /*
  * Feed bytes in any chunking. Every entry completed by these bytes is passed to cb. *consumed, when
- * not NULL, receives how many of the bytes were taken (all of them unless cb stopped the feed).
+ * not NULL, receives how many of the bytes were taken (all of them unless cb stopped the feed or
+ * an error occurred). Taken bytes may sit in the parser as part of an open entry; that is fine:
+ * entries are identical in any chunking, and checkpoints use src_end, not *consumed.
+ * HAF_ENOMEM: growing a buffer failed; reset the parser before using it again.
  */
 HAF_MUST_USE enum haf_err audit_parser_feed(struct audit_parser *p, const char *data, size_t len,
                                             size_t *consumed, audit_entry_cb cb, void *ctx);
 
-/* The input is idle or at EOF: complete and emit the pending entry, if any. */
+/* The input is idle or at EOF: complete the partial last line, if any, and emit the pending entry,
+ * if any. Call it only when the writer is really idle (a line cut in two by a flush stays cut). */
 HAF_MUST_USE enum haf_err audit_parser_flush(struct audit_parser *p, audit_entry_cb cb, void *ctx);
 
-/* True when bytes of an unfinished entry are held. */
+/* True when bytes of an unfinished entry or a non-blank partial line are held. */
 bool audit_parser_pending(const struct audit_parser *p);
 
 /* Offset just past the last byte fed. */
@@ -192,11 +215,14 @@ struct audit_format_ctx {
     const char *host;   /* "host" */
     const char *source; /* "source": file path */
     const char *hsm_id; /* "hsm_id" */
+    bool reclocked;     /* adds "reclocked":true: sent with the current time, not the entry's */
 };
 
 /*
  * Append the CloudWatch message for `e` to `out` (not NUL-counted, valid UTF-8, never empty).
- * json: exactly the object in DESIGN.md "Event message"; raw: e->raw.
+ * json: exactly the object in DESIGN.md "Event message" (the shapes of the optional fields are
+ * listed at the top of src/audit_format.c); raw: e->raw. On error (HAF_ENOMEM, or HAF_ETOOLONG
+ * past out->max) out is left as it was.
  */
 HAF_MUST_USE enum haf_err audit_format(const struct haf_entry *e, enum audit_format fmt,
                                        const struct audit_format_ctx *ctx, struct buf *out);

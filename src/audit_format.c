@@ -1,0 +1,486 @@
+/*
+ * audit_format.c: one parsed audit entry to one CloudWatch event message, `json` or `raw`.
+ *
+ * json is the object of DESIGN.md "Event message", written in this order (optional members only
+ * when the entry has them):
+ *   time ("2018-01-24T17:44:25.013218Z", ISO-8601 UTC derived from usecs), usecs,
+ *   time_mismatch (true when the human time disagrees with usecs), export_time (the CloudWatch
+ *   export prefix, a string), sequence_no, reboot_counter, command_type {name,code}, opcode
+ *   {name,code}, session_handle, response {code,text,success}, log_type {name,code},
+ *   version_no (string), user_id (string), user_name (string), user_type {name,code},
+ *   priv_secret_key_handle, public_key_handle, key_handle,
+ *   local_time {"time":"04/30/22 20:13:18.189504","usecs":1650658398189504}, host_time (same
+ *   shape: the human text verbatim, usec as a number), propagation_delay {"usecs":39},
+ *   mechanism, target_user_name (string), target_user_type {name,code}, target_user_id (string),
+ *   mfa_enabled (string, verbatim), operation {name,code}, number_of_users, user_ids (string),
+ *   extra {label: value, ...} (a label repeated among the extras gets "#2", "#3"... appended so
+ *   the object has unique keys and nothing is lost), parse_error and raw (only when flagged),
+ *   host, source, hsm_id (from struct audit_format_ctx), reclocked (true, when the ctx says so).
+ * Every number is a JSON integer printed exactly by us, so values above 2^53 are not rounded.
+ *
+ * Why hand-rolled instead of jansson: this runs once per shipped entry (over a million a second in
+ * `parse`); building a json_t tree allocates per member and dumps through a generic path, several
+ * times slower than appending into one struct buf. The output is checked with jansson in the fuzz
+ * targets and unit tests instead.
+ *
+ * Invariants: output is always valid UTF-8 and valid JSON, whatever the entry holds (strings from
+ * the ctx, such as a file path, may hold invalid UTF-8: it becomes U+FFFD); control characters are
+ * escaped (\b \f \n \r \t, others \u00XX); out grows only by exact amounts, so a capped out fails
+ * only when the message really does not fit, and on failure out is restored to its old length.
+ */
+#include "haf/audit.h"
+
+#include <string.h>
+
+/* Byte classes for the escaper: 0 copy, 1 escape, 2 start of a multi-byte sequence. */
+static const unsigned char esc_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* An appender over struct buf: `err` sticks at the first failure, so call sites stay flat. */
+struct jw {
+    struct buf *b;
+    enum haf_err err;
+    bool comma;
+};
+
+static inline bool
+jw_room(struct jw *w, size_t n)
+{
+    if (w->err != HAF_OK)
+        return false;
+    if (w->b->cap - w->b->len > n) /* cap counts the NUL, so '>' keeps room for it */
+        return true;
+    w->err = buf_reserve(w->b, n);
+    return w->err == HAF_OK;
+}
+
+static inline void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+    if (!jw_room(w, n))
+        return;
+    memcpy(w->b->p + w->b->len, s, n);
+    w->b->len += n;
+}
+
+#define JW_LIT(w, lit) jw_raw((w), (lit), sizeof(lit) - 1)
+
+static void
+jw_u64(struct jw *w, uint64_t v)
+{
+    char tmp[20];
+    size_t n = sizeof(tmp);
+
+    do {
+        tmp[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    jw_raw(w, tmp + n, sizeof(tmp) - n);
+}
+
+/* Valid UTF-8 sequence length at s (s[0] >= 0x80), 0 when invalid or incomplete (RFC 3629). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < lo || s[i] > hi)
+            return 0;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return len;
+}
+
+/* The body of a JSON string (no quotes): runs of plain bytes are copied in one go. */
+static void
+jw_escaped(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t run = i;
+        while (run < n && esc_class[u[run]] == 0)
+            run++;
+        if (run > i) {
+            jw_raw(w, s + i, run - i);
+            i = run;
+            if (i == n)
+                break;
+        }
+        if (esc_class[u[i]] == 1) {
+            char e[6] = {'\\', 'u', '0', '0', hex[u[i] >> 4], hex[u[i] & 15]};
+            switch (u[i]) {
+            case '"':
+                jw_raw(w, "\\\"", 2);
+                break;
+            case '\\':
+                jw_raw(w, "\\\\", 2);
+                break;
+            case '\n':
+                jw_raw(w, "\\n", 2);
+                break;
+            case '\r':
+                jw_raw(w, "\\r", 2);
+                break;
+            case '\t':
+                jw_raw(w, "\\t", 2);
+                break;
+            case '\b':
+                jw_raw(w, "\\b", 2);
+                break;
+            case '\f':
+                jw_raw(w, "\\f", 2);
+                break;
+            default:
+                jw_raw(w, e, 6);
+                break;
+            }
+            i++;
+        } else {
+            size_t k = utf8_len(u + i, n - i);
+            if (k) {
+                jw_raw(w, s + i, k);
+                i += k;
+            } else {
+                jw_raw(w, "\xEF\xBF\xBD", 3);
+                i++;
+            }
+        }
+        if (w->err != HAF_OK)
+            return;
+    }
+}
+
+/* ,"key": (the key is one of our literals: no escaping needed) */
+static void
+jw_key(struct jw *w, const char *key, size_t klen)
+{
+    if (!jw_room(w, klen + 4))
+        return;
+    char *o = w->b->p + w->b->len;
+    size_t n = 0;
+    if (w->comma)
+        o[n++] = ',';
+    o[n++] = '"';
+    memcpy(o + n, key, klen);
+    n += klen;
+    o[n++] = '"';
+    o[n++] = ':';
+    w->b->len += n;
+    w->comma = true;
+}
+
+#define JW_KEY(w, lit) jw_key((w), (lit), sizeof(lit) - 1)
+
+static void
+jw_str(struct jw *w, struct span s)
+{
+    JW_LIT(w, "\"");
+    jw_escaped(w, s.p, s.len);
+    JW_LIT(w, "\"");
+}
+
+static void
+jw_kstr(struct jw *w, const char *key, size_t klen, struct span s)
+{
+    jw_key(w, key, klen);
+    jw_str(w, s);
+}
+
+static void
+jw_ku64(struct jw *w, const char *key, size_t klen, uint64_t v)
+{
+    jw_key(w, key, klen);
+    jw_u64(w, v);
+}
+
+static void
+jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_code *nc)
+{
+    jw_key(w, key, klen);
+    JW_LIT(w, "{\"name\":");
+    jw_str(w, nc->name);
+    JW_LIT(w, ",\"code\":");
+    jw_u64(w, nc->code);
+    JW_LIT(w, "}");
+}
+
+static void
+jw_ktimeinfo(struct jw *w, const char *key, size_t klen, struct span human, uint64_t usecs)
+{
+    jw_key(w, key, klen);
+    JW_LIT(w, "{\"time\":");
+    jw_str(w, human);
+    JW_LIT(w, ",\"usecs\":");
+    jw_u64(w, usecs);
+    JW_LIT(w, "}");
+}
+
+#define KSTR(w, lit, s)   jw_kstr((w), (lit), sizeof(lit) - 1, (s))
+#define KU64(w, lit, v)   jw_ku64((w), (lit), sizeof(lit) - 1, (v))
+#define KNAMED(w, lit, n) jw_knamed((w), (lit), sizeof(lit) - 1, (n))
+
+/* Howard Hinnant's civil_from_days (days since 1970-01-01 to a proleptic Gregorian date). */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *
+put2(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from epoch microseconds (years past 9999 get more digits). */
+static void
+jw_iso_time(struct jw *w, uint64_t usecs)
+{
+    char tmp[64], *o = tmp;
+    uint64_t secs = usecs / 1000000u, days = secs / 86400u;
+    unsigned sod = (unsigned)(secs % 86400u), frac = (unsigned)(usecs % 1000000u), m, d;
+    int64_t y;
+    char ybuf[24];
+    size_t yn = sizeof(ybuf);
+
+    civil_from_days((int64_t)days, &y, &m, &d);
+    do {
+        ybuf[--yn] = (char)('0' + (uint64_t)y % 10);
+        y /= 10;
+    } while (y > 0);
+    while (sizeof(ybuf) - yn < 4)
+        ybuf[--yn] = '0';
+    *o++ = '"';
+    memcpy(o, ybuf + yn, sizeof(ybuf) - yn);
+    o += sizeof(ybuf) - yn;
+    *o++ = '-';
+    o = put2(o, m);
+    *o++ = '-';
+    o = put2(o, d);
+    *o++ = 'T';
+    o = put2(o, sod / 3600);
+    *o++ = ':';
+    o = put2(o, sod / 60 % 60);
+    *o++ = ':';
+    o = put2(o, sod % 60);
+    *o++ = '.';
+    o = put2(o, frac / 10000);
+    o = put2(o, frac / 100 % 100);
+    o = put2(o, frac % 100);
+    *o++ = 'Z';
+    *o++ = '"';
+    jw_raw(w, tmp, (size_t)(o - tmp));
+}
+
+/* How many earlier extras share extra[i]'s key (0 for the first). */
+static unsigned
+extra_repeat(const struct haf_entry *e, size_t i)
+{
+    unsigned n = 0;
+
+    for (size_t j = 0; j < i; j++)
+        n += span_eq(e->extra[j].key, e->extra[i].key);
+    return n;
+}
+
+static void
+format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
+{
+    uint32_t f = e->present;
+
+    JW_LIT(w, "{");
+    if (f & HAF_F_TIME) {
+        JW_KEY(w, "time");
+        jw_iso_time(w, e->usecs);
+        KU64(w, "usecs", e->usecs);
+        if (e->time_mismatch) {
+            JW_KEY(w, "time_mismatch");
+            JW_LIT(w, "true");
+        }
+    }
+    if (e->export_time.len)
+        KSTR(w, "export_time", e->export_time);
+    if (f & HAF_F_SEQUENCE_NO)
+        KU64(w, "sequence_no", e->sequence_no);
+    if (f & HAF_F_REBOOT_COUNTER)
+        KU64(w, "reboot_counter", e->reboot_counter);
+    if (f & HAF_F_COMMAND_TYPE)
+        KNAMED(w, "command_type", &e->command_type);
+    if (f & HAF_F_OPCODE)
+        KNAMED(w, "opcode", &e->opcode);
+    if (f & HAF_F_SESSION_HANDLE)
+        KU64(w, "session_handle", e->session_handle);
+    if (f & HAF_F_RESPONSE) {
+        JW_KEY(w, "response");
+        JW_LIT(w, "{\"code\":");
+        jw_u64(w, e->response_code);
+        JW_LIT(w, ",\"text\":");
+        jw_str(w, e->response_text);
+        if (e->response_success)
+            JW_LIT(w, ",\"success\":true}");
+        else
+            JW_LIT(w, ",\"success\":false}");
+    }
+    if (f & HAF_F_LOG_TYPE)
+        KNAMED(w, "log_type", &e->log_type);
+    if (f & HAF_F_VERSION_NO)
+        KSTR(w, "version_no", e->version_no);
+    if (f & HAF_F_USER_ID)
+        KSTR(w, "user_id", e->user_id);
+    if (f & HAF_F_USER_NAME)
+        KSTR(w, "user_name", e->user_name);
+    if (f & HAF_F_USER_TYPE)
+        KNAMED(w, "user_type", &e->user_type);
+    if (f & HAF_F_PRIV_SECRET_KEY_HANDLE)
+        KU64(w, "priv_secret_key_handle", e->priv_secret_key_handle);
+    if (f & HAF_F_PUBLIC_KEY_HANDLE)
+        KU64(w, "public_key_handle", e->public_key_handle);
+    if (f & HAF_F_KEY_HANDLE)
+        KU64(w, "key_handle", e->key_handle);
+    if (f & HAF_F_LOCAL_TIME)
+        jw_ktimeinfo(w, "local_time", 10, e->local_time, e->local_time_usec);
+    if (f & HAF_F_HOST_TIME)
+        jw_ktimeinfo(w, "host_time", 9, e->host_time, e->host_time_usec);
+    if (f & HAF_F_PROPAGATION_DELAY) {
+        JW_KEY(w, "propagation_delay");
+        JW_LIT(w, "{\"usecs\":");
+        jw_u64(w, e->propagation_delay_usec);
+        JW_LIT(w, "}");
+    }
+    if (f & HAF_F_MECHANISM)
+        KU64(w, "mechanism", e->mechanism);
+    if (f & HAF_F_TARGET_USER_NAME)
+        KSTR(w, "target_user_name", e->target_user_name);
+    if (f & HAF_F_TARGET_USER_TYPE)
+        KNAMED(w, "target_user_type", &e->target_user_type);
+    if (f & HAF_F_TARGET_USER_ID)
+        KSTR(w, "target_user_id", e->target_user_id);
+    if (f & HAF_F_MFA_ENABLED)
+        KSTR(w, "mfa_enabled", e->mfa_enabled);
+    if (f & HAF_F_OPERATION)
+        KNAMED(w, "operation", &e->operation);
+    if (f & HAF_F_NUMBER_OF_USERS)
+        KU64(w, "number_of_users", e->number_of_users);
+    if (f & HAF_F_USER_IDS)
+        KSTR(w, "user_ids", e->user_ids);
+    if (e->n_extra > 0) {
+        size_t n = e->n_extra < HAF_ENTRY_MAX_EXTRA ? e->n_extra : HAF_ENTRY_MAX_EXTRA;
+        JW_KEY(w, "extra");
+        JW_LIT(w, "{");
+        for (size_t i = 0; i < n; i++) {
+            unsigned rep = extra_repeat(e, i);
+            if (i > 0)
+                JW_LIT(w, ",");
+            JW_LIT(w, "\"");
+            jw_escaped(w, e->extra[i].key.p, e->extra[i].key.len);
+            if (rep > 0) {
+                JW_LIT(w, "#");
+                jw_u64(w, rep + 1);
+            }
+            JW_LIT(w, "\":");
+            jw_str(w, e->extra[i].value);
+        }
+        JW_LIT(w, "}");
+    }
+    if (e->parse_error) {
+        KSTR(w, "parse_error", span_cstr(e->parse_error));
+        KSTR(w, "raw", e->raw);
+    }
+    if (ctx && ctx->host)
+        KSTR(w, "host", span_cstr(ctx->host));
+    if (ctx && ctx->source)
+        KSTR(w, "source", span_cstr(ctx->source));
+    if (ctx && ctx->hsm_id)
+        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
+    if (ctx && ctx->reclocked) {
+        JW_KEY(w, "reclocked");
+        JW_LIT(w, "true");
+    }
+    JW_LIT(w, "}");
+}
+
+enum haf_err
+audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audit_format_ctx *ctx,
+             struct buf *out)
+{
+    struct jw w = {.b = out, .err = HAF_OK, .comma = false};
+    size_t old_len = out->len;
+
+    if (fmt == AUDIT_FORMAT_RAW) {
+        /* raw is valid UTF-8 from the parser; an entry built elsewhere is sanitised here too. */
+        size_t i = 0;
+        const unsigned char *u = (const unsigned char *)e->raw.p;
+        while (i < e->raw.len) {
+            size_t run = i, k;
+            while (run < e->raw.len && u[run] != 0 && u[run] < 0x80)
+                run++;
+            jw_raw(&w, e->raw.p + i, run - i);
+            i = run;
+            if (i == e->raw.len)
+                break;
+            k = u[i] ? utf8_len(u + i, e->raw.len - i) : 0;
+            if (k) {
+                jw_raw(&w, e->raw.p + i, k);
+                i += k;
+            } else {
+                jw_raw(&w, "\xEF\xBF\xBD", 3);
+                i++;
+            }
+        }
+        if (e->raw.len == 0)
+            JW_LIT(&w, "(empty audit entry)");
+    } else if (fmt == AUDIT_FORMAT_JSON) {
+        format_json(e, ctx, &w);
+    } else {
+        return HAF_EINVAL;
+    }
+    if (w.err != HAF_OK) {
+        out->len = old_len;
+        if (out->p)
+            out->p[old_len] = '\0';
+        return w.err;
+    }
+    out->p[out->len] = '\0';
+    return HAF_OK;
+}
