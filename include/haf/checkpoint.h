@@ -51,13 +51,19 @@ void ckpt_state_init(struct ckpt_state *s);
 void ckpt_state_clean_up(struct ckpt_state *s);
 
 /*
- * Load $dir/state.json. A missing file is an empty state (HAF_OK). A corrupt one is set aside, an
- * empty state is returned (HAF_OK) and `msg` says what happened. HAF_EPERM when the directory or
- * file is writable by others or not ours; HAF_EIO when it cannot be read at all.
+ * Load $dir/state.json into `out` (initialized with ckpt_state_init; its old contents are released
+ * on success). A missing file is an empty state (HAF_OK). A corrupt one (bad JSON, wrong types,
+ * truncated, unreadable) is renamed to state.json.corrupt-<epoch>[.N], an empty state is returned
+ * (HAF_OK) and `msg` says what happened. HAF_EPERM when the directory or file is writable by group
+ * or others or not owned by the effective uid, or state.json is a symlink or not a regular file;
+ * HAF_EIO when the directory cannot be opened; HAF_EINVAL when the file was written by a newer
+ * version (left in place: discarding it would re-send everything).
  */
 HAF_MUST_USE enum haf_err ckpt_load(const char *dir, struct ckpt_state *out, struct buf *msg);
 
-/* Write atomically. HAF_EIO (errno kept) on failure; the previous file is then intact. */
+/* Write atomically. HAF_EIO (errno kept) on failure; the previous file is then intact and no
+ * state.json.tmp is left behind. A leftover or planted state.json.tmp is removed, never written
+ * through. The file is created 0600 whatever the umask. */
 HAF_MUST_USE enum haf_err ckpt_save(const char *dir, const struct ckpt_state *s);
 
 /* Create the directory 0700 if missing; HAF_EPERM if it exists with unsafe ownership/mode. */
@@ -73,7 +79,10 @@ void ckpt_remove_file(struct ckpt_state *s, uint64_t dev, uint64_t ino);
 struct ckpt_stream *ckpt_find_stream(struct ckpt_state *s, const char *group, const char *stream);
 HAF_MUST_USE enum haf_err ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st);
 
-/* Parse/serialize (for tests and the fuzzer). */
+/* Parse/serialize (for tests and the fuzzer). uint64 values are written as decimal strings (exact
+ * up to UINT64_MAX; JSON integers are also accepted on input); names that are not UTF-8 are
+ * written as "<key>_hex". ckpt_parse writes `out` only on success: HAF_EPARSE for anything
+ * malformed, HAF_EINVAL for a newer version; `msg` says why. */
 HAF_MUST_USE enum haf_err ckpt_parse(const char *data, size_t len, struct ckpt_state *out,
                                      struct buf *msg);
 HAF_MUST_USE enum haf_err ckpt_serialize(const struct ckpt_state *s, struct buf *out);

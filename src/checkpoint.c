@@ -1,0 +1,927 @@
+/*
+ * checkpoint.c: the state file $state_dir/state.json (jansson), written atomically.
+ *
+ * Format (version 1):
+ *   {"version":1,
+ *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
+ *              "offset":"4096","updated_ms":1700000000000}],
+ *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
+ *                "sequence_no":"5","inflight":false}]}
+ * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
+ * jansson's json_int_t is a signed 64-bit integer and JSON readers commonly stop being exact at
+ * 2^53, so numbers could not carry UINT64_MAX. The reader also accepts a non-negative JSON integer
+ * for them (hand-edited files). A path, group or stream that is not valid UTF-8 (file names are
+ * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8.
+ *
+ * Saving: unlink a leftover state.json.tmp, create it afresh with O_EXCL|O_NOFOLLOW (so a planted
+ * symlink or a file with other permissions is never written through), write everything, fsync,
+ * rename over state.json, fsync the directory. Any failure removes the temp file and leaves the
+ * previous state.json as it was; errno is preserved for the caller's message. A reader therefore
+ * sees the old state or the new one, never a mix, and never reads state.json.tmp.
+ *
+ * Loading: all file access is relative to an fd of the directory (openat), so the checks made on
+ * the directory apply to the files opened in it. The directory and file must be owned by the
+ * effective uid and not writable by group or others; state.json must not be a symlink. A file that
+ * does not parse is renamed to state.json.corrupt-<epoch> and an empty state is returned, because
+ * refusing to start would stop the audit trail for longer than re-sending a few entries costs;
+ * a file from a newer version is not set aside but refused, since discarding it would re-send
+ * everything.
+ */
+#include "haf/checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define CKPT_VERSION       1
+#define CKPT_NAME          "state.json"
+#define CKPT_TMP_NAME      "state.json.tmp"
+#define CKPT_MAX_BYTES     (64u * 1024 * 1024)
+#define CKPT_MAX_ITEMS     1000000
+#define CKPT_MAX_STR_BYTES 4096
+
+void
+ckpt_state_init(struct ckpt_state *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void
+ckpt_state_clean_up(struct ckpt_state *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_files; i++)
+        free(s->files[i].path);
+    for (size_t i = 0; i < s->n_streams; i++) {
+        free(s->streams[i].group);
+        free(s->streams[i].stream);
+    }
+    free(s->files);
+    free(s->streams);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- lookup and update ---- */
+
+struct ckpt_file *
+ckpt_find_file(struct ckpt_state *s, uint64_t dev, uint64_t ino)
+{
+    for (size_t i = 0; i < s->n_files; i++)
+        if (s->files[i].dev == dev && s->files[i].ino == ino)
+            return &s->files[i];
+    return NULL;
+}
+
+static char *
+ckpt_strdup(const char *p)
+{
+    return p ? strdup(p) : NULL;
+}
+
+/* Grow an array of `size`-byte elements to hold n + 1; the old pointer is dead on success. */
+static enum haf_err
+ckpt_grow(void **arr, size_t n, size_t size)
+{
+    void *p;
+
+    if (n >= SIZE_MAX / size - 1)
+        return HAF_ENOMEM;
+    p = realloc(*arr, (n + 1) * size);
+    if (p == NULL)
+        return HAF_ENOMEM;
+    *arr = p;
+    return HAF_OK;
+}
+
+enum haf_err
+ckpt_set_file(struct ckpt_state *s, const struct ckpt_file *f)
+{
+    struct ckpt_file *cur = ckpt_find_file(s, f->dev, f->ino);
+    char *path = NULL;
+
+    if (f->path) {
+        path = strdup(f->path);
+        if (path == NULL)
+            return HAF_ENOMEM;
+    }
+    if (cur == NULL) {
+        if (ckpt_grow((void **)&s->files, s->n_files, sizeof(*s->files)) != HAF_OK) {
+            free(path);
+            return HAF_ENOMEM;
+        }
+        cur = &s->files[s->n_files++];
+    } else {
+        free(cur->path);
+    }
+    *cur = *f;
+    cur->path = path;
+    return HAF_OK;
+}
+
+void
+ckpt_remove_file(struct ckpt_state *s, uint64_t dev, uint64_t ino)
+{
+    struct ckpt_file *f = ckpt_find_file(s, dev, ino);
+    size_t i;
+
+    if (f == NULL)
+        return;
+    i = (size_t)(f - s->files);
+    free(f->path);
+    memmove(&s->files[i], &s->files[i + 1], (s->n_files - i - 1) * sizeof(*s->files));
+    s->n_files--;
+}
+
+static bool
+ckpt_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+struct ckpt_stream *
+ckpt_find_stream(struct ckpt_state *s, const char *group, const char *stream)
+{
+    for (size_t i = 0; i < s->n_streams; i++)
+        if (ckpt_str_eq(s->streams[i].group, group) && ckpt_str_eq(s->streams[i].stream, stream))
+            return &s->streams[i];
+    return NULL;
+}
+
+enum haf_err
+ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
+{
+    struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
+    char *group = NULL, *stream = NULL;
+
+    if (st->group == NULL || st->stream == NULL)
+        return HAF_EINVAL;
+    group = ckpt_strdup(st->group);
+    stream = ckpt_strdup(st->stream);
+    if (group == NULL || stream == NULL)
+        goto nomem;
+    if (cur == NULL) {
+        if (ckpt_grow((void **)&s->streams, s->n_streams, sizeof(*s->streams)) != HAF_OK)
+            goto nomem;
+        cur = &s->streams[s->n_streams++];
+    } else {
+        free(cur->group);
+        free(cur->stream);
+    }
+    *cur = *st;
+    cur->group = group;
+    cur->stream = stream;
+    return HAF_OK;
+nomem:
+    free(group);
+    free(stream);
+    return HAF_ENOMEM;
+}
+
+/* ---- serialization ---- */
+
+static bool
+ckpt_utf8_valid(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i - 1 < n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+static const char ckpt_hexdigits[] = "0123456789abcdef";
+
+/* Adds key: "text" when it is UTF-8, else key_hex: "hex of the bytes". Steals nothing. */
+static int
+ckpt_put_text(json_t *obj, const char *key, const char *text)
+{
+    size_t len = strlen(text);
+    char hkey[64];
+    char *hex;
+    int rc;
+
+    if (ckpt_utf8_valid((const unsigned char *)text, len))
+        return json_object_set_new(obj, key, json_stringn(text, len)); /* steals the new string */
+    if (len > SIZE_MAX / 2 - 1)
+        return -1;
+    hex = malloc(len * 2 + 1);
+    if (hex == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        hex[2 * i] = ckpt_hexdigits[(unsigned char)text[i] >> 4];
+        hex[2 * i + 1] = ckpt_hexdigits[(unsigned char)text[i] & 0xf];
+    }
+    hex[len * 2] = '\0';
+    snprintf(hkey, sizeof(hkey), "%s_hex", key);
+    rc = json_object_set_new(obj, hkey, json_string(hex)); /* steals the new string */
+    free(hex);
+    return rc;
+}
+
+static int
+ckpt_put_u64(json_t *obj, const char *key, uint64_t v)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+    return json_object_set_new(obj, key, json_string(s)); /* steals the new string */
+}
+
+enum haf_err
+ckpt_serialize(const struct ckpt_state *s, struct buf *out)
+{
+    json_t *root = json_object(), *files = json_array(), *streams = json_array();
+    char *text = NULL;
+    enum haf_err e = HAF_ENOMEM;
+    int bad = 0;
+
+    if (root == NULL || files == NULL || streams == NULL)
+        goto out;
+    for (size_t i = 0; i < s->n_files; i++) {
+        const struct ckpt_file *f = &s->files[i];
+        json_t *o = json_object();
+        char fp[sizeof(f->fp.hash) * 2 + 1];
+
+        if (o == NULL)
+            goto out;
+        for (size_t k = 0; k < sizeof(f->fp.hash); k++) {
+            fp[2 * k] = ckpt_hexdigits[f->fp.hash[k] >> 4];
+            fp[2 * k + 1] = ckpt_hexdigits[f->fp.hash[k] & 0xf];
+        }
+        fp[sizeof(fp) - 1] = '\0';
+        bad |= ckpt_put_text(o, "path", f->path ? f->path : "");
+        bad |= ckpt_put_u64(o, "dev", f->dev);
+        bad |= ckpt_put_u64(o, "ino", f->ino);
+        bad |= json_object_set_new(o, "fp_len", json_integer(f->fp.len));
+        bad |= json_object_set_new(o, "fp", json_string(fp));
+        bad |= ckpt_put_u64(o, "offset", f->offset);
+        bad |= json_object_set_new(o, "updated_ms", json_integer(f->updated_ms));
+        bad |= json_array_append_new(files, o); /* steals o */
+        if (bad)
+            goto out;
+    }
+    for (size_t i = 0; i < s->n_streams; i++) {
+        const struct ckpt_stream *st = &s->streams[i];
+        json_t *o = json_object();
+
+        if (o == NULL)
+            goto out;
+        bad |= ckpt_put_text(o, "group", st->group ? st->group : "");
+        bad |= ckpt_put_text(o, "stream", st->stream ? st->stream : "");
+        bad |= json_object_set_new(o, "has_seq", json_boolean(st->has_seq));
+        bad |= ckpt_put_u64(o, "reboot_counter", st->reboot_counter);
+        bad |= ckpt_put_u64(o, "sequence_no", st->sequence_no);
+        bad |= json_object_set_new(o, "inflight", json_boolean(st->inflight));
+        bad |= json_array_append_new(streams, o); /* steals o */
+        if (bad)
+            goto out;
+    }
+    bad |= json_object_set_new(root, "version", json_integer(CKPT_VERSION));
+    bad |= json_object_set(root, "files", files);
+    bad |= json_object_set(root, "streams", streams);
+    if (bad)
+        goto out;
+    text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (text == NULL)
+        goto out;
+    e = buf_adds(out, text);
+    if (e == HAF_OK)
+        e = buf_addc(out, '\n');
+out:
+    free(text);
+    json_decref(files);
+    json_decref(streams);
+    json_decref(root);
+    return e;
+}
+
+/* ---- parsing ---- */
+
+/* Appends to msg (may be NULL); a message that does not fit is cut short, never an error. */
+static void ckpt_msgf(struct buf *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ckpt_msgf(struct buf *msg, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg == NULL)
+        return;
+    va_start(ap, fmt);
+    if (buf_vaddf(msg, fmt, ap) != HAF_OK) {
+        /* best effort */
+    }
+    va_end(ap);
+}
+
+#define ckpt_fail(msg, ...) (ckpt_msgf((msg), __VA_ARGS__), HAF_EPARSE)
+
+static bool
+ckpt_get_u64(const json_t *o, const char *key, uint64_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (json_is_string(v))
+        return span_to_u64_dec(span_make(json_string_value(v), json_string_length(v)), out);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    return false;
+}
+
+static bool
+ckpt_get_bool(const json_t *o, const char *key, bool *out)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (!json_is_boolean(v))
+        return false;
+    *out = json_is_true(v);
+    return true;
+}
+
+static int
+ckpt_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads key (a UTF-8 string) or key_hex; exactly one of them must be there. NULL on error. */
+static char *
+ckpt_get_text(const json_t *o, const char *key, bool allow_empty)
+{
+    char hkey[64];
+    const json_t *v = json_object_get(o, key), *h;
+    const char *p;
+    size_t len;
+    char *r;
+
+    snprintf(hkey, sizeof(hkey), "%s_hex", key);
+    h = json_object_get(o, hkey);
+    if ((v == NULL) == (h == NULL))
+        return NULL;
+    if (v) {
+        if (!json_is_string(v))
+            return NULL;
+        p = json_string_value(v);
+        len = json_string_length(v);
+        if (len > CKPT_MAX_STR_BYTES || memchr(p, '\0', len) || (len == 0 && !allow_empty))
+            return NULL;
+        return strndup(p, len);
+    }
+    if (!json_is_string(h))
+        return NULL;
+    p = json_string_value(h);
+    len = json_string_length(h);
+    if (len % 2 != 0 || len == 0 || len / 2 > CKPT_MAX_STR_BYTES)
+        return NULL;
+    r = malloc(len / 2 + 1);
+    if (r == NULL)
+        return NULL;
+    for (size_t i = 0; i < len / 2; i++) {
+        int hi = ckpt_hexval((unsigned char)p[2 * i]),
+            lo = ckpt_hexval((unsigned char)p[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(r);
+            return NULL;
+        }
+        r[i] = (char)(hi << 4 | lo);
+    }
+    r[len / 2] = '\0';
+    return r;
+}
+
+/* Every key of o must be one of `allowed` (NULL-terminated). */
+static const char *
+ckpt_unknown_key(const json_t *o, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)o, key, v)
+    {
+        bool ok = false;
+        (void)v;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(key, allowed[i]) == 0)
+                ok = true;
+        if (!ok)
+            return key;
+    }
+    return NULL;
+}
+
+static enum haf_err
+ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
+{
+    static const char *const keys[] = {"path", "path_hex", "dev",        "ino", "fp_len",
+                                       "fp",   "offset",   "updated_ms", NULL};
+    const json_t *v;
+    const char *fp;
+    json_int_t fp_len;
+
+    memset(f, 0, sizeof(*f));
+    if (!json_is_object(o))
+        return ckpt_fail(msg, "files[%zu] is not an object", i);
+    if (ckpt_unknown_key(o, keys))
+        return ckpt_fail(msg, "files[%zu] has an unknown key", i);
+    if (!ckpt_get_u64(o, "dev", &f->dev) || !ckpt_get_u64(o, "ino", &f->ino) ||
+        !ckpt_get_u64(o, "offset", &f->offset))
+        return ckpt_fail(msg, "files[%zu]: dev, ino and offset must be unsigned 64-bit integers",
+                         i);
+    v = json_object_get(o, "fp_len");
+    if (!json_is_integer(v) || (fp_len = json_integer_value(v)) < 0 || fp_len > TAIL_FP_MAX_BYTES)
+        return ckpt_fail(msg, "files[%zu]: fp_len must be an integer 0..%d", i, TAIL_FP_MAX_BYTES);
+    f->fp.len = (uint32_t)fp_len;
+    v = json_object_get(o, "fp");
+    if (!json_is_string(v) || json_string_length(v) != 2 * sizeof(f->fp.hash))
+        return ckpt_fail(msg, "files[%zu]: fp must be %zu hex digits", i, 2 * sizeof(f->fp.hash));
+    fp = json_string_value(v);
+    for (size_t k = 0; k < sizeof(f->fp.hash); k++) {
+        int hi = ckpt_hexval((unsigned char)fp[2 * k]),
+            lo = ckpt_hexval((unsigned char)fp[2 * k + 1]);
+        if (hi < 0 || lo < 0)
+            return ckpt_fail(msg, "files[%zu]: fp must be hex digits", i);
+        f->fp.hash[k] = (uint8_t)(hi << 4 | lo);
+    }
+    v = json_object_get(o, "updated_ms");
+    if (!json_is_integer(v))
+        return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer", i);
+    f->updated_ms = json_integer_value(v);
+    f->path = ckpt_get_text(o, "path", false);
+    if (f->path == NULL)
+        return ckpt_fail(msg, "files[%zu]: path must be a non-empty string without NUL", i);
+    return HAF_OK;
+}
+
+static enum haf_err
+ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf *msg)
+{
+    static const char *const keys[] = {"group",       "group_hex", "stream",
+                                       "stream_hex",  "has_seq",   "reboot_counter",
+                                       "sequence_no", "inflight",  NULL};
+
+    memset(st, 0, sizeof(*st));
+    if (!json_is_object(o))
+        return ckpt_fail(msg, "streams[%zu] is not an object", i);
+    if (ckpt_unknown_key(o, keys))
+        return ckpt_fail(msg, "streams[%zu] has an unknown key", i);
+    if (!ckpt_get_bool(o, "has_seq", &st->has_seq) || !ckpt_get_bool(o, "inflight", &st->inflight))
+        return ckpt_fail(msg, "streams[%zu]: has_seq and inflight must be booleans", i);
+    if (!ckpt_get_u64(o, "reboot_counter", &st->reboot_counter) ||
+        !ckpt_get_u64(o, "sequence_no", &st->sequence_no))
+        return ckpt_fail(msg,
+                         "streams[%zu]: reboot_counter and sequence_no must be unsigned 64-bit "
+                         "integers",
+                         i);
+    st->group = ckpt_get_text(o, "group", false);
+    st->stream = ckpt_get_text(o, "stream", false);
+    if (st->group == NULL || st->stream == NULL) {
+        free(st->group);
+        free(st->stream);
+        st->group = st->stream = NULL;
+        return ckpt_fail(msg, "streams[%zu]: group and stream must be non-empty strings", i);
+    }
+    return HAF_OK;
+}
+
+enum haf_err
+ckpt_parse(const char *data, size_t len, struct ckpt_state *out, struct buf *msg)
+{
+    static const char *const keys[] = {"version", "files", "streams", NULL};
+    struct ckpt_state s;
+    json_error_t jerr;
+    json_t *root = NULL, *v, *files, *streams;
+    enum haf_err e = HAF_EPARSE;
+
+    ckpt_state_init(&s);
+    if (len > CKPT_MAX_BYTES) {
+        e = ckpt_fail(msg, "state file larger than %u bytes", CKPT_MAX_BYTES);
+        goto out;
+    }
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        e = ckpt_fail(msg, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        e = ckpt_fail(msg, "top level is not an object");
+        goto out;
+    }
+    v = json_object_get(root, "version");
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        e = ckpt_fail(msg, "version missing or not a positive integer");
+        goto out;
+    }
+    if (json_integer_value(v) > CKPT_VERSION) {
+        (void)ckpt_fail(msg, "version %lld is newer than this program understands (%d)",
+                        (long long)json_integer_value(v), CKPT_VERSION);
+        e = HAF_EINVAL;
+        goto out;
+    }
+    if (ckpt_unknown_key(root, keys)) {
+        e = ckpt_fail(msg, "unknown top-level key");
+        goto out;
+    }
+    files = json_object_get(root, "files");
+    streams = json_object_get(root, "streams");
+    if (!json_is_array(files) || !json_is_array(streams)) {
+        e = ckpt_fail(msg, "files and streams must be arrays");
+        goto out;
+    }
+    if (json_array_size(files) > CKPT_MAX_ITEMS || json_array_size(streams) > CKPT_MAX_ITEMS) {
+        e = ckpt_fail(msg, "too many entries");
+        goto out;
+    }
+    if (json_array_size(files)) {
+        s.files = calloc(json_array_size(files), sizeof(*s.files));
+        if (s.files == NULL) {
+            e = HAF_ENOMEM;
+            goto out;
+        }
+    }
+    if (json_array_size(streams)) {
+        s.streams = calloc(json_array_size(streams), sizeof(*s.streams));
+        if (s.streams == NULL) {
+            e = HAF_ENOMEM;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(files); i++) {
+        struct ckpt_file f;
+        e = ckpt_parse_file(json_array_get(files, i), i, &f, msg);
+        if (e != HAF_OK) {
+            free(f.path);
+            goto out;
+        }
+        if (ckpt_find_file(&s, f.dev, f.ino)) {
+            free(f.path);
+            e = ckpt_fail(msg, "files[%zu]: duplicate (dev, ino)", i);
+            goto out;
+        }
+        s.files[s.n_files++] = f;
+    }
+    for (size_t i = 0; i < json_array_size(streams); i++) {
+        struct ckpt_stream st;
+        e = ckpt_parse_stream(json_array_get(streams, i), i, &st, msg);
+        if (e != HAF_OK)
+            goto out;
+        if (ckpt_find_stream(&s, st.group, st.stream)) {
+            free(st.group);
+            free(st.stream);
+            e = ckpt_fail(msg, "streams[%zu]: duplicate (group, stream)", i);
+            goto out;
+        }
+        s.streams[s.n_streams++] = st;
+    }
+    ckpt_state_clean_up(out);
+    *out = s;
+    ckpt_state_init(&s);
+    e = HAF_OK;
+out:
+    ckpt_state_clean_up(&s);
+    json_decref(root);
+    return e;
+}
+
+/* ---- files ---- */
+
+/* Owned by us and not writable by group or others. */
+static enum haf_err
+ckpt_check_owner_mode(const struct stat *st, const char *what, const char *path, struct buf *msg)
+{
+    uid_t me = geteuid();
+
+    if (st->st_uid != me) {
+        ckpt_msgf(msg,
+                  "%s %s is owned by uid %u, not by the running user (uid %u); fix: chown %u %s",
+                  what, path, (unsigned)st->st_uid, (unsigned)me, (unsigned)me, path);
+        return HAF_EPERM;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        ckpt_msgf(msg, "%s %s is writable by group or others (mode %04o); fix: chmod go-w %s", what,
+                  path, (unsigned)(st->st_mode & 07777), path);
+        return HAF_EPERM;
+    }
+    return HAF_OK;
+}
+
+/* Opens the state directory and checks it; *dfd on success. */
+static enum haf_err
+ckpt_open_dir(const char *dir, int *dfd, struct buf *msg)
+{
+    struct stat st;
+    enum haf_err e;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0) {
+        int saved = errno;
+        ckpt_msgf(msg, "state directory %s: %s", dir, strerror(saved));
+        errno = saved;
+        return HAF_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        int saved = errno;
+        ckpt_msgf(msg, "state directory %s: %s", dir, strerror(saved));
+        close(fd);
+        errno = saved;
+        return HAF_EIO;
+    }
+    e = ckpt_check_owner_mode(&st, "state directory", dir, msg);
+    if (e != HAF_OK) {
+        close(fd);
+        return e;
+    }
+    *dfd = fd;
+    return HAF_OK;
+}
+
+enum haf_err
+ckpt_prepare_dir(const char *dir, struct buf *msg)
+{
+    int dfd = -1;
+    enum haf_err e;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        int saved = errno;
+        ckpt_msgf(msg, "cannot create state directory %s: %s", dir, strerror(saved));
+        errno = saved;
+        return HAF_EIO;
+    }
+    e = ckpt_open_dir(dir, &dfd, msg);
+    if (dfd >= 0)
+        close(dfd);
+    return e;
+}
+
+/* Read the whole of fd, up to CKPT_MAX_BYTES + 1 so that an oversized file is noticed. */
+static enum haf_err
+ckpt_read_all(int fd, struct buf *b)
+{
+    char chunk[65536];
+
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return HAF_EIO;
+        }
+        if (n == 0)
+            return HAF_OK;
+        if (b->len > CKPT_MAX_BYTES)
+            return HAF_OK;
+        if (buf_add(b, chunk, (size_t)n) != HAF_OK)
+            return HAF_ENOMEM;
+    }
+}
+
+/* Renames state.json to state.json.corrupt-<epoch>[.N], never over an existing file. */
+static void
+ckpt_set_aside(int dfd, const char *dir, struct buf *msg)
+{
+    char name[96];
+    long long now = (long long)time(NULL);
+
+    for (int i = 0; i < 100; i++) {
+        if (i == 0)
+            snprintf(name, sizeof(name), CKPT_NAME ".corrupt-%lld", now);
+        else
+            snprintf(name, sizeof(name), CKPT_NAME ".corrupt-%lld.%d", now, i);
+        if (renameat2(dfd, CKPT_NAME, dfd, name, RENAME_NOREPLACE) == 0) {
+            ckpt_msgf(msg, "; set aside as %s/%s, starting from an empty state", dir, name);
+            return;
+        }
+        if (errno == EINVAL || errno == ENOSYS) {
+            /* The file system cannot refuse to replace: check first (we own the directory). */
+            if (faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                continue;
+            if (renameat(dfd, CKPT_NAME, dfd, name) == 0) {
+                ckpt_msgf(msg, "; set aside as %s/%s, starting from an empty state", dir, name);
+                return;
+            }
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    ckpt_msgf(msg, "; could not set it aside (%s), starting from an empty state", strerror(errno));
+}
+
+enum haf_err
+ckpt_load(const char *dir, struct ckpt_state *out, struct buf *msg)
+{
+    struct buf data;
+    struct ckpt_state s;
+    struct stat st;
+    struct buf why;
+    enum haf_err e;
+    int dfd = -1, fd = -1;
+
+    buf_init(&data, 0);
+    buf_init(&why, 4096);
+    ckpt_state_init(&s);
+    e = ckpt_open_dir(dir, &dfd, msg);
+    if (e != HAF_OK)
+        goto out;
+    fd = openat(dfd, CKPT_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int saved = errno;
+        if (saved == ENOENT) {
+            e = HAF_OK;
+            goto done;
+        }
+        if (saved == ELOOP) {
+            ckpt_msgf(msg, "%s/" CKPT_NAME " is a symbolic link; refusing to follow it", dir);
+            e = HAF_EPERM;
+        } else {
+            ckpt_msgf(msg, "%s/" CKPT_NAME ": %s", dir, strerror(saved));
+            e = HAF_EIO;
+        }
+        errno = saved;
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        ckpt_msgf(msg, "%s/" CKPT_NAME ": %s", dir, strerror(errno));
+        e = HAF_EIO;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ckpt_msgf(msg, "%s/" CKPT_NAME " is not a regular file", dir);
+        e = HAF_EPERM;
+        goto out;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/" CKPT_NAME, dir);
+        e = ckpt_check_owner_mode(&st, "state file", path, msg);
+        goto out;
+    }
+    e = ckpt_read_all(fd, &data);
+    if (e == HAF_EIO) {
+        int saved = errno;
+        /* A read error (EIO from the device) is treated as corruption: the content is lost to us.
+         */
+        ckpt_msgf(&why, "read error: %s", strerror(saved));
+    } else if (e != HAF_OK) {
+        goto out;
+    } else {
+        e = ckpt_parse(data.p ? data.p : "", data.len, &s, &why);
+        if (e == HAF_EINVAL) {
+            ckpt_msgf(msg, "%s/" CKPT_NAME ": %s; refusing to discard it", dir, buf_cstr(&why));
+            goto out;
+        }
+        if (e == HAF_ENOMEM)
+            goto out;
+    }
+    if (e != HAF_OK) {
+        ckpt_msgf(msg, "%s/" CKPT_NAME " is corrupt (%s)", dir, buf_cstr(&why));
+        ckpt_set_aside(dfd, dir, msg);
+        ckpt_state_clean_up(&s);
+    }
+done:
+    ckpt_state_clean_up(out);
+    *out = s;
+    ckpt_state_init(&s);
+    e = HAF_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    ckpt_state_clean_up(&s);
+    buf_clean_up(&data);
+    buf_clean_up(&why);
+    return e;
+}
+
+static int
+ckpt_write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+enum haf_err
+ckpt_save(const char *dir, const struct ckpt_state *s)
+{
+    struct buf text;
+    enum haf_err e;
+    int dfd = -1, fd = -1, saved = 0;
+    bool tmp_exists = false;
+
+    buf_init(&text, 0);
+    e = ckpt_serialize(s, &text);
+    if (e != HAF_OK) {
+        saved = ENOMEM;
+        goto out;
+    }
+    e = HAF_EIO;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        saved = errno;
+        goto out;
+    }
+    /* A leftover temp file (crash mid-write) or anything planted there is removed, so the file we
+     * write is always new, 0600, and ours. */
+    if (unlinkat(dfd, CKPT_TMP_NAME, 0) != 0 && errno != ENOENT) {
+        saved = errno;
+        goto out;
+    }
+    fd = openat(dfd, CKPT_TMP_NAME, O_CREAT | O_EXCL | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+    if (fd < 0) {
+        saved = errno;
+        goto out;
+    }
+    tmp_exists = true;
+    if (fchmod(fd, 0600) != 0 || ckpt_write_all(fd, text.p, text.len) != 0 || fsync(fd) != 0) {
+        saved = errno;
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        saved = errno;
+        goto out;
+    }
+    fd = -1;
+    if (renameat(dfd, CKPT_TMP_NAME, dfd, CKPT_NAME) != 0) {
+        saved = errno;
+        goto out;
+    }
+    tmp_exists = false;
+    if (fsync(dfd) != 0) {
+        saved = errno;
+        goto out;
+    }
+    e = HAF_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (tmp_exists)
+        (void)unlinkat(dfd, CKPT_TMP_NAME, 0);
+    if (dfd >= 0)
+        close(dfd);
+    buf_clean_up(&text);
+    if (e != HAF_OK)
+        errno = saved;
+    return e;
+}
