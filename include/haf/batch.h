@@ -5,8 +5,11 @@
  * message (escaped once) and one SHA-256 at signing time. Every PutLogEvents limit is enforced here
  * (../shared/reference/cwl-api.md section 2): 1..10,000 events; sum of (UTF-8 message bytes + 26)
  * <= 1,048,576; each message 1..1,048,550 bytes (larger ones are split by the caller via
- * batch_split_message); non-decreasing timestamps; newest - oldest < 24 h. An event that does not
+ * batch_split_point); non-decreasing timestamps; newest - oldest < 24 h. An event that does not
  * fit is refused with a reason, and the caller sends the batch first.
+ *
+ * The byte limit is AWS's formula on unescaped UTF-8; the serialized body is larger (JSON framing,
+ * escapes: up to ~6.3 MB in the all-control-characters worst case). See batch.c.
  *
  * Per event the batch keeps what delivery needs after the answer: its source and end offset (for
  * checkpoints), its HSM (reboot_counter, sequence_no) (for seqtrack), and a 64-bit hash of the
@@ -72,10 +75,12 @@ enum batch_fit {
     BATCH_EMPTY_MESSAGE, /* CloudWatch rejects empty messages */
 };
 
+/* lim NULL means the CloudWatch maxima. Names must be 1..512 bytes (the model's limit); they are
+ * copied and JSON-escaped. HAF_EINVAL for limits or names out of range (b is left zeroed). */
 HAF_MUST_USE enum haf_err batch_init(struct batch *b, const struct batch_limits *lim,
                                      const char *group, const char *stream);
 void batch_clean_up(struct batch *b);
-/* Empty the batch, keeping group, stream and allocations. */
+/* Empty the batch, keeping group, stream, a sequence token if one is set, and allocations. */
 void batch_reset(struct batch *b);
 
 static inline size_t
@@ -84,33 +89,45 @@ batch_count(const struct batch *b)
     return b->n_ev;
 }
 
-/* Whether an event of this time and size could be added now. */
+/* Whether an event of this time and size could be added now. Reasons are checked in this order:
+ * EMPTY_MESSAGE, TOO_BIG (also when msg_bytes + 26 exceeds limits.max_bytes: it could never fit),
+ * then (non-empty batch only) TIME_ORDER, TIME_SPAN, FULL. */
 enum batch_fit batch_check(const struct batch *b, int64_t timestamp_ms, size_t msg_bytes);
 
 /*
  * Add one event. `message` must be valid UTF-8 (the formatter guarantees it); it is JSON-escaped
  * into the body. `meta` supplies source_id, src_end and the sequence fields; the rest is filled in.
- * HAF_EINVAL when batch_check would not say BATCH_FITS (nothing is added).
+ * HAF_EINVAL when batch_check would not say BATCH_FITS, when timestamp_ms < 0 (the model's
+ * minimum is 0; the caller's age check reclocks or drops such entries first), or after
+ * batch_finish; nothing is added then. If `message` is not valid UTF-8 after all, each invalid
+ * byte is sent as U+FFFD, and msg_bytes/msg_hash describe that replaced text (what CloudWatch
+ * stores); if the replacement no longer fits, HAF_EINVAL.
  */
 HAF_MUST_USE enum haf_err batch_add(struct batch *b, int64_t timestamp_ms, struct span message,
                                     const struct batch_event *meta);
 
-/* Close the JSON and return the request body; the batch is read-only until batch_reset. */
+/* Close the JSON and return the request body; the batch is read-only until batch_reset (or
+ * batch_retain). Idempotent. HAF_EINVAL for an empty batch (CloudWatch needs 1..10,000 events). */
 HAF_MUST_USE enum haf_err batch_finish(struct batch *b, struct span *body);
 
 /* Keep only the events with keep[i] true (after a read-back found the others delivered), and
- * re-open the batch for batch_finish. Order is preserved. */
+ * re-open the batch for batch_finish (and batch_add). Order is preserved; compacted in place, no
+ * allocation. Keeping none leaves an empty batch: check batch_count before batch_finish. */
 HAF_MUST_USE enum haf_err batch_retain(struct batch *b, const bool *keep);
 
-/* Legacy endpoints: resend with "sequenceToken" (NULL removes it). */
+/* Legacy endpoints: resend with "sequenceToken" (NULL removes it). Works on open and finished
+ * batches. HAF_EINVAL for an empty token or one over 4096 bytes. */
 HAF_MUST_USE enum haf_err batch_set_sequence_token(struct batch *b, const char *token);
 
-/* 64-bit hash used to match read-back messages with batch events. */
+/* 64-bit hash used to match read-back messages with batch events: a wyhash-style multiply-mix
+ * hash (not bit-compatible with wyhash), ~16 GB/s; not collision-resistant against an attacker. */
 uint64_t batch_message_hash(const char *msg, size_t len);
 
 /*
  * For messages over BATCH_MAX_MESSAGE_BYTES (or `max`): the byte length of the next part, cut at
- * a UTF-8 character boundary, at most `max` bytes. The caller numbers the parts.
+ * a UTF-8 character boundary, at most `max` bytes. The caller numbers the parts. Returns
+ * message.len when it fits; 0 only for max 0 or an empty message; never cuts to an empty part
+ * (with max < 4 a character may be cut, which batch_add then sends as U+FFFD).
  */
 size_t batch_split_point(struct span message, size_t max);
 
