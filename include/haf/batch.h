@@ -28,11 +28,11 @@
 #include "haf/err.h"
 #include "haf/span.h"
 
-#define BATCH_MAX_EVENTS 10000
-#define BATCH_MAX_BYTES 1048576
+#define BATCH_MAX_EVENTS           10000
+#define BATCH_MAX_BYTES            1048576
 #define BATCH_EVENT_OVERHEAD_BYTES 26
-#define BATCH_MAX_MESSAGE_BYTES (BATCH_MAX_BYTES - BATCH_EVENT_OVERHEAD_BYTES)
-#define BATCH_MAX_SPAN_MS (24 * 3600 * 1000LL)
+#define BATCH_MAX_MESSAGE_BYTES    (BATCH_MAX_BYTES - BATCH_EVENT_OVERHEAD_BYTES)
+#define BATCH_MAX_SPAN_MS          (24 * 3600 * 1000LL)
 
 struct batch_limits {
     uint32_t max_events; /* 1..10000 */
@@ -68,10 +68,10 @@ struct batch {
 
 enum batch_fit {
     BATCH_FITS,
-    BATCH_FULL,      /* count or bytes: send this batch first */
-    BATCH_TIME_SPAN, /* would span 24 h or more: send first */
-    BATCH_TIME_ORDER, /* older than the newest event in the batch: send first */
-    BATCH_TOO_BIG,   /* the message alone exceeds BATCH_MAX_MESSAGE_BYTES: split it */
+    BATCH_FULL,          /* count or bytes: send this batch first */
+    BATCH_TIME_SPAN,     /* would span 24 h or more: send first */
+    BATCH_TIME_ORDER,    /* older than the newest event in the batch: send first */
+    BATCH_TOO_BIG,       /* the message alone exceeds BATCH_MAX_MESSAGE_BYTES: split it */
     BATCH_EMPTY_MESSAGE, /* CloudWatch rejects empty messages */
 };
 
