@@ -19,8 +19,11 @@
 
 #include "haf/err.h"
 
-#define TAIL_FP_MAX_BYTES 1024 /* fingerprint covers the first min(size, this) bytes */
+#define TAIL_FP_MAX_BYTES     1024 /* fingerprint covers the first min(size, this) bytes */
 #define TAIL_POLL_INTERVAL_MS 1000
+#define TAIL_RESCAN_MS        10000 /* safety rescan period even with inotify (see tail.c) */
+#define TAIL_ROTATE_WAIT_MS   5000
+#define TAIL_MAX_OPEN         1024
 
 struct tail_fingerprint {
     uint32_t len;     /* bytes covered; 0 for an empty file */
@@ -33,12 +36,15 @@ struct tail_file {
     uint64_t dev;
     uint64_t ino;
     struct tail_fingerprint fp;
-    uint64_t offset;   /* next byte to read */
-    bool draining;     /* renamed away or deleted: read to EOF, then released */
-    void *user;        /* the caller's per-file state */
+    uint64_t offset; /* next byte to read */
+    bool draining;   /* renamed away or deleted: read to EOF, then released */
+    void *user;      /* the caller's per-file state */
 };
 
-/* Decisions and notices from the tail to its owner. */
+/* Decisions and notices from the tail to its owner. Any callback may be NULL (on_open NULL: start
+ * at 0). They run from tail_add_glob and tail_process (on_open, on_truncate, on_close), from
+ * tail_read (on_truncate, before the bytes from offset 0 are returned) and from tail_free
+ * (on_close). A callback must not call back into the tail. */
 struct tail_callbacks {
     /* A file was found for the first time in this process. Return the offset to start reading at
      * (from a matching checkpoint, else 0 or the size for start_position: end). */
@@ -52,17 +58,42 @@ struct tail_callbacks {
 };
 
 struct tail_opts {
-    bool force_poll;         /* do not use inotify */
-    int poll_interval_ms;    /* 0: TAIL_POLL_INTERVAL_MS */
-    int rotate_wait_ms;      /* how long a renamed/deleted file is kept after EOF; 0: 5000 */
+    bool force_poll;      /* do not use inotify */
+    int poll_interval_ms; /* 0: TAIL_POLL_INTERVAL_MS */
+    int rotate_wait_ms;   /* how long a renamed/deleted file is kept after EOF; 0: 5000 */
+    size_t max_open;      /* open files at most; 0: TAIL_MAX_OPEN (more matches wait, pending) */
+    size_t max_watches;   /* inotify watches on files at most; 0: no limit of ours (the kernel's
+                           * fs.inotify.max_user_watches still applies); beyond it files are polled */
+};
+
+/* Counters and gauges for the owner to log (once, when they change) and export. The tail itself
+ * never logs. */
+struct tail_stats {
+    size_t files_open;          /* gauge: files followed (each holds one fd) */
+    size_t files_pending;       /* gauge, last rescan: matched but not opened (max_open reached) */
+    size_t files_skipped;       /* gauge, last rescan: matches that are not regular files */
+    uint64_t open_failures;     /* stat/open refused (EACCES, ELOOP...): retried at each rescan */
+    int last_open_errno;        /* errno of the latest of those, 0 if none */
+    const char *last_open_path; /* its path; valid until the next tail_* call; NULL if none */
+    uint64_t watch_failures;    /* inotify_add_watch refused (ENOSPC...): that path is polled */
+    uint64_t truncations;       /* on_truncate calls */
+    uint64_t rotations;         /* files renamed out of their glob or deleted, then drained */
+    uint64_t releases;          /* on_close calls, tail_free excluded */
+    uint64_t rescans;           /* glob expansions */
+    bool inotify;               /* inotify is in use (false: force_poll or inotify_init failed) */
+    bool polling;               /* something is polled: no inotify, a missing or wildcard
+                                 * directory, or a file or directory without a watch */
 };
 
 struct tail;
 
 HAF_MUST_USE struct tail *tail_new(const struct tail_opts *opts, const struct tail_callbacks *cb);
-/* Releases every file (on_close is called for each). */
+/* Releases every file (on_close is called for each). NULL is accepted. */
 void tail_free(struct tail *t);
 
+/* Adds a glob(3) pattern and expands it at once (on_open runs for each new match). A file that two
+ * globs match is one tail_file, with the source_idx of the glob added first. HAF_EINVAL for an
+ * empty pattern, HAF_ENOMEM. */
 HAF_MUST_USE enum haf_err tail_add_glob(struct tail *t, const char *glob, size_t source_idx);
 
 /* The fd to poll for readability (inotify), or -1 in polling mode. */
@@ -79,14 +110,26 @@ HAF_MUST_USE enum haf_err tail_process(struct tail *t, int64_t now_ms);
 struct tail_file *tail_next_readable(struct tail *t, struct tail_file *prev);
 
 /* Read up to cap bytes at f->offset and advance it. 0 at EOF (a draining file at EOF is released
- * at the next tail_process); -1 with errno on error. */
+ * by tail_process once it has stayed at EOF for rotate_wait_ms); -1 with errno on error. When the
+ * file grew since it was last checked its head is verified first, so a copytruncate refilled past
+ * our offset restarts at 0 (on_truncate) instead of yielding bytes from the middle of an entry. */
 ssize_t tail_read(struct tail *t, struct tail_file *f, void *buf, size_t cap);
 
 /* Fingerprint of the first min(size, TAIL_FP_MAX_BYTES) bytes of an open fd, or of the first
- * `len` bytes when len > 0 (to compare with a stored fingerprint). */
+ * `len` bytes when len > 0 (to compare with a stored fingerprint). A file shorter than len gives
+ * the fingerprint of what it has (out->len < len), which never equals the stored one: compare
+ * with tail_fingerprint_eq. HAF_EINVAL when len > TAIL_FP_MAX_BYTES, HAF_EIO (errno kept) when
+ * the fd cannot be read, HAF_ECRYPTO. */
 HAF_MUST_USE enum haf_err tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out);
+/* Same length and same hash. */
+bool tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fingerprint *b);
 
 /* Number of files currently open. */
 size_t tail_file_count(const struct tail *t);
+
+/* Snapshot of the counters. */
+void tail_get_stats(const struct tail *t, struct tail_stats *out);
+/* True when some path is polled rather than watched (the owner logs it once). */
+bool tail_polling(const struct tail *t);
 
 #endif
