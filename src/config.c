@@ -664,6 +664,10 @@ cfg_check_map(struct cfg_ctx *c, const struct ynode *n, const char *path, const 
                 hint = known[j];
             }
         }
+        /* "retention" for "retention_days": a known key that starts with what was typed */
+        for (size_t j = 0; known[j] && hint == NULL; j++)
+            if (ks.len >= 4 && span_starts_with(span_cstr(known[j]), ks))
+                hint = known[j];
         if (hint)
             cfg_error(c, k, kp, "unknown key (did you mean \"%s\"?)", hint);
         else
@@ -1421,10 +1425,9 @@ config_dump(const struct haf_config *cfg, struct buf *out)
     DUMP(cfg_dump_str(out, "  ", "profile", cfg->credentials.profile,
                       "the standard chain (AWS_PROFILE or default)"));
     DUMP(cfg_dump_str(out, "  ", "role_arn", cfg->credentials.role_arn, "no AssumeRole"));
-    if (cfg->credentials.external_id)
-        DUMP(buf_adds(out, "  external_id: \"***\"  # set, not shown\n"));
-    else
-        DUMP(buf_adds(out, "  external_id: ~\n"));
+    /* AWS documents the external ID as not secret (it guards against the confused deputy, not
+     * against disclosure), so it is shown and the dump loads back unchanged. */
+    DUMP(cfg_dump_str(out, "  ", "external_id", cfg->credentials.external_id, NULL));
     DUMP(cfg_dump_str(out, "  ", "session_name", cfg->credentials.session_name, NULL));
     DUMP(cfg_dump_str(out, "  ", "sts_endpoint", cfg->credentials.sts_endpoint,
                       "from AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / the region"));
