@@ -84,310 +84,329 @@
 
 #include <openssl/evp.h>
 
-#define DIR_MASK                                                               \
-  (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |           \
-   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define FILE_MASK (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+#define DIR_MASK                                                                                   \
+    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |            \
+     IN_MOVE_SELF | IN_ONLYDIR)
+#define FILE_MASK      (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
 #define EVENT_BUF_SIZE 4096
 
 struct tfile {
-  struct tail_file
-      pub; /* first member: the struct tail_file * we hand out is this struct */
-  int fd;
-  int wd;                /* inotify watch on the file; -1 when polled */
-  size_t idx;            /* position in t->files */
-  uint64_t size;         /* st_size at the last fstat */
-  uint64_t checked_size; /* size at which the head was last verified */
-  int64_t
-      eof_since_ms; /* draining: first seen at EOF with eof_size; -1 when not */
-  uint64_t eof_size;
-  bool seen;  /* matched by the current rescan */
-  bool dirty; /* an event says: check it */
+    struct tail_file pub; /* first member: the struct tail_file * we hand out is this struct */
+    int fd;
+    int wd;                /* inotify watch on the file; -1 when polled */
+    size_t idx;            /* position in t->files */
+    uint64_t size;         /* st_size at the last fstat */
+    uint64_t checked_size; /* size at which the head was last verified */
+    int64_t eof_since_ms;  /* draining: first seen at EOF with eof_size; -1 when not */
+    uint64_t eof_size;
+    bool seen;  /* matched by the current rescan */
+    bool dirty; /* an event says: check it */
 };
 
 struct tglob {
-  char *pattern;
-  char *dir; /* the directory to watch; NULL when the directory part has
-                wildcards */
-  size_t source_idx;
-  int wd; /* -1 when polled */
-  bool watch_failure_counted;
+    char *pattern;
+    char *dir; /* the directory to watch; NULL when the directory part has
+                  wildcards */
+    size_t source_idx;
+    int wd; /* -1 when polled */
+    bool watch_failure_counted;
 };
 
 /* Open addressing with linear probing; v == NULL marks an empty slot. */
 struct idmap_slot {
-  uint64_t a;
-  uint64_t b;
-  void *v;
+    uint64_t a;
+    uint64_t b;
+    void *v;
 };
 
 struct idmap {
-  struct idmap_slot *slots;
-  size_t cap; /* a power of two, or 0 */
-  size_t n;
+    struct idmap_slot *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
 };
 
 struct tail {
-  struct tail_opts opts;
-  struct tail_callbacks cb;
-  int ifd;
-  struct tglob *globs;
-  size_t n_globs;
-  struct tfile **files;
-  size_t n_files;
-  size_t cap_files;
-  struct idmap by_id; /* (dev, ino) -> tfile */
-  struct idmap
-      by_wd; /* (wd, 0) -> tfile; directory watches live in the globs */
-  size_t n_file_watches;
-  bool rescan_due;
-  int64_t next_poll_ms;   /* INT64_MIN: due now */
-  int64_t next_rescan_ms; /* INT64_MIN: due now */
-  size_t rr;              /* where the next walk of tail_next_readable starts */
-  size_t it_start;        /* where the current walk started */
-  struct tail_stats st;
-  char *last_open_path;
+    struct tail_opts opts;
+    struct tail_callbacks cb;
+    int ifd;
+    struct tglob *globs;
+    size_t n_globs;
+    struct tfile **files;
+    size_t n_files;
+    size_t cap_files;
+    struct idmap by_id; /* (dev, ino) -> tfile */
+    struct idmap by_wd; /* (wd, 0) -> tfile; directory watches live in the globs */
+    size_t n_file_watches;
+    bool rescan_due;
+    int64_t next_poll_ms;   /* INT64_MIN: due now */
+    int64_t next_rescan_ms; /* INT64_MIN: due now */
+    size_t rr;              /* where the next walk of tail_next_readable starts */
+    size_t it_start;        /* where the current walk started */
+    struct tail_stats st;
+    char *last_open_path;
 };
 
 /* ---- a small (u64, u64) -> pointer map ---- */
 
-static size_t idmap_hash(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
+static size_t
+idmap_hash(uint64_t a, uint64_t b)
+{
+    uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
 
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return (size_t)x;
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (size_t)x;
 }
 
-static void *idmap_get(const struct idmap *m, uint64_t a, uint64_t b) {
-  size_t mask;
+static void *
+idmap_get(const struct idmap *m, uint64_t a, uint64_t b)
+{
+    size_t mask;
 
-  if (m->cap == 0)
-    return NULL;
-  mask = m->cap - 1;
-  for (size_t i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
-    if (m->slots[i].v == NULL)
-      return NULL;
-    if (m->slots[i].a == a && m->slots[i].b == b)
-      return m->slots[i].v;
-  }
+    if (m->cap == 0)
+        return NULL;
+    mask = m->cap - 1;
+    for (size_t i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
+        if (m->slots[i].v == NULL)
+            return NULL;
+        if (m->slots[i].a == a && m->slots[i].b == b)
+            return m->slots[i].v;
+    }
 }
 
-static void idmap_insert_slot(struct idmap_slot *slots, size_t cap, uint64_t a,
-                              uint64_t b, void *v) {
-  size_t mask = cap - 1;
-  size_t i = idmap_hash(a, b) & mask;
+static void
+idmap_insert_slot(struct idmap_slot *slots, size_t cap, uint64_t a, uint64_t b, void *v)
+{
+    size_t mask = cap - 1;
+    size_t i = idmap_hash(a, b) & mask;
 
-  while (slots[i].v != NULL)
-    i = (i + 1) & mask;
-  slots[i] = (struct idmap_slot){.a = a, .b = b, .v = v};
+    while (slots[i].v != NULL)
+        i = (i + 1) & mask;
+    slots[i] = (struct idmap_slot){.a = a, .b = b, .v = v};
 }
 
 /* The key must not be present. The load factor stays at or below one half. */
-HAF_MUST_USE static enum haf_err idmap_put(struct idmap *m, uint64_t a,
-                                           uint64_t b, void *v) {
-  if ((m->n + 1) * 2 > m->cap) {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    struct idmap_slot *ns;
+HAF_MUST_USE static enum haf_err
+idmap_put(struct idmap *m, uint64_t a, uint64_t b, void *v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        struct idmap_slot *ns;
 
-    if (ncap > SIZE_MAX / sizeof(*ns))
-      return HAF_ENOMEM;
-    ns = calloc(ncap, sizeof(*ns));
-    if (ns == NULL)
-      return HAF_ENOMEM;
-    for (size_t i = 0; i < m->cap; i++)
-      if (m->slots[i].v != NULL)
-        idmap_insert_slot(ns, ncap, m->slots[i].a, m->slots[i].b,
-                          m->slots[i].v);
-    free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
-  }
-  idmap_insert_slot(m->slots, m->cap, a, b, v);
-  m->n++;
-  return HAF_OK;
+        if (ncap > SIZE_MAX / sizeof(*ns))
+            return HAF_ENOMEM;
+        ns = calloc(ncap, sizeof(*ns));
+        if (ns == NULL)
+            return HAF_ENOMEM;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].v != NULL)
+                idmap_insert_slot(ns, ncap, m->slots[i].a, m->slots[i].b, m->slots[i].v);
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    idmap_insert_slot(m->slots, m->cap, a, b, v);
+    m->n++;
+    return HAF_OK;
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken without tombstones.
  */
-static void idmap_del(struct idmap *m, uint64_t a, uint64_t b) {
-  size_t mask, i, j;
+static void
+idmap_del(struct idmap *m, uint64_t a, uint64_t b)
+{
+    size_t mask, i, j;
 
-  if (m->cap == 0)
-    return;
-  mask = m->cap - 1;
-  for (i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
-    if (m->slots[i].v == NULL)
-      return;
-    if (m->slots[i].a == a && m->slots[i].b == b)
-      break;
-  }
-  j = i;
-  for (;;) {
-    size_t home;
+    if (m->cap == 0)
+        return;
+    mask = m->cap - 1;
+    for (i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
+        if (m->slots[i].v == NULL)
+            return;
+        if (m->slots[i].a == a && m->slots[i].b == b)
+            break;
+    }
+    j = i;
+    for (;;) {
+        size_t home;
 
-    j = (j + 1) & mask;
-    if (m->slots[j].v == NULL)
-      break;
-    home = idmap_hash(m->slots[j].a, m->slots[j].b) & mask;
-    /* Slot j may stay when its home lies cyclically in (i, j]. */
-    if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-      continue;
-    m->slots[i] = m->slots[j];
-    i = j;
-  }
-  m->slots[i].v = NULL;
-  m->n--;
+        j = (j + 1) & mask;
+        if (m->slots[j].v == NULL)
+            break;
+        home = idmap_hash(m->slots[j].a, m->slots[j].b) & mask;
+        /* Slot j may stay when its home lies cyclically in (i, j]. */
+        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+            continue;
+        m->slots[i] = m->slots[j];
+        i = j;
+    }
+    m->slots[i].v = NULL;
+    m->n--;
 }
 
-static void idmap_clean_up(struct idmap *m) {
-  free(m->slots);
-  *m = (struct idmap){0};
+static void
+idmap_clean_up(struct idmap *m)
+{
+    free(m->slots);
+    *m = (struct idmap){0};
 }
 
 /* ---- fingerprints ---- */
 
-enum haf_err tail_fingerprint_fd(int fd, uint32_t len,
-                                 struct tail_fingerprint *out) {
-  uint8_t head[TAIL_FP_MAX_BYTES];
-  struct tail_fingerprint fp;
-  unsigned int mdlen = 0;
-  size_t want, got = 0;
+enum haf_err
+tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out)
+{
+    uint8_t head[TAIL_FP_MAX_BYTES];
+    struct tail_fingerprint fp;
+    unsigned int mdlen = 0;
+    size_t want, got = 0;
 
-  if (len > TAIL_FP_MAX_BYTES)
-    return HAF_EINVAL;
-  if (len == 0) {
-    struct stat st;
+    if (len > TAIL_FP_MAX_BYTES)
+        return HAF_EINVAL;
+    if (len == 0) {
+        struct stat st;
 
-    if (fstat(fd, &st) != 0)
-      return HAF_EIO;
-    want =
-        st.st_size < TAIL_FP_MAX_BYTES ? (size_t)st.st_size : TAIL_FP_MAX_BYTES;
-  } else {
-    want = len;
-  }
-  while (got < want) {
-    ssize_t n = pread(fd, head + got, want - got, (off_t)got);
-
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return HAF_EIO;
+        if (fstat(fd, &st) != 0)
+            return HAF_EIO;
+        want = st.st_size < TAIL_FP_MAX_BYTES ? (size_t)st.st_size : TAIL_FP_MAX_BYTES;
+    } else {
+        want = len;
     }
-    if (n == 0)
-      break; /* shorter than asked: the caller's comparison fails on len */
-    got += (size_t)n;
-  }
-  memset(&fp, 0, sizeof(fp));
-  fp.len = (uint32_t)got;
-  if (EVP_Digest(head, got, fp.hash, &mdlen, EVP_sha256(), NULL) != 1 ||
-      mdlen != sizeof(fp.hash))
-    return HAF_ECRYPTO;
-  *out = fp;
-  return HAF_OK;
+    while (got < want) {
+        ssize_t n = pread(fd, head + got, want - got, (off_t)got);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return HAF_EIO;
+        }
+        if (n == 0)
+            break; /* shorter than asked: the caller's comparison fails on len */
+        got += (size_t)n;
+    }
+    memset(&fp, 0, sizeof(fp));
+    fp.len = (uint32_t)got;
+    if (EVP_Digest(head, got, fp.hash, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(fp.hash))
+        return HAF_ECRYPTO;
+    *out = fp;
+    return HAF_OK;
 }
 
-bool tail_fingerprint_eq(const struct tail_fingerprint *a,
-                         const struct tail_fingerprint *b) {
-  return a->len == b->len && memcmp(a->hash, b->hash, sizeof(a->hash)) == 0;
+bool
+tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fingerprint *b)
+{
+    return a->len == b->len && memcmp(a->hash, b->hash, sizeof(a->hash)) == 0;
 }
 
 /* ---- small helpers ---- */
 
-static int rotate_wait_ms(const struct tail *t) {
-  return t->opts.rotate_wait_ms > 0 ? t->opts.rotate_wait_ms
-                                    : TAIL_ROTATE_WAIT_MS;
+static int
+rotate_wait_ms(const struct tail *t)
+{
+    return t->opts.rotate_wait_ms > 0 ? t->opts.rotate_wait_ms : TAIL_ROTATE_WAIT_MS;
 }
 
-static void note_open_failure(struct tail *t, const char *path, int err) {
-  char *copy = strdup(path);
+static void
+note_open_failure(struct tail *t, const char *path, int err)
+{
+    char *copy = strdup(path);
 
-  t->st.open_failures++;
-  t->st.last_open_errno = err;
-  if (copy != NULL) {
-    free(t->last_open_path);
-    t->last_open_path = copy;
-  }
+    t->st.open_failures++;
+    t->st.last_open_errno = err;
+    if (copy != NULL) {
+        free(t->last_open_path);
+        t->last_open_path = copy;
+    }
 }
 
-static bool globs_polled(const struct tail *t) {
-  if (t->ifd < 0)
-    return t->n_globs > 0;
-  for (size_t i = 0; i < t->n_globs; i++)
-    if (t->globs[i].wd < 0)
-      return true;
-  return false;
+static bool
+globs_polled(const struct tail *t)
+{
+    if (t->ifd < 0)
+        return t->n_globs > 0;
+    for (size_t i = 0; i < t->n_globs; i++)
+        if (t->globs[i].wd < 0)
+            return true;
+    return false;
 }
 
 /* Something needs a timer rather than an inotify event. Draining files count:
  * their release is a matter of time passing without growth, which no event
  * announces. */
-static bool needs_poll(const struct tail *t) {
-  if (globs_polled(t) || t->n_file_watches < t->n_files)
-    return true;
-  for (size_t i = 0; i < t->n_files; i++)
-    if (t->files[i]->pub.draining)
-      return true;
-  return false;
+static bool
+needs_poll(const struct tail *t)
+{
+    if (globs_polled(t) || t->n_file_watches < t->n_files)
+        return true;
+    for (size_t i = 0; i < t->n_files; i++)
+        if (t->files[i]->pub.draining)
+            return true;
+    return false;
 }
 
 /* ---- one followed file ---- */
 
-static void file_watch(struct tail *t, struct tfile *f) {
-  char proc[64];
-  int wd;
+static void
+file_watch(struct tail *t, struct tfile *f)
+{
+    char proc[64];
+    int wd;
 
-  if (t->ifd < 0)
-    return;
-  if (t->opts.max_watches > 0 && t->n_file_watches >= t->opts.max_watches) {
-    t->st.watch_failures++;
-    return;
-  }
-  (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-  wd = inotify_add_watch(t->ifd, proc, FILE_MASK);
-  if (wd < 0 && errno == ENOENT) /* no /proc: the name is the next best thing */
-    wd = inotify_add_watch(t->ifd, f->pub.path, FILE_MASK);
-  if (wd < 0) {
-    t->st.watch_failures++;
-    return;
-  }
-  if (idmap_get(&t->by_wd, (uint64_t)wd, 0) != NULL ||
-      idmap_put(&t->by_wd, (uint64_t)wd, 0, f) != HAF_OK) {
-    /* Already ours (cannot happen: one tfile per inode) or no memory: poll this
-     * one. */
-    t->st.watch_failures++;
-    return;
-  }
-  f->wd = wd;
-  t->n_file_watches++;
+    if (t->ifd < 0)
+        return;
+    if (t->opts.max_watches > 0 && t->n_file_watches >= t->opts.max_watches) {
+        t->st.watch_failures++;
+        return;
+    }
+    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+    wd = inotify_add_watch(t->ifd, proc, FILE_MASK);
+    if (wd < 0 && errno == ENOENT) /* no /proc: the name is the next best thing */
+        wd = inotify_add_watch(t->ifd, f->pub.path, FILE_MASK);
+    if (wd < 0) {
+        t->st.watch_failures++;
+        return;
+    }
+    if (idmap_get(&t->by_wd, (uint64_t)wd, 0) != NULL ||
+        idmap_put(&t->by_wd, (uint64_t)wd, 0, f) != HAF_OK) {
+        /* Already ours (cannot happen: one tfile per inode) or no memory: poll this
+         * one. */
+        t->st.watch_failures++;
+        return;
+    }
+    f->wd = wd;
+    t->n_file_watches++;
 }
 
-static void file_unwatch(struct tail *t, struct tfile *f, bool kernel_removed) {
-  if (f->wd < 0)
-    return;
-  if (!kernel_removed)
-    (void)inotify_rm_watch(t->ifd, f->wd);
-  idmap_del(&t->by_wd, (uint64_t)f->wd, 0);
-  f->wd = -1;
-  t->n_file_watches--;
+static void
+file_unwatch(struct tail *t, struct tfile *f, bool kernel_removed)
+{
+    if (f->wd < 0)
+        return;
+    if (!kernel_removed)
+        (void)inotify_rm_watch(t->ifd, f->wd);
+    idmap_del(&t->by_wd, (uint64_t)f->wd, 0);
+    f->wd = -1;
+    t->n_file_watches--;
 }
 
-static void file_release(struct tail *t, struct tfile *f) {
-  size_t i = f->idx;
+static void
+file_release(struct tail *t, struct tfile *f)
+{
+    size_t i = f->idx;
 
-  if (t->cb.on_close != NULL)
-    t->cb.on_close(t->cb.ctx, &f->pub);
-  file_unwatch(t, f, false);
-  idmap_del(&t->by_id, f->pub.dev, f->pub.ino);
-  (void)close(f->fd);
-  t->files[i] = t->files[t->n_files - 1];
-  t->files[i]->idx = i;
-  t->n_files--;
-  free(f->pub.path);
-  free(f);
+    if (t->cb.on_close != NULL)
+        t->cb.on_close(t->cb.ctx, &f->pub);
+    file_unwatch(t, f, false);
+    idmap_del(&t->by_id, f->pub.dev, f->pub.ino);
+    (void)close(f->fd);
+    t->files[i] = t->files[t->n_files - 1];
+    t->files[i]->idx = i;
+    t->n_files--;
+    free(f->pub.path);
+    free(f);
 }
 
 /*
@@ -396,649 +415,685 @@ static void file_release(struct tail *t, struct tfile *f) {
  * hashes differently), and growth of a short fingerprint. verify_head forces
  * the head check even when the size did not change.
  */
-HAF_MUST_USE static enum haf_err file_check(struct tail *t, struct tfile *f,
-                                            bool verify_head) {
-  struct tail_fingerprint cur;
-  struct stat st;
-  bool truncated = false;
-  uint64_t size;
-  enum haf_err err = HAF_OK;
+HAF_MUST_USE static enum haf_err
+file_check(struct tail *t, struct tfile *f, bool verify_head)
+{
+    struct tail_fingerprint cur;
+    struct stat st;
+    bool truncated = false;
+    uint64_t size;
+    enum haf_err err = HAF_OK;
 
-  if (fstat(f->fd, &st) != 0) {
-    err = HAF_EIO;
-    goto out;
-  }
-  size = (uint64_t)st.st_size;
-  f->size = size;
-  if (st.st_nlink == 0 && !f->pub.draining) {
-    f->pub.draining = true;
-    f->eof_since_ms = -1;
-    t->st.rotations++;
-  }
-  if (size < f->pub.offset || size < f->pub.fp.len) {
-    truncated = true;
-  } else if (f->pub.fp.len > 0 && (verify_head || size != f->checked_size)) {
-    err = tail_fingerprint_fd(f->fd, f->pub.fp.len, &cur);
-    if (err != HAF_OK)
-      goto out;
-    truncated = !tail_fingerprint_eq(&cur, &f->pub.fp);
-  }
-  if (truncated) {
-    err = tail_fingerprint_fd(f->fd, 0, &cur);
-    if (err != HAF_OK)
-      goto out;
-    f->pub.fp = cur;
-    f->pub.offset = 0;
+    if (fstat(f->fd, &st) != 0) {
+        err = HAF_EIO;
+        goto out;
+    }
+    size = (uint64_t)st.st_size;
+    f->size = size;
+    if (st.st_nlink == 0 && !f->pub.draining) {
+        f->pub.draining = true;
+        f->eof_since_ms = -1;
+        t->st.rotations++;
+    }
+    if (size < f->pub.offset || size < f->pub.fp.len) {
+        truncated = true;
+    } else if (f->pub.fp.len > 0 && (verify_head || size != f->checked_size)) {
+        err = tail_fingerprint_fd(f->fd, f->pub.fp.len, &cur);
+        if (err != HAF_OK)
+            goto out;
+        truncated = !tail_fingerprint_eq(&cur, &f->pub.fp);
+    }
+    if (truncated) {
+        err = tail_fingerprint_fd(f->fd, 0, &cur);
+        if (err != HAF_OK)
+            goto out;
+        f->pub.fp = cur;
+        f->pub.offset = 0;
+        f->checked_size = size;
+        f->eof_since_ms = -1;
+        t->st.truncations++;
+        if (t->cb.on_truncate != NULL)
+            t->cb.on_truncate(t->cb.ctx, &f->pub);
+        goto out;
+    }
+    if (f->pub.fp.len < TAIL_FP_MAX_BYTES && size > f->pub.fp.len) {
+        /* The head up to fp.len was verified just above (or the file was empty):
+         * extend it. */
+        err = tail_fingerprint_fd(f->fd, 0, &cur);
+        if (err != HAF_OK)
+            goto out;
+        if (cur.len > f->pub.fp.len)
+            f->pub.fp = cur;
+    }
     f->checked_size = size;
-    f->eof_since_ms = -1;
-    t->st.truncations++;
-    if (t->cb.on_truncate != NULL)
-      t->cb.on_truncate(t->cb.ctx, &f->pub);
-    goto out;
-  }
-  if (f->pub.fp.len < TAIL_FP_MAX_BYTES && size > f->pub.fp.len) {
-    /* The head up to fp.len was verified just above (or the file was empty):
-     * extend it. */
-    err = tail_fingerprint_fd(f->fd, 0, &cur);
-    if (err != HAF_OK)
-      goto out;
-    if (cur.len > f->pub.fp.len)
-      f->pub.fp = cur;
-  }
-  f->checked_size = size;
 out:
-  return err;
+    return err;
 }
 
 /* A draining file is done when it has stayed at EOF, at one size, for
  * rotate_wait_ms. */
-static bool file_drained(struct tail *t, struct tfile *f, int64_t now_ms) {
-  struct stat st;
-  uint64_t size;
+static bool
+file_drained(struct tail *t, struct tfile *f, int64_t now_ms)
+{
+    struct stat st;
+    uint64_t size;
 
-  if (fstat(f->fd, &st) != 0)
-    return true; /* an fd that cannot be stat'ed cannot be read either */
-  size = (uint64_t)st.st_size;
-  f->size = size;
-  if (f->pub.offset < size) {
-    f->eof_since_ms = -1;
-    return false;
-  }
-  if (f->eof_since_ms < 0 || size != f->eof_size) {
-    f->eof_since_ms = now_ms;
-    f->eof_size = size;
-    return false;
-  }
-  return now_ms - f->eof_since_ms >= rotate_wait_ms(t);
+    if (fstat(f->fd, &st) != 0)
+        return true; /* an fd that cannot be stat'ed cannot be read either */
+    size = (uint64_t)st.st_size;
+    f->size = size;
+    if (f->pub.offset < size) {
+        f->eof_since_ms = -1;
+        return false;
+    }
+    if (f->eof_since_ms < 0 || size != f->eof_size) {
+        f->eof_since_ms = now_ms;
+        f->eof_size = size;
+        return false;
+    }
+    return now_ms - f->eof_since_ms >= rotate_wait_ms(t);
 }
 
 /* The file no longer answers to any glob: renamed away or deleted. Learn its
  * new name if it has one, so the owner's messages name it where it is now. */
-static void file_lost(struct tail *t, struct tfile *f) {
-  struct stat st;
-  char proc[64];
-  char name[PATH_MAX];
-  ssize_t n;
+static void
+file_lost(struct tail *t, struct tfile *f)
+{
+    struct stat st;
+    char proc[64];
+    char name[PATH_MAX];
+    ssize_t n;
 
-  if (f->pub.draining)
-    return;
-  if (stat(f->pub.path, &st) == 0 && (uint64_t)st.st_dev == f->pub.dev &&
-      (uint64_t)st.st_ino == f->pub.ino)
-    return; /* still there; its directory could not be listed this time */
-  f->pub.draining = true;
-  f->eof_since_ms = -1;
-  f->dirty = true;
-  t->st.rotations++;
-  if (fstat(f->fd, &st) != 0 || st.st_nlink == 0)
-    return;
-  (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-  n = readlink(proc, name, sizeof(name) - 1);
-  if (n > 0 && name[0] == '/') {
-    char *copy = strndup(name, (size_t)n);
+    if (f->pub.draining)
+        return;
+    if (stat(f->pub.path, &st) == 0 && (uint64_t)st.st_dev == f->pub.dev &&
+        (uint64_t)st.st_ino == f->pub.ino)
+        return; /* still there; its directory could not be listed this time */
+    f->pub.draining = true;
+    f->eof_since_ms = -1;
+    f->dirty = true;
+    t->st.rotations++;
+    if (fstat(f->fd, &st) != 0 || st.st_nlink == 0)
+        return;
+    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+    n = readlink(proc, name, sizeof(name) - 1);
+    if (n > 0 && name[0] == '/') {
+        char *copy = strndup(name, (size_t)n);
 
-    if (copy != NULL) {
-      free(f->pub.path);
-      f->pub.path = copy;
+        if (copy != NULL) {
+            free(f->pub.path);
+            f->pub.path = copy;
+        }
     }
-  }
 }
 
 /* A rescan met a file we follow under `path`. */
-HAF_MUST_USE static enum haf_err file_seen_at(struct tfile *f,
-                                              const char *path) {
-  struct stat st;
+HAF_MUST_USE static enum haf_err
+file_seen_at(struct tfile *f, const char *path)
+{
+    struct stat st;
 
-  if (f->seen)
-    return HAF_OK; /* another name or glob already matched it in this rescan */
-  f->seen = true;
-  if (f->pub.draining) {
-    /* Renamed back to a name a glob matches (deleted files have no name to
-     * match). */
-    f->pub.draining = false;
-    f->eof_since_ms = -1;
-  }
-  if (strcmp(f->pub.path, path) != 0) {
-    char *copy;
+    if (f->seen)
+        return HAF_OK; /* another name or glob already matched it in this rescan */
+    f->seen = true;
+    if (f->pub.draining) {
+        /* Renamed back to a name a glob matches (deleted files have no name to
+         * match). */
+        f->pub.draining = false;
+        f->eof_since_ms = -1;
+    }
+    if (strcmp(f->pub.path, path) != 0) {
+        char *copy;
 
-    if (stat(f->pub.path, &st) == 0 && (uint64_t)st.st_dev == f->pub.dev &&
-        (uint64_t)st.st_ino == f->pub.ino)
-      return HAF_OK; /* a second name (link); keep the first */
-    copy = strdup(path);
-    if (copy == NULL)
-      return HAF_ENOMEM;
-    free(f->pub.path);
-    f->pub.path = copy;
-  }
-  return HAF_OK;
+        if (stat(f->pub.path, &st) == 0 && (uint64_t)st.st_dev == f->pub.dev &&
+            (uint64_t)st.st_ino == f->pub.ino)
+            return HAF_OK; /* a second name (link); keep the first */
+        copy = strdup(path);
+        if (copy == NULL)
+            return HAF_ENOMEM;
+        free(f->pub.path);
+        f->pub.path = copy;
+    }
+    return HAF_OK;
 }
 
 HAF_MUST_USE static enum haf_err
-file_open(struct tail *t, const struct tglob *g, const char *path) {
-  struct tail_fingerprint fp;
-  struct tfile *f = NULL;
-  struct tfile *known;
-  struct stat st;
-  enum haf_err err = HAF_OK;
-  int fd;
+file_open(struct tail *t, const struct tglob *g, const char *path)
+{
+    struct tail_fingerprint fp;
+    struct tfile *f = NULL;
+    struct tfile *known;
+    struct stat st;
+    enum haf_err err = HAF_OK;
+    int fd;
 
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == EMFILE || errno == ENFILE)
-      t->st.files_pending++;
-    else if (errno != ENOENT)
-      note_open_failure(t, path, errno);
-    goto out;
-  }
-  if (fstat(fd, &st) != 0) {
-    note_open_failure(t, path, errno);
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) { /* replaced since our stat */
-    t->st.files_skipped++;
-    goto out;
-  }
-  known = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-  if (known != NULL) { /* a followed file was renamed here since our stat */
-    err = file_seen_at(known, path);
-    goto out;
-  }
-  err = tail_fingerprint_fd(fd, 0, &fp);
-  if (err == HAF_EIO) {
-    note_open_failure(t, path, errno);
-    err = HAF_OK;
-    goto out;
-  }
-  if (err != HAF_OK)
-    goto out;
-  if (t->n_files == t->cap_files) {
-    size_t ncap = t->cap_files ? t->cap_files * 2 : 16;
-    struct tfile **nf;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE)
+            t->st.files_pending++;
+        else if (errno != ENOENT)
+            note_open_failure(t, path, errno);
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        note_open_failure(t, path, errno);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) { /* replaced since our stat */
+        t->st.files_skipped++;
+        goto out;
+    }
+    known = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (known != NULL) { /* a followed file was renamed here since our stat */
+        err = file_seen_at(known, path);
+        goto out;
+    }
+    err = tail_fingerprint_fd(fd, 0, &fp);
+    if (err == HAF_EIO) {
+        note_open_failure(t, path, errno);
+        err = HAF_OK;
+        goto out;
+    }
+    if (err != HAF_OK)
+        goto out;
+    if (t->n_files == t->cap_files) {
+        size_t ncap = t->cap_files ? t->cap_files * 2 : 16;
+        struct tfile **nf;
 
-    if (ncap > SIZE_MAX / sizeof(*nf)) {
-      err = HAF_ENOMEM;
-      goto out;
+        if (ncap > SIZE_MAX / sizeof(*nf)) {
+            err = HAF_ENOMEM;
+            goto out;
+        }
+        nf = realloc(t->files, ncap * sizeof(*nf));
+        if (nf == NULL) {
+            err = HAF_ENOMEM;
+            goto out;
+        }
+        t->files = nf; /* the old pointer is dead */
+        t->cap_files = ncap;
     }
-    nf = realloc(t->files, ncap * sizeof(*nf));
-    if (nf == NULL) {
-      err = HAF_ENOMEM;
-      goto out;
+    f = calloc(1, sizeof(*f));
+    if (f == NULL || (f->pub.path = strdup(path)) == NULL) {
+        err = HAF_ENOMEM;
+        goto out;
     }
-    t->files = nf; /* the old pointer is dead */
-    t->cap_files = ncap;
-  }
-  f = calloc(1, sizeof(*f));
-  if (f == NULL || (f->pub.path = strdup(path)) == NULL) {
-    err = HAF_ENOMEM;
-    goto out;
-  }
-  f->pub.source_idx = g->source_idx;
-  f->pub.dev = (uint64_t)st.st_dev;
-  f->pub.ino = (uint64_t)st.st_ino;
-  f->pub.fp = fp;
-  f->fd = fd;
-  f->wd = -1;
-  f->size = (uint64_t)st.st_size;
-  f->checked_size = f->size;
-  f->eof_since_ms = -1;
-  f->seen = true;
-  err = idmap_put(&t->by_id, f->pub.dev, f->pub.ino, f);
-  if (err != HAF_OK)
-    goto out;
-  f->idx = t->n_files;
-  t->files[t->n_files++] = f;
-  fd = -1; /* the tfile owns it now */
-  file_watch(t, f);
-  f->pub.offset = t->cb.on_open != NULL ? t->cb.on_open(t->cb.ctx, &f->pub) : 0;
-  f = NULL;
+    f->pub.source_idx = g->source_idx;
+    f->pub.dev = (uint64_t)st.st_dev;
+    f->pub.ino = (uint64_t)st.st_ino;
+    f->pub.fp = fp;
+    f->fd = fd;
+    f->wd = -1;
+    f->size = (uint64_t)st.st_size;
+    f->checked_size = f->size;
+    f->eof_since_ms = -1;
+    f->seen = true;
+    err = idmap_put(&t->by_id, f->pub.dev, f->pub.ino, f);
+    if (err != HAF_OK)
+        goto out;
+    f->idx = t->n_files;
+    t->files[t->n_files++] = f;
+    fd = -1; /* the tfile owns it now */
+    file_watch(t, f);
+    f->pub.offset = t->cb.on_open != NULL ? t->cb.on_open(t->cb.ctx, &f->pub) : 0;
+    f = NULL;
 out:
-  if (f != NULL) {
-    free(f->pub.path);
-    free(f);
-  }
-  if (fd >= 0)
-    (void)close(fd);
-  return err;
+    if (f != NULL) {
+        free(f->pub.path);
+        free(f);
+    }
+    if (fd >= 0)
+        (void)close(fd);
+    return err;
 }
 
 /* ---- globs ---- */
 
 /* The directory to watch for a pattern: everything before its last '/', unless
  * that part has a wildcard (then *dir is NULL and the glob is polled). */
-HAF_MUST_USE static enum haf_err glob_dir(const char *pattern, char **dir) {
-  const char *slash = strrchr(pattern, '/');
-  size_t len;
+HAF_MUST_USE static enum haf_err
+glob_dir(const char *pattern, char **dir)
+{
+    const char *slash = strrchr(pattern, '/');
+    size_t len;
 
-  *dir = NULL;
-  if (slash == NULL) {
-    *dir = strdup(".");
+    *dir = NULL;
+    if (slash == NULL) {
+        *dir = strdup(".");
+        return *dir != NULL ? HAF_OK : HAF_ENOMEM;
+    }
+    len = (size_t)(slash - pattern);
+    for (size_t i = 0; i < len; i++)
+        if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[' || pattern[i] == '\\')
+            return HAF_OK;
+    *dir = len == 0 ? strdup("/") : strndup(pattern, len);
     return *dir != NULL ? HAF_OK : HAF_ENOMEM;
-  }
-  len = (size_t)(slash - pattern);
-  for (size_t i = 0; i < len; i++)
-    if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[' ||
-        pattern[i] == '\\')
-      return HAF_OK;
-  *dir = len == 0 ? strdup("/") : strndup(pattern, len);
-  return *dir != NULL ? HAF_OK : HAF_ENOMEM;
 }
 
-static void glob_watch(struct tail *t, struct tglob *g) {
-  int wd;
+static void
+glob_watch(struct tail *t, struct tglob *g)
+{
+    int wd;
 
-  if (t->ifd < 0 || g->dir == NULL || g->wd >= 0)
-    return;
-  wd = inotify_add_watch(t->ifd, g->dir, DIR_MASK);
-  if (wd >= 0) {
-    g->wd = wd;
-    t->rescan_due = true; /* entries may have appeared before the watch */
-    return;
-  }
-  /* ENOENT/ENOTDIR: the directory is not there yet, which polling covers
-   * without fuss. */
-  if (errno != ENOENT && errno != ENOTDIR && !g->watch_failure_counted) {
-    g->watch_failure_counted = true;
-    t->st.watch_failures++;
-  }
+    if (t->ifd < 0 || g->dir == NULL || g->wd >= 0)
+        return;
+    wd = inotify_add_watch(t->ifd, g->dir, DIR_MASK);
+    if (wd >= 0) {
+        g->wd = wd;
+        t->rescan_due = true; /* entries may have appeared before the watch */
+        return;
+    }
+    /* ENOENT/ENOTDIR: the directory is not there yet, which polling covers
+     * without fuss. */
+    if (errno != ENOENT && errno != ENOTDIR && !g->watch_failure_counted) {
+        g->watch_failure_counted = true;
+        t->st.watch_failures++;
+    }
 }
 
 HAF_MUST_USE static enum haf_err
-glob_consider(struct tail *t, const struct tglob *g, const char *path) {
-  struct tfile *f;
-  struct stat st;
-  size_t max_open = t->opts.max_open > 0 ? t->opts.max_open : TAIL_MAX_OPEN;
+glob_consider(struct tail *t, const struct tglob *g, const char *path)
+{
+    struct tfile *f;
+    struct stat st;
+    size_t max_open = t->opts.max_open > 0 ? t->opts.max_open : TAIL_MAX_OPEN;
 
-  if (stat(path, &st) != 0) {
-    if (errno != ENOENT) /* ENOENT: gone since glob listed it */
-      note_open_failure(t, path, errno);
-    return HAF_OK;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    t->st.files_skipped++;
-    return HAF_OK;
-  }
-  f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-  if (f != NULL)
-    return file_seen_at(f, path);
-  if (t->n_files >= max_open) {
-    t->st.files_pending++;
-    return HAF_OK;
-  }
-  return file_open(t, g, path);
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) /* ENOENT: gone since glob listed it */
+            note_open_failure(t, path, errno);
+        return HAF_OK;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        t->st.files_skipped++;
+        return HAF_OK;
+    }
+    f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (f != NULL)
+        return file_seen_at(f, path);
+    if (t->n_files >= max_open) {
+        t->st.files_pending++;
+        return HAF_OK;
+    }
+    return file_open(t, g, path);
 }
 
-HAF_MUST_USE static enum haf_err glob_expand(struct tail *t,
-                                             const struct tglob *g) {
-  glob_t gl;
-  enum haf_err err = HAF_OK;
-  int rc;
+HAF_MUST_USE static enum haf_err
+glob_expand(struct tail *t, const struct tglob *g)
+{
+    glob_t gl;
+    enum haf_err err = HAF_OK;
+    int rc;
 
-  memset(&gl, 0, sizeof(gl));
-  rc = glob(g->pattern, GLOB_NOSORT, NULL, &gl);
-  if (rc == GLOB_NOSPACE) {
-    err = HAF_ENOMEM;
-    goto out;
-  }
-  if (rc != 0) /* GLOB_NOMATCH, or GLOB_ABORTED on an unreadable directory */
-    goto out;
-  for (size_t i = 0; i < gl.gl_pathc && err == HAF_OK; i++)
-    err = glob_consider(t, g, gl.gl_pathv[i]);
+    memset(&gl, 0, sizeof(gl));
+    rc = glob(g->pattern, GLOB_NOSORT, NULL, &gl);
+    if (rc == GLOB_NOSPACE) {
+        err = HAF_ENOMEM;
+        goto out;
+    }
+    if (rc != 0) /* GLOB_NOMATCH, or GLOB_ABORTED on an unreadable directory */
+        goto out;
+    for (size_t i = 0; i < gl.gl_pathc && err == HAF_OK; i++)
+        err = glob_consider(t, g, gl.gl_pathv[i]);
 out:
-  globfree(&gl);
-  return err;
+    globfree(&gl);
+    return err;
 }
 
 /* Expand every glob; files no glob matched any more start draining. */
-HAF_MUST_USE static enum haf_err tail_rescan(struct tail *t) {
-  enum haf_err err = HAF_OK;
+HAF_MUST_USE static enum haf_err
+tail_rescan(struct tail *t)
+{
+    enum haf_err err = HAF_OK;
 
-  t->rescan_due = false;
-  t->st.rescans++;
-  t->st.files_pending = 0;
-  t->st.files_skipped = 0;
-  for (size_t i = 0; i < t->n_files; i++)
-    t->files[i]->seen = false;
-  for (size_t i = 0; i < t->n_globs; i++) {
-    err = glob_expand(t, &t->globs[i]);
-    if (err != HAF_OK) {
-      /* An incomplete rescan must not drain files it merely did not reach. */
-      t->rescan_due = true;
-      goto out;
+    t->rescan_due = false;
+    t->st.rescans++;
+    t->st.files_pending = 0;
+    t->st.files_skipped = 0;
+    for (size_t i = 0; i < t->n_files; i++)
+        t->files[i]->seen = false;
+    for (size_t i = 0; i < t->n_globs; i++) {
+        err = glob_expand(t, &t->globs[i]);
+        if (err != HAF_OK) {
+            /* An incomplete rescan must not drain files it merely did not reach. */
+            t->rescan_due = true;
+            goto out;
+        }
     }
-  }
-  for (size_t i = 0; i < t->n_files; i++)
-    if (!t->files[i]->seen)
-      file_lost(t, t->files[i]);
+    for (size_t i = 0; i < t->n_files; i++)
+        if (!t->files[i]->seen)
+            file_lost(t, t->files[i]);
 out:
-  return err;
+    return err;
 }
 
 /* ---- inotify ---- */
 
-static void event_handle(struct tail *t, const struct inotify_event *ev,
-                         bool *check_all) {
-  struct tfile *f;
-  bool dir_hit = false;
+static void
+event_handle(struct tail *t, const struct inotify_event *ev, bool *check_all)
+{
+    struct tfile *f;
+    bool dir_hit = false;
 
-  if (ev->mask & IN_Q_OVERFLOW) {
-    t->rescan_due = true;
-    *check_all = true;
-    return;
-  }
-  f = idmap_get(&t->by_wd, (uint64_t)ev->wd, 0);
-  if (f != NULL) {
-    f->dirty = true;
-    if (ev->mask & IN_IGNORED)
-      file_unwatch(t, f, true); /* polled from now on */
-    if (ev->mask & IN_MOVE_SELF)
-      t->rescan_due = true; /* does a glob still match its new name? */
-    return;
-  }
-  for (size_t i = 0; i < t->n_globs; i++) {
-    struct tglob *g = &t->globs[i];
+    if (ev->mask & IN_Q_OVERFLOW) {
+        t->rescan_due = true;
+        *check_all = true;
+        return;
+    }
+    f = idmap_get(&t->by_wd, (uint64_t)ev->wd, 0);
+    if (f != NULL) {
+        f->dirty = true;
+        if (ev->mask & IN_IGNORED)
+            file_unwatch(t, f, true); /* polled from now on */
+        if (ev->mask & IN_MOVE_SELF)
+            t->rescan_due = true; /* does a glob still match its new name? */
+        return;
+    }
+    for (size_t i = 0; i < t->n_globs; i++) {
+        struct tglob *g = &t->globs[i];
 
-    if (g->wd != ev->wd)
-      continue;
-    dir_hit = true;
-    /* The directory went away or moved: its watch is useless; poll until it is
-     * back. */
-    if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
-      g->wd = -1;
-  }
-  if (dir_hit) {
-    if (ev->mask &
-        IN_MOVE_SELF) /* the watch follows the moved directory: drop it */
-      (void)inotify_rm_watch(t->ifd, ev->wd);
-    t->rescan_due = true;
-  }
+        if (g->wd != ev->wd)
+            continue;
+        dir_hit = true;
+        /* The directory went away or moved: its watch is useless; poll until it is
+         * back. */
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+            g->wd = -1;
+    }
+    if (dir_hit) {
+        if (ev->mask & IN_MOVE_SELF) /* the watch follows the moved directory: drop it */
+            (void)inotify_rm_watch(t->ifd, ev->wd);
+        t->rescan_due = true;
+    }
 }
 
-HAF_MUST_USE static enum haf_err inotify_drain(struct tail *t,
-                                               bool *check_all) {
-  char buf[EVENT_BUF_SIZE]
-      __attribute__((aligned(__alignof__(struct inotify_event))));
+HAF_MUST_USE static enum haf_err
+inotify_drain(struct tail *t, bool *check_all)
+{
+    char buf[EVENT_BUF_SIZE] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-  for (;;) {
-    ssize_t n = read(t->ifd, buf, sizeof(buf));
-    size_t pos = 0;
+    for (;;) {
+        ssize_t n = read(t->ifd, buf, sizeof(buf));
+        size_t pos = 0;
 
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return HAF_OK;
-      return HAF_EIO;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return HAF_OK;
+            return HAF_EIO;
+        }
+        if (n == 0)
+            return HAF_OK;
+        while (pos + sizeof(struct inotify_event) <= (size_t)n) {
+            struct inotify_event ev;
+
+            memcpy(&ev, buf + pos, sizeof(ev));
+            if (ev.len > (size_t)n - pos - sizeof(ev))
+                break;
+            event_handle(t, &ev, check_all);
+            pos += sizeof(ev) + ev.len;
+        }
     }
-    if (n == 0)
-      return HAF_OK;
-    while (pos + sizeof(struct inotify_event) <= (size_t)n) {
-      struct inotify_event ev;
-
-      memcpy(&ev, buf + pos, sizeof(ev));
-      if (ev.len > (size_t)n - pos - sizeof(ev))
-        break;
-      event_handle(t, &ev, check_all);
-      pos += sizeof(ev) + ev.len;
-    }
-  }
 }
 
 /* ---- public ---- */
 
-struct tail *tail_new(const struct tail_opts *opts,
-                      const struct tail_callbacks *cb) {
-  struct tail *t = calloc(1, sizeof(*t));
+struct tail *
+tail_new(const struct tail_opts *opts, const struct tail_callbacks *cb)
+{
+    struct tail *t = calloc(1, sizeof(*t));
 
-  if (t == NULL)
-    return NULL;
-  if (opts != NULL)
-    t->opts = *opts;
-  if (t->opts.poll_interval_ms <= 0)
-    t->opts.poll_interval_ms = TAIL_POLL_INTERVAL_MS;
-  if (cb != NULL)
-    t->cb = *cb;
-  t->ifd = -1;
-  if (!t->opts.force_poll)
-    t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  t->st.inotify = t->ifd >= 0;
-  t->next_poll_ms = INT64_MIN;
-  t->next_rescan_ms = INT64_MIN;
-  return t;
+    if (t == NULL)
+        return NULL;
+    if (opts != NULL)
+        t->opts = *opts;
+    if (t->opts.poll_interval_ms <= 0)
+        t->opts.poll_interval_ms = TAIL_POLL_INTERVAL_MS;
+    if (cb != NULL)
+        t->cb = *cb;
+    t->ifd = -1;
+    if (!t->opts.force_poll)
+        t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    t->st.inotify = t->ifd >= 0;
+    t->next_poll_ms = INT64_MIN;
+    t->next_rescan_ms = INT64_MIN;
+    return t;
 }
 
-void tail_free(struct tail *t) {
-  if (t == NULL)
-    return;
-  while (t->n_files > 0)
-    file_release(t, t->files[t->n_files - 1]);
-  for (size_t i = 0; i < t->n_globs; i++) {
-    free(t->globs[i].pattern);
-    free(t->globs[i].dir);
-  }
-  if (t->ifd >= 0)
-    (void)close(t->ifd);
-  idmap_clean_up(&t->by_id);
-  idmap_clean_up(&t->by_wd);
-  free(t->globs);
-  free(t->files);
-  free(t->last_open_path);
-  free(t);
+void
+tail_free(struct tail *t)
+{
+    if (t == NULL)
+        return;
+    while (t->n_files > 0)
+        file_release(t, t->files[t->n_files - 1]);
+    for (size_t i = 0; i < t->n_globs; i++) {
+        free(t->globs[i].pattern);
+        free(t->globs[i].dir);
+    }
+    if (t->ifd >= 0)
+        (void)close(t->ifd);
+    idmap_clean_up(&t->by_id);
+    idmap_clean_up(&t->by_wd);
+    free(t->globs);
+    free(t->files);
+    free(t->last_open_path);
+    free(t);
 }
 
-enum haf_err tail_add_glob(struct tail *t, const char *pattern,
-                           size_t source_idx) {
-  struct tglob g = {.wd = -1, .source_idx = source_idx};
-  struct tglob *ng;
-  enum haf_err err;
+enum haf_err
+tail_add_glob(struct tail *t, const char *pattern, size_t source_idx)
+{
+    struct tglob g = {.wd = -1, .source_idx = source_idx};
+    struct tglob *ng;
+    enum haf_err err;
 
-  if (t == NULL || pattern == NULL || pattern[0] == '\0')
-    return HAF_EINVAL;
-  if (t->n_globs >= SIZE_MAX / sizeof(*ng) - 1)
-    return HAF_ENOMEM;
-  err = glob_dir(pattern, &g.dir);
-  if (err != HAF_OK)
-    goto out;
-  g.pattern = strdup(pattern);
-  if (g.pattern == NULL) {
-    err = HAF_ENOMEM;
-    goto out;
-  }
-  ng = realloc(t->globs, (t->n_globs + 1) * sizeof(*ng));
-  if (ng == NULL) {
-    err = HAF_ENOMEM;
-    goto out;
-  }
-  t->globs = ng; /* the old pointer is dead */
-  t->globs[t->n_globs] = g;
-  g = (struct tglob){0};
-  /* Watch before listing, so nothing created in between goes unnoticed. */
-  glob_watch(t, &t->globs[t->n_globs]);
-  t->n_globs++;
-  err = glob_expand(t, &t->globs[t->n_globs - 1]);
-out:
-  free(g.pattern);
-  free(g.dir);
-  return err;
-}
-
-int tail_fd(const struct tail *t) { return t->ifd; }
-
-int tail_timeout_ms(const struct tail *t, int64_t now_ms) {
-  int64_t next = INT64_MAX;
-
-  if (t->rescan_due)
-    return 0;
-  if (t->ifd >= 0)
-    next = t->next_rescan_ms;
-  if (needs_poll(t) && t->next_poll_ms < next)
-    next = t->next_poll_ms;
-  for (size_t i = 0; i < t->n_files; i++) {
-    const struct tfile *f = t->files[i];
-
-    if (f->pub.draining && f->eof_since_ms >= 0 &&
-        f->eof_since_ms + rotate_wait_ms(t) < next)
-      next = f->eof_since_ms + rotate_wait_ms(t);
-  }
-  if (next == INT64_MAX)
-    return -1;
-  if (next <= now_ms)
-    return 0;
-  return next - now_ms > INT_MAX ? INT_MAX : (int)(next - now_ms);
-}
-
-enum haf_err tail_process(struct tail *t, int64_t now_ms) {
-  enum haf_err err = HAF_OK;
-  bool check_all = false;
-  bool poll_tick = false;
-  bool released = false;
-
-  if (t->ifd >= 0) {
-    err = inotify_drain(t, &check_all);
+    if (t == NULL || pattern == NULL || pattern[0] == '\0')
+        return HAF_EINVAL;
+    if (t->n_globs >= SIZE_MAX / sizeof(*ng) - 1)
+        return HAF_ENOMEM;
+    err = glob_dir(pattern, &g.dir);
     if (err != HAF_OK)
-      goto out;
-  }
-  if (now_ms >= t->next_rescan_ms) {
-    t->rescan_due = true;
-    check_all = true;
-    t->next_rescan_ms = now_ms + TAIL_RESCAN_MS;
-  }
-  if (needs_poll(t) && now_ms >= t->next_poll_ms) {
-    poll_tick = true;
-    t->next_poll_ms = now_ms + t->opts.poll_interval_ms;
-    for (size_t i = 0; i < t->n_globs; i++)
-      glob_watch(t, &t->globs[i]); /* a missing directory may exist now */
-    if (globs_polled(t))
-      t->rescan_due = true;
-  }
-  if (t->rescan_due) {
-    err = tail_rescan(t);
-    if (err != HAF_OK)
-      goto out;
-  }
-  for (size_t i = 0; i < t->n_files; i++) {
-    struct tfile *f = t->files[i];
-
-    if (check_all || f->dirty ||
-        (poll_tick && (f->wd < 0 || f->pub.draining))) {
-      enum haf_err e = file_check(t, f, check_all);
-
-      f->dirty = false;
-      if (e != HAF_OK && err == HAF_OK)
-        err = e; /* keep going: one bad file must not stall the others */
+        goto out;
+    g.pattern = strdup(pattern);
+    if (g.pattern == NULL) {
+        err = HAF_ENOMEM;
+        goto out;
     }
-  }
-  for (size_t i = 0; i < t->n_files;) {
-    struct tfile *f = t->files[i];
-
-    if (f->pub.draining && file_drained(t, f, now_ms)) {
-      file_release(t, f); /* moves the last file into slot i */
-      t->st.releases++;
-      released = true;
-      continue;
+    ng = realloc(t->globs, (t->n_globs + 1) * sizeof(*ng));
+    if (ng == NULL) {
+        err = HAF_ENOMEM;
+        goto out;
     }
-    i++;
-  }
-  if (released && t->st.files_pending > 0) {
-    enum haf_err e = tail_rescan(t); /* room for files that were waiting */
-
-    if (e != HAF_OK && err == HAF_OK)
-      err = e;
-  }
+    t->globs = ng; /* the old pointer is dead */
+    t->globs[t->n_globs] = g;
+    g = (struct tglob){0};
+    /* Watch before listing, so nothing created in between goes unnoticed. */
+    glob_watch(t, &t->globs[t->n_globs]);
+    t->n_globs++;
+    err = glob_expand(t, &t->globs[t->n_globs - 1]);
 out:
-  return err;
+    free(g.pattern);
+    free(g.dir);
+    return err;
 }
 
-static bool file_readable(struct tfile *f) {
-  struct stat st;
-
-  if (fstat(f->fd, &st) != 0)
-    return false;
-  f->size = (uint64_t)st.st_size;
-  return f->size > f->pub.offset;
+int
+tail_fd(const struct tail *t)
+{
+    return t->ifd;
 }
 
-struct tail_file *tail_next_readable(struct tail *t, struct tail_file *prev) {
-  size_t n = t->n_files;
-  size_t k;
+int
+tail_timeout_ms(const struct tail *t, int64_t now_ms)
+{
+    int64_t next = INT64_MAX;
 
-  if (n == 0)
-    return NULL;
-  if (prev == NULL) {
-    t->it_start = t->rr++ % n;
-    k = 0;
-  } else {
-    const struct tfile *p = (const struct tfile *)prev;
+    if (t->rescan_due)
+        return 0;
+    if (t->ifd >= 0)
+        next = t->next_rescan_ms;
+    if (needs_poll(t) && t->next_poll_ms < next)
+        next = t->next_poll_ms;
+    for (size_t i = 0; i < t->n_files; i++) {
+        const struct tfile *f = t->files[i];
 
-    if (p->idx >= n || t->files[p->idx] != p)
-      return NULL;
-    k = (p->idx + n - t->it_start % n) % n + 1;
-  }
-  for (; k < n; k++) {
-    struct tfile *f = t->files[(t->it_start + k) % n];
-
-    if (file_readable(f))
-      return &f->pub;
-  }
-  return NULL;
-}
-
-ssize_t tail_read(struct tail *t, struct tail_file *pub, void *buf,
-                  size_t cap) {
-  struct tfile *f = (struct tfile *)pub;
-  struct stat st;
-  ssize_t n;
-
-  if (fstat(f->fd, &st) != 0)
-    return -1;
-  if ((uint64_t)st.st_size != f->checked_size ||
-      (uint64_t)st.st_size < f->pub.offset) {
-    enum haf_err err = file_check(t, f, false);
-
-    if (err != HAF_OK) {
-      if (err != HAF_EIO)
-        errno = EIO;
-      return -1;
+        if (f->pub.draining && f->eof_since_ms >= 0 && f->eof_since_ms + rotate_wait_ms(t) < next)
+            next = f->eof_since_ms + rotate_wait_ms(t);
     }
-  }
-  if (cap > SSIZE_MAX)
-    cap = SSIZE_MAX;
-  do {
-    n = pread(f->fd, buf, cap, (off_t)f->pub.offset);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0)
-    f->pub.offset += (uint64_t)n;
-  return n;
+    if (next == INT64_MAX)
+        return -1;
+    if (next <= now_ms)
+        return 0;
+    return next - now_ms > INT_MAX ? INT_MAX : (int)(next - now_ms);
 }
 
-size_t tail_file_count(const struct tail *t) { return t->n_files; }
+enum haf_err
+tail_process(struct tail *t, int64_t now_ms)
+{
+    enum haf_err err = HAF_OK;
+    bool check_all = false;
+    bool poll_tick = false;
+    bool released = false;
 
-void tail_get_stats(const struct tail *t, struct tail_stats *out) {
-  *out = t->st;
-  out->files_open = t->n_files;
-  out->last_open_path = t->last_open_path;
-  out->inotify = t->ifd >= 0;
-  out->polling = tail_polling(t);
+    if (t->ifd >= 0) {
+        err = inotify_drain(t, &check_all);
+        if (err != HAF_OK)
+            goto out;
+    }
+    if (now_ms >= t->next_rescan_ms) {
+        t->rescan_due = true;
+        check_all = true;
+        t->next_rescan_ms = now_ms + TAIL_RESCAN_MS;
+    }
+    if (needs_poll(t) && now_ms >= t->next_poll_ms) {
+        poll_tick = true;
+        t->next_poll_ms = now_ms + t->opts.poll_interval_ms;
+        for (size_t i = 0; i < t->n_globs; i++)
+            glob_watch(t, &t->globs[i]); /* a missing directory may exist now */
+        if (globs_polled(t))
+            t->rescan_due = true;
+    }
+    if (t->rescan_due) {
+        err = tail_rescan(t);
+        if (err != HAF_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        struct tfile *f = t->files[i];
+
+        if (check_all || f->dirty || (poll_tick && (f->wd < 0 || f->pub.draining))) {
+            enum haf_err e = file_check(t, f, check_all);
+
+            f->dirty = false;
+            if (e != HAF_OK && err == HAF_OK)
+                err = e; /* keep going: one bad file must not stall the others */
+        }
+    }
+    for (size_t i = 0; i < t->n_files;) {
+        struct tfile *f = t->files[i];
+
+        if (f->pub.draining && file_drained(t, f, now_ms)) {
+            file_release(t, f); /* moves the last file into slot i */
+            t->st.releases++;
+            released = true;
+            continue;
+        }
+        i++;
+    }
+    if (released && t->st.files_pending > 0) {
+        enum haf_err e = tail_rescan(t); /* room for files that were waiting */
+
+        if (e != HAF_OK && err == HAF_OK)
+            err = e;
+    }
+out:
+    return err;
 }
 
-bool tail_polling(const struct tail *t) {
-  return globs_polled(t) || t->n_file_watches < t->n_files;
+static bool
+file_readable(struct tfile *f)
+{
+    struct stat st;
+
+    if (fstat(f->fd, &st) != 0)
+        return false;
+    f->size = (uint64_t)st.st_size;
+    return f->size > f->pub.offset;
+}
+
+struct tail_file *
+tail_next_readable(struct tail *t, struct tail_file *prev)
+{
+    size_t n = t->n_files;
+    size_t k;
+
+    if (n == 0)
+        return NULL;
+    if (prev == NULL) {
+        t->it_start = t->rr++ % n;
+        k = 0;
+    } else {
+        const struct tfile *p = (const struct tfile *)prev;
+
+        if (p->idx >= n || t->files[p->idx] != p)
+            return NULL;
+        k = (p->idx + n - t->it_start % n) % n + 1;
+    }
+    for (; k < n; k++) {
+        struct tfile *f = t->files[(t->it_start + k) % n];
+
+        if (file_readable(f))
+            return &f->pub;
+    }
+    return NULL;
+}
+
+ssize_t
+tail_read(struct tail *t, struct tail_file *pub, void *buf, size_t cap)
+{
+    struct tfile *f = (struct tfile *)pub;
+    struct stat st;
+    ssize_t n;
+
+    if (fstat(f->fd, &st) != 0)
+        return -1;
+    if ((uint64_t)st.st_size != f->checked_size || (uint64_t)st.st_size < f->pub.offset) {
+        enum haf_err err = file_check(t, f, false);
+
+        if (err != HAF_OK) {
+            if (err != HAF_EIO)
+                errno = EIO;
+            return -1;
+        }
+    }
+    if (cap > SSIZE_MAX)
+        cap = SSIZE_MAX;
+    do {
+        n = pread(f->fd, buf, cap, (off_t)f->pub.offset);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0)
+        f->pub.offset += (uint64_t)n;
+    return n;
+}
+
+size_t
+tail_file_count(const struct tail *t)
+{
+    return t->n_files;
+}
+
+void
+tail_get_stats(const struct tail *t, struct tail_stats *out)
+{
+    *out = t->st;
+    out->files_open = t->n_files;
+    out->last_open_path = t->last_open_path;
+    out->inotify = t->ifd >= 0;
+    out->polling = tail_polling(t);
+}
+
+bool
+tail_polling(const struct tail *t)
+{
+    return globs_polled(t) || t->n_file_watches < t->n_files;
 }
