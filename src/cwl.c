@@ -39,7 +39,7 @@
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
 #define CWL_SERVICE        "logs"
 #define CWL_GET_MAX_LIMIT  10000
-#define CWL_GET_MAX_PAGES  100000
+#define CWL_GET_MAX_PAGES  1000
 #define CWL_REGION_MAX_LEN 64
 #define CWL_WHY_LEN        256
 
@@ -277,6 +277,28 @@ json_index(const json_t *v)
     return (int64_t)json_integer_value(v);
 }
 
+/* The text of the first <name>...</name> in an untrusted body; SPAN_NULL when there is none. */
+static struct span
+xml_element(struct span body, const char *name)
+{
+    char open[32], close[32];
+    int no = snprintf(open, sizeof(open), "<%s>", name);
+    int nc = snprintf(close, sizeof(close), "</%s>", name);
+    const char *start, *end;
+
+    if (body.p == NULL || no <= 0 || nc <= 0 || (size_t)no >= sizeof(open) ||
+        (size_t)nc >= sizeof(close))
+        return SPAN_NULL;
+    start = memmem(body.p, body.len, open, (size_t)no);
+    if (start == NULL)
+        return SPAN_NULL;
+    start += no;
+    end = memmem(start, body.len - (size_t)(start - body.p), close, (size_t)nc);
+    if (end == NULL)
+        return SPAN_NULL;
+    return span_make(start, (size_t)(end - start));
+}
+
 static bool
 body_is_blank(const struct buf *b)
 {
@@ -351,8 +373,12 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
         copy_message(out->expected_sequence_token, sizeof(out->expected_sequence_token),
                      json_str_span(json_object_get(root, "expectedSequenceToken")));
     } else {
-        /* Not JSON (a proxy's HTML, an XML error): the raw body is the message, as botocore. */
-        copy_message(out->message, sizeof(out->message), buf_span(&resp->body));
+        /* Not JSON. An XML error document (query-protocol services, and moto's IAM layer) names
+         * its <Code> and <Message>; anything else (a proxy's HTML) is the message, as botocore. */
+        struct span msg = xml_element(buf_span(&resp->body), "Message");
+        if (type.p == NULL)
+            type = xml_element(buf_span(&resp->body), "Code");
+        copy_message(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
     }
     sanitize_type(out->error_type, sizeof(out->error_type), type);
     out->cls = class_for(out->error_type, out->message, resp->status);
@@ -491,6 +517,12 @@ cwl_set_clock_offset_ms(struct cwl_client *c, int64_t offset_ms)
 {
     if (c)
         c->clock_offset_ms = offset_ms;
+}
+
+int64_t
+cwl_clock_offset_ms(const struct cwl_client *c)
+{
+    return c ? c->clock_offset_ms : 0;
 }
 
 static int64_t
@@ -838,10 +870,14 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
     result_init(res);
     /* "As long as the nextForwardToken returned is NOT equal to the nextToken that you passed
      * in, there might be more log events available" (§1.3); pages may be empty. */
-    for (size_t pages = 0; pages < CWL_GET_MAX_PAGES && !stop; pages++) {
+    for (size_t pages = 0; !stop; pages++) {
         struct get_page page;
         size_t limit = 0;
 
+        if (pages == CWL_GET_MAX_PAGES) {
+            e = HAF_ETOOLONG; /* a server that never repeats its token */
+            goto out;
+        }
         if (max_events > 0) {
             size_t left = max_events - delivered;
             limit = left < CWL_GET_MAX_LIMIT ? left : CWL_GET_MAX_LIMIT;
@@ -887,10 +923,14 @@ cwl_get_newest_events(struct cwl_client *c, const char *group, const char *strea
         limit = CWL_GET_MAX_LIMIT;
     /* Newest first: the first non-empty page holds the newest events (in chronological order,
      * so newest last). Empty pages are followed backwards until the token repeats. */
-    for (size_t pages = 0; pages < CWL_GET_MAX_PAGES; pages++) {
+    for (size_t pages = 0;; pages++) {
         struct get_page page;
         bool last;
 
+        if (pages == CWL_GET_MAX_PAGES) {
+            e = HAF_ETOOLONG;
+            goto out;
+        }
         e = get_page(c, group, stream, false, 0, 0, limit, token, &page, res);
         if (e != HAF_OK || res->cls != CWL_OK)
             goto out;

@@ -26,7 +26,8 @@ enum cwl_class {
     CWL_CLOCK_SKEW,     /* signature expired / not yet current: correct the clock, resend */
     CWL_NOT_FOUND,      /* ResourceNotFoundException: create group/stream, resend */
     CWL_ALREADY_EXISTS, /* ResourceAlreadyExistsException (success for Create*) */
-    CWL_ACCESS_DENIED,  /* AccessDenied, UnrecognizedClient, bad signature: log loudly, retry slowly */
+    CWL_ACCESS_DENIED,  /* AccessDenied, UnrecognizedClient, bad signature: log loudly, retry slowly
+                         */
     CWL_INVALID,        /* InvalidParameter, Serialization: a bug or a bad name; log loudly */
     CWL_INVALID_SEQUENCE_TOKEN, /* legacy: resend with expected_sequence_token */
     CWL_DATA_ALREADY_ACCEPTED,  /* legacy: delivered */
@@ -58,18 +59,23 @@ struct cwl_opts {
 
 struct cwl_client;
 
-HAF_MUST_USE struct cwl_client *cwl_client_new(const struct cwl_opts *opts,
-                                               struct http_client *http,
-                                               struct creds_provider *creds);
+HAF_MUST_USE struct cwl_client *
+cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct creds_provider *creds);
 void cwl_client_free(struct cwl_client *c);
 
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
 
-/* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature. */
+/* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature.
+ * The client already does this itself when a CWL_CLOCK_SKEW answer carried a Date header (and
+ * invalidates the provider's credentials after CWL_REFRESH_CREDS), so a plain resend works. */
 void cwl_set_clock_offset_ms(struct cwl_client *c, int64_t offset_ms);
+int64_t cwl_clock_offset_ms(const struct cwl_client *c);
 
-/* ---- blocking operations (rare: setup and read-back) ---- */
+/* ---- blocking operations (rare: setup and read-back) ----
+ * HAF_OK whenever an outcome was classified into *res (check res->cls: CWL_ALREADY_EXISTS is
+ * success for the Create calls); HAF_ECREDS when the provider has no credentials (res->message
+ * says why); HAF_EINVAL for names that are not valid UTF-8; HAF_ENOMEM. */
 HAF_MUST_USE enum haf_err cwl_create_log_group(struct cwl_client *c, const char *group,
                                                const char *kms_key_id, struct cwl_result *res);
 HAF_MUST_USE enum haf_err cwl_create_log_stream(struct cwl_client *c, const char *group,
@@ -86,7 +92,10 @@ struct cwl_read_event {
 
 /* GetLogEvents from the head over [start_ms, end_ms), following nextForwardToken until the end or
  * max_events; calls cb per event (non-zero return stops). HAF_OK with res->cls == CWL_OK on
- * success; other classes (CWL_ACCESS_DENIED when logs:GetLogEvents is denied) are reported in res. */
+ * success; other classes (CWL_ACCESS_DENIED when logs:GetLogEvents is denied) are reported in res.
+ * start_ms/end_ms <= 0 are left out of the request; max_events 0 means no limit. The message is
+ * valid only during the callback. HAF_EPARSE when a 200 answer is not a GetLogEvents document,
+ * HAF_ETOOLONG after 1000 pages without the token repeating, HAF_ECREDS without credentials. */
 typedef int (*cwl_event_cb)(void *ctx, const struct cwl_read_event *ev);
 HAF_MUST_USE enum haf_err cwl_get_log_events(struct cwl_client *c, const char *group,
                                              const char *stream, int64_t start_ms, int64_t end_ms,
@@ -104,8 +113,11 @@ typedef void (*cwl_put_done_fn)(void *arg, const struct cwl_result *res);
 
 /*
  * Sign and submit a PutLogEvents request whose complete JSON body is `body` (built by batch.c;
- * must stay valid until done is called). Credentials are taken from the provider at call time.
- * HAF_ECREDS when there are none (nothing submitted).
+ * must stay valid until done is called). Credentials are taken from the provider at call time,
+ * and the request is signed with the current clock plus the clock offset. HAF_ECREDS when there
+ * are none (nothing submitted, done not called). Once HAF_OK is returned, done is called exactly
+ * once from http_run() (or from http_client_free(), as CWL_AMBIGUOUS), also after
+ * cwl_client_free().
  */
 HAF_MUST_USE enum haf_err cwl_put_log_events_submit(struct cwl_client *c, struct span body,
                                                     cwl_put_done_fn done, void *arg);

@@ -19,6 +19,14 @@ would not. The path picks the behaviour (a query string is ignored):
   /500         500 {"__type":"InternalFailure"}
   /cwl/<Name>  400 {"__type":"<Name>","message":"..."} and X-Amzn-Errortype: <Name>
   /redirect    302 to /json (must not be followed)
+  /reflect-body    400 {"__type":"Reflect","message":<the request body>}
+  /reflect-headers 400 {"__type":"Reflect","message":<JSON of X-Amz-Target, X-Amz-Date,
+                   Authorization, X-Amz-Security-Token, Content-Type, Host, User-Agent>}
+  /skew        400 InvalidSignatureException "Signature expired" with a Date one hour ahead
+  /rejected    200 with rejectedLogEventsInfo {tooNew 3, tooOld 1, expired 1}
+  /pages       GetLogEvents over 6 events (e1..e6, timestamps 1000..6000), 2 per page; forward
+               tokens f/<index> repeat at the end; backward, the first page is empty
+  /pages-forever  GetLogEvents that always answers an empty page with a new token
   /stats       200 {"connections":N,"requests":M}
 
 Exits after --max-seconds (default 300) so a crashed test cannot leave it behind.
@@ -79,6 +87,26 @@ def read_request(sock, buf):
             return None
         rest += chunk
     return method, path, headers, rest[:length], rest[length:]
+
+
+def get_log_events_pages(body):
+    """A tiny GetLogEvents: 6 events, pages of 2, tokens f/<next index> and b/<index>."""
+    req = json.loads(body or b"{}")
+    events = [{"timestamp": 1000 * i, "message": f"e{i}", "ingestionTime": 1000 * i + 1}
+              for i in range(1, 7)]
+    size = min(2, int(req.get("limit", 2)))
+    token = req.get("nextToken")
+    if req.get("startFromHead"):
+        start = int(token[2:]) if token else 0
+        page = events[start:start + size]
+        nxt = min(start + len(page), len(events))
+        return {"events": page, "nextForwardToken": f"f/{nxt}", "nextBackwardToken": f"b/{start}"}
+    if token is None:
+        return {"events": [], "nextForwardToken": "f/6", "nextBackwardToken": "b/6"}
+    end = int(token[2:])
+    start = max(0, end - size)
+    return {"events": events[start:end], "nextForwardToken": f"f/{end}",
+            "nextBackwardToken": f"b/{start}"}
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -177,6 +205,35 @@ class Handler(socketserver.BaseRequestHandler):
                 "application/x-amz-json-1.1",
                 {"X-Amzn-Errortype": name},
             )
+        elif path == "/reflect-body":
+            msg = body.decode("utf-8", "replace")
+            respond(sock, 400, "Bad Request", json.dumps({"__type": "Reflect", "message": msg}))
+        elif path == "/reflect-headers":
+            pick = ["x-amz-target", "x-amz-date", "authorization", "x-amz-security-token",
+                    "content-type", "host", "user-agent"]
+            msg = json.dumps({k: headers[k][0] for k in pick if k in headers}, sort_keys=True)
+            respond(sock, 400, "Bad Request", json.dumps({"__type": "Reflect", "message": msg}))
+        elif path == "/skew":
+            ahead = formatdate(time.time() + 3600, usegmt=True)
+            body_out = json.dumps({
+                "__type": "InvalidSignatureException",
+                "message": "Signature expired: 20160504T004903Z is now earlier than "
+                           "20160504T005133Z (20160504T005633Z - 5 min.)"})
+            sock.sendall((
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
+            ).encode())
+        elif path == "/rejected":
+            respond(sock, 200, "OK", json.dumps({"rejectedLogEventsInfo": {
+                "tooNewLogEventStartIndex": 3, "tooOldLogEventEndIndex": 1,
+                "expiredLogEventEndIndex": 1}}))
+        elif path == "/pages":
+            respond(sock, 200, "OK", json.dumps(get_log_events_pages(body)))
+        elif path == "/pages-forever":
+            with LOCK:
+                n = STATS["requests"]
+            respond(sock, 200, "OK", json.dumps(
+                {"events": [], "nextForwardToken": f"f/{n}", "nextBackwardToken": f"b/{n}"}))
         elif path == "/redirect":
             respond(sock, 302, "Found", "", extra={"Location": "/json"})
         else:

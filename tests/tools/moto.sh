@@ -33,21 +33,23 @@ moto_aws() {
     aws --endpoint-url "$MOTO_URL" --region "$AWS_REGION" "$@"
 }
 
+# Safe under `set -e` and in EXIT traps: never fails.
 moto_stop() {
     if [ -n "${MOTO_PID:-}" ]; then
-        kill "$MOTO_PID" 2>/dev/null
+        kill "$MOTO_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do
             kill -0 "$MOTO_PID" 2>/dev/null || break
             sleep 0.1
         done
-        kill -9 "$MOTO_PID" 2>/dev/null
-        wait "$MOTO_PID" 2>/dev/null
+        kill -9 "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
         MOTO_PID=
     fi
     if [ -n "${MOTO_DIR:-}" ]; then
-        rm -rf "$MOTO_DIR"
+        rm -rf "$MOTO_DIR" || true
         MOTO_DIR=
     fi
+    return 0
 }
 
 # moto_start [REGION]: start, set up, enforce auth, verify. Returns 77 when moto is missing.
@@ -77,7 +79,9 @@ moto_start() {
         [ "${code:-}" = 200 ] && break
         echo "moto.sh: moto_server did not answer on port $port (try $tries)" >&2
         tail -n 5 "$MOTO_DIR/moto.log" >&2
-        kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null; MOTO_PID=
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+        MOTO_PID=
     done
     [ -n "${MOTO_PID:-}" ] || return 1
     export MOTO_PID MOTO_DIR
