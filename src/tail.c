@@ -87,8 +87,9 @@
 #define DIR_MASK                                                                                   \
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |            \
      IN_MOVE_SELF | IN_ONLYDIR)
-#define FILE_MASK      (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
-#define EVENT_BUF_SIZE 4096
+#define FILE_MASK       (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+#define EVENT_BUF_SIZE  4096
+#define EVENT_READS_MAX 64 /* per tail_process; the rest waits, the fd stays readable */
 
 struct tfile {
     struct tail_file pub; /* first member: the struct tail_file * we hand out is this struct */
@@ -810,7 +811,7 @@ inotify_drain(struct tail *t, bool *check_all)
 {
     char buf[EVENT_BUF_SIZE] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-    for (;;) {
+    for (int reads = 0; reads < EVENT_READS_MAX; reads++) {
         ssize_t n = read(t->ifd, buf, sizeof(buf));
         size_t pos = 0;
 
@@ -833,6 +834,7 @@ inotify_drain(struct tail *t, bool *check_all)
             pos += sizeof(ev) + ev.len;
         }
     }
+    return HAF_OK;
 }
 
 /* ---- public ---- */

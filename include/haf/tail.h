@@ -47,7 +47,12 @@ struct tail_file {
  * (on_close). A callback must not call back into the tail. */
 struct tail_callbacks {
     /* A file was found for the first time in this process. Return the offset to start reading at
-     * (from a matching checkpoint, else 0 or the size for start_position: end). */
+     * (from a matching checkpoint, else 0 or the size for start_position: end). f->fp is filled
+     * in (compare it with the checkpoint's on the checkpoint's fp.len: tail_fingerprint_fd). An
+     * offset beyond the file's size is treated as a truncation at the next check (on_truncate,
+     * restart at 0), so a stale checkpoint never skips data; better not to return one. Files
+     * that appear after start are new files: the owner should start those at 0 whatever
+     * start_position says. */
     uint64_t (*on_open)(void *ctx, struct tail_file *f);
     /* The file was truncated or replaced in place (copytruncate): reading restarts at 0, and any
      * partial entry held for it is void. */
@@ -72,7 +77,8 @@ struct tail_stats {
     size_t files_open;          /* gauge: files followed (each holds one fd) */
     size_t files_pending;       /* gauge, last rescan: matched but not opened (max_open reached) */
     size_t files_skipped;       /* gauge, last rescan: matches that are not regular files */
-    uint64_t open_failures;     /* stat/open refused (EACCES, ELOOP...): retried at each rescan */
+    uint64_t open_failures;     /* stat/open refused (EACCES, ELOOP...): counted at every attempt,
+                                 * retried at each rescan; log when errno or path changes */
     int last_open_errno;        /* errno of the latest of those, 0 if none */
     const char *last_open_path; /* its path; valid until the next tail_* call; NULL if none */
     uint64_t watch_failures;    /* inotify_add_watch refused (ENOSPC...): that path is polled */
