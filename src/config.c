@@ -427,12 +427,67 @@ cfg_path(char *out, size_t cap, const char *prefix, const char *key)
         snprintf(out, cap, "%s", key);
 }
 
+/*
+ * Every code point printable in YAML's sense (what libyaml accepts unescaped), without line
+ * breaks: so no value holds a control character, and config_dump can write any value back in a
+ * double-quoted scalar that loads again. libyaml hands us valid UTF-8; a malformed sequence is
+ * refused all the same. *bad is the offending byte offset.
+ */
+static bool
+cfg_printable(struct span s, size_t *bad)
+{
+    size_t i = 0;
+
+    while (i < s.len) {
+        unsigned char c0 = (unsigned char)s.p[i];
+        uint32_t cp;
+        size_t n;
+
+        if (c0 < 0x80) {
+            cp = c0;
+            n = 1;
+        } else if ((c0 & 0xe0) == 0xc0) {
+            cp = c0 & 0x1f;
+            n = 2;
+        } else if ((c0 & 0xf0) == 0xe0) {
+            cp = c0 & 0x0f;
+            n = 3;
+        } else if ((c0 & 0xf8) == 0xf0) {
+            cp = c0 & 0x07;
+            n = 4;
+        } else {
+            *bad = i;
+            return false;
+        }
+        if (s.len - i < n) {
+            *bad = i;
+            return false;
+        }
+        for (size_t k = 1; k < n; k++) {
+            if (((unsigned char)s.p[i + k] & 0xc0) != 0x80) {
+                *bad = i;
+                return false;
+            }
+            cp = (cp << 6) | ((unsigned char)s.p[i + k] & 0x3f);
+        }
+        if (!((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
+              (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+              (cp >= 0x10000 && cp <= 0x10ffff))) {
+            *bad = i;
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 /* A string value: dup'd into *out (freeing what was there). Absent or null leaves *out. */
 static bool
 cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, char **out)
 {
     const struct ynode *n = cfg_get(map, key);
     char path[128];
+    size_t bad;
     char *s;
 
     if (n == NULL)
@@ -446,12 +501,9 @@ cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const ch
         cfg_error(c, n, path, "longer than %d bytes", CFG_MAX_STR_BYTES);
         return false;
     }
-    for (size_t i = 0; i < n->len; i++) {
-        unsigned char ch = (unsigned char)n->val[i];
-        if (ch < 0x20 || ch == 0x7f) {
-            cfg_error(c, n, path, "contains a control character (byte %zu)", i);
-            return false;
-        }
+    if (!cfg_printable(span_make(n->val, n->len), &bad)) {
+        cfg_error(c, n, path, "contains a control or non-printable character (byte %zu)", bad);
+        return false;
     }
     if (n->len == 0) {
         cfg_error(c, n, path, "must not be empty");

@@ -301,7 +301,11 @@ test_config_load_buffer_wrong_types(void **state)
                  "got a sequence");
     expect_error(SRC "region: \"\"\n", "t.yaml:4:9: region: must not be empty");
     expect_error(SRC "region: \"us\\0east\"\n",
-                 "t.yaml:4:9: region: contains a control character (byte 2)");
+                 "t.yaml:4:9: region: contains a control or non-printable character (byte 2)");
+    expect_error(SRC "region: \"us\\x85east\"\n",
+                 "t.yaml:4:9: region: contains a control or non-printable character (byte 2)");
+    expect_error(SRC "kms_key_id: \"arn:\\uFEFF\"\n",
+                 "t.yaml:4:13: kms_key_id: contains a control or non-printable character (byte 4)");
     expect_error(SRC "? [a]\n: 1\n", "t.yaml:4:3: a key must be a plain string, got a sequence");
 }
 
