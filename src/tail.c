@@ -296,6 +296,14 @@ tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out)
     return HAF_OK;
 }
 
+enum haf_err
+tail_file_fingerprint(const struct tail_file *pub, uint32_t len, struct tail_fingerprint *out)
+{
+    const struct tfile *f = (const struct tfile *)pub;
+
+    return tail_fingerprint_fd(f->fd, len, out);
+}
+
 bool
 tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fingerprint *b)
 {

@@ -48,7 +48,7 @@ struct tail_file {
 struct tail_callbacks {
     /* A file was found for the first time in this process. Return the offset to start reading at
      * (from a matching checkpoint, else 0 or the size for start_position: end). f->fp is filled
-     * in (compare it with the checkpoint's on the checkpoint's fp.len: tail_fingerprint_fd). An
+     * in (for a checkpoint with a shorter fp.len, hash that prefix: tail_file_fingerprint). An
      * offset beyond the file's size is treated as a truncation at the next check (on_truncate,
      * restart at 0), so a stale checkpoint never skips data; better not to return one. Files
      * that appear after start are new files: the owner should start those at 0 whatever
@@ -127,6 +127,10 @@ ssize_t tail_read(struct tail *t, struct tail_file *f, void *buf, size_t cap);
  * with tail_fingerprint_eq. HAF_EINVAL when len > TAIL_FP_MAX_BYTES, HAF_EIO (errno kept) when
  * the fd cannot be read, HAF_ECRYPTO. */
 HAF_MUST_USE enum haf_err tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out);
+/* tail_fingerprint_fd on a followed file's own fd (the one we read), e.g. inside on_open to hash
+ * the first ckpt->fp.len bytes and compare with a checkpoint taken when the file was shorter. */
+HAF_MUST_USE enum haf_err tail_file_fingerprint(const struct tail_file *f, uint32_t len,
+                                                struct tail_fingerprint *out);
 /* Same length and same hash. */
 bool tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fingerprint *b);
 

@@ -64,6 +64,7 @@ cb_open(void *ctx, struct tail_file *f)
 {
     struct fx *fx = ctx;
     struct rec *r = calloc(1, sizeof(*r));
+    struct tail_fingerprint same;
 
     assert_non_null(r);
     r->open_path = strdup(f->path);
@@ -73,6 +74,9 @@ cb_open(void *ctx, struct tail_file *f)
     r->ino = f->ino;
     r->source_idx = f->source_idx;
     r->fp_at_open = f->fp;
+    /* What an owner does with a checkpoint: hash the same prefix through the file's own fd. */
+    assert_int_equal(tail_file_fingerprint(f, f->fp.len, &same), HAF_OK);
+    assert_true(tail_fingerprint_eq(&same, &f->fp));
     buf_init(&r->data, 0);
     if (fx->n_recs == fx->cap_recs) {
         fx->cap_recs = fx->cap_recs ? fx->cap_recs * 2 : 16;
@@ -747,6 +751,17 @@ scn_tail_process_fingerprint_grows(struct fx *fx)
     sha256(data, 100, h);
     assert_int_equal(r->f->fp.len, 100);
     assert_memory_equal(r->f->fp.hash, h, 32);
+    {
+        struct tail_fingerprint p40;
+
+        /* A checkpoint taken at 40 bytes is compared on its own prefix. */
+        sha256(data, 40, h);
+        assert_int_equal(tail_file_fingerprint(r->f, 40, &p40), HAF_OK);
+        assert_int_equal(p40.len, 40);
+        assert_memory_equal(p40.hash, h, 32);
+        assert_int_equal(tail_file_fingerprint(r->f, TAIL_FP_MAX_BYTES + 1, &p40), HAF_EINVAL);
+        sha256(data, 100, h);
+    }
     assert_int_equal(e->f->fp.len, 0);
     sha256("", 0, h);
     assert_memory_equal(e->f->fp.hash, h, 32);
