@@ -11,6 +11,7 @@
 #define HAF_CREDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "haf/err.h"
@@ -27,12 +28,12 @@ struct aws_creds {
 };
 
 struct creds_opts {
-    const char *profile;      /* NULL: AWS_PROFILE, else "default" */
-    const char *role_arn;     /* NULL: no AssumeRole */
+    const char *profile;  /* NULL: AWS_PROFILE, else "default" */
+    const char *role_arn; /* NULL: no AssumeRole */
     const char *external_id;
-    const char *session_name; /* NULL: "hsm-audit-forwarder" */
-    const char *sts_endpoint; /* NULL: AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / regional STS */
-    const char *region;       /* for STS */
+    const char *session_name;  /* NULL: "hsm-audit-forwarder" */
+    const char *sts_endpoint;  /* NULL: AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / regional STS */
+    const char *region;        /* for STS */
     int64_t refresh_margin_ms; /* 0: 10 minutes before expiry (or half the lifetime if shorter) */
 };
 
@@ -45,8 +46,13 @@ void creds_provider_free(struct creds_provider *p);
 /*
  * Current credentials, fetching or refreshing them when needed (blocking; every network call has
  * a short timeout). *out stays valid until the next creds_get/creds_invalidate/free. When a
- * refresh fails but the old credentials have not expired yet, they are returned (HAF_OK).
- * HAF_ECREDS when no provider yields credentials; `why` (when not NULL, >= 256 bytes) says why.
+ * refresh fails but the old credentials have not expired yet, they are returned (HAF_OK) and
+ * `why` says what failed (worth a warning); otherwise `why` is "" on HAF_OK. HAF_ECREDS when no
+ * provider yields credentials; `why` (when not NULL, >= 256 bytes) says why. After a failed
+ * attempt the chain is not asked again for a short while (1-60 s) unless creds_invalidate() is
+ * called. `why` names sources, files, HTTP statuses and access key ids, never a secret.
+ * now_ms is wall-clock epoch milliseconds (it is compared with Expiration and used to sign the
+ * STS AssumeRole request).
  */
 HAF_MUST_USE enum haf_err creds_get(struct creds_provider *p, int64_t now_ms,
                                     const struct aws_creds **out, char *why, size_t why_len);
