@@ -29,7 +29,9 @@ enum out_of_range { OUT_OF_RANGE_RECLOCK, OUT_OF_RANGE_DROP };
 struct config_source {
     char *path; /* glob */
     char *log_group;
-    char *log_stream; /* template: {hostname} {instance_id} {file} {hsm_id} */
+    char *log_stream; /* template: {hostname} {instance_id} {file} {hsm_id}; validated for
+                       * known placeholders and no ':' or '*' in the literal parts; the expanded
+                       * name (hostname, file name) still has to be checked when it is built */
     enum audit_format format;
     enum start_position start_position;
     char *hsm_id; /* NULL when not set */
@@ -57,13 +59,13 @@ struct haf_config {
     char *proxy; /* NULL: HTTPS_PROXY / NO_PROXY from the environment */
     char *state_dir;
     bool create_log_group; /* default true */
-    int retention_days;    /* 0: not set */
+    int retention_days;    /* 0: not set; else a value config_retention_valid() accepts */
     char *kms_key_id;
 
     struct {
-        uint32_t max_events; /* 1..10000 */
-        uint32_t max_bytes;  /* 27..1048576 */
-        uint32_t flush_interval_ms;
+        uint32_t max_events;        /* 1..10000 */
+        uint32_t max_bytes;         /* 27..1048576 */
+        uint32_t flush_interval_ms; /* 1..3600000 */
     } batch;
 
     enum out_of_range out_of_range;
@@ -73,9 +75,21 @@ struct haf_config {
 };
 
 /*
- * Load and validate. On failure *cfg is untouched and `err` (when not NULL) holds one line per
- * problem, each "file:line:column: message". HAF_ECONFIG for invalid content, HAF_EIO when the file
- * cannot be read, HAF_EPERM when the file is writable by others or owned by another user.
+ * Load and validate. On failure *cfg is untouched and `err` (when not NULL) gets one line per
+ * problem, each "file:line:column: key: message\n" (at most 50, then "file: too many errors,
+ * stopping"); problems with the file itself are "path: message\n". Codes: HAF_ECONFIG for invalid
+ * content (also YAML syntax errors, anchors/aliases, unsupported tags, several documents, a file
+ * over 1 MiB), HAF_EIO when the file cannot be opened or read, HAF_EPERM when it is not a regular
+ * file, is writable by group or others, or is owned by neither root nor the effective uid (the
+ * message names the path and the fix: chmod go-w / chown root), HAF_ENOMEM.
+ *
+ * YAML typing: plain true/false/yes/no/on/off (any of lower, Title, UPPER case) are booleans,
+ * plain decimal digits are integers, and a quoted scalar is always a string. A key set to null
+ * (~, null, or nothing) keeps its default. Defaults: state_dir CONFIG_DEFAULT_STATE_DIR,
+ * create_log_group true, tls.verify true, batch 10000 / 1048576 / 1000 ms, out_of_range
+ * reclock, credentials.session_name "hsm-audit-forwarder", per source log_stream
+ * "{hostname}/{file}", format json, start_position beginning. Every string in a loaded config is
+ * non-empty, NUL-terminated and printable (no control characters).
  */
 HAF_MUST_USE enum haf_err config_load(const char *path, struct haf_config **cfg, struct buf *err);
 
@@ -85,7 +99,10 @@ HAF_MUST_USE enum haf_err config_load_buffer(const char *name, const char *data,
 
 void config_free(struct haf_config *cfg);
 
-/* The resolved settings as YAML-ish text for --check-config (never a secret). */
+/* The resolved settings for --check-config: every key, defaults shown, unset ones as "~" with a
+ * comment saying where the value will come from, tls.verify false flagged with a WARNING comment.
+ * The output is valid YAML and loads back to the same settings. The config holds no secret (the
+ * credentials' external ID is not one, per AWS) and nothing from the environment is printed. */
 HAF_MUST_USE enum haf_err config_dump(const struct haf_config *cfg, struct buf *out);
 
 /* Retention values CloudWatch accepts (PutRetentionPolicy). */
