@@ -28,27 +28,34 @@ struct seqtrack {
 };
 
 enum seq_verdict {
-    SEQ_NEXT,   /* the expected next entry (or the first ever seen) */
-    SEQ_REPLAY, /* at or before the last acknowledged entry: already delivered, skip it */
-    SEQ_GAP,    /* new, but sequence numbers were skipped: mark the gap, then send it */
-    SEQ_REBOOT, /* a new reboot counter: note it, then send it */
+    SEQ_NEXT,      /* the expected next entry (or the first ever seen) */
+    SEQ_REPLAY,    /* at or before the last acknowledged entry: already delivered, skip it */
+    SEQ_GAP,       /* new, but sequence numbers were skipped: mark the gap, then send it */
+    SEQ_REBOOT,    /* a new reboot counter: note it, then send it */
     SEQ_BACKWARDS, /* new (after the last ack) but not after the last seen one: send it, note it */
 };
 
 struct seq_gap {
     uint64_t reboot_counter;
-    uint64_t expected;   /* first missing sequence number */
-    uint64_t received;   /* the sequence number that arrived */
+    uint64_t expected;    /* first missing sequence number */
+    uint64_t received;    /* the sequence number that arrived */
     uint64_t prev_reboot; /* for SEQ_REBOOT */
 };
 
 void seqtrack_init(struct seqtrack *t);
-/* Restore the acknowledged pair from the state file. */
+/* Restore the acknowledged pair from the state file. It also becomes the last seen pair, so the
+ * first entry after a restart is checked for a gap against what was delivered before. */
 void seqtrack_restore(struct seqtrack *t, uint64_t reboot, uint64_t seq);
-/* Classify an arriving entry and, unless it is a replay, record it as seen. */
+/* Classify an arriving entry and, unless it is a replay, record it as seen. Decided in this
+ * order: at or before the acknowledged pair (lexicographic) is SEQ_REPLAY; nothing seen yet is
+ * SEQ_NEXT; another reboot counter than the last seen is SEQ_REBOOT (no gap across reboots);
+ * then seq == seen + 1 SEQ_NEXT, seq > seen + 1 SEQ_GAP, else SEQ_BACKWARDS. `gap` (may be NULL)
+ * is written only for SEQ_GAP (reboot_counter, expected, received) and SEQ_REBOOT
+ * (reboot_counter, received, prev_reboot; expected 0). No overflow at UINT64_MAX; counters
+ * saturate. */
 enum seq_verdict seqtrack_check(struct seqtrack *t, uint64_t reboot, uint64_t seq,
                                 struct seq_gap *gap);
-/* CloudWatch acknowledged an entry. */
+/* CloudWatch acknowledged an entry: raises the acknowledged pair, never lowers it. */
 void seqtrack_ack(struct seqtrack *t, uint64_t reboot, uint64_t seq);
 
 #endif
