@@ -40,7 +40,8 @@ HAF_MUST_USE enum haf_err buf_addc(struct buf *b, char c);
 HAF_MUST_USE enum haf_err buf_adds(struct buf *b, const char *s);
 HAF_MUST_USE enum haf_err buf_addf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-HAF_MUST_USE enum haf_err buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+HAF_MUST_USE enum haf_err buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* A NUL-terminated view; "" for an empty, never-grown buffer. */
 static inline const char *
 buf_cstr(const struct buf *b)
