@@ -1008,8 +1008,10 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 self.upstream.putrequest("POST", self.path, skip_host=True,
                                          skip_accept_encoding=True)
+                # Expect: 100-continue was already answered by us, and is never signed.
                 for k, v in self.headers.items():
-                    if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                    if k.lower() not in HOP_BY_HOP and k.lower() not in ("content-length",
+                                                                         "expect"):
                         self.upstream.putheader(k, v)
                 self.upstream.putheader("Content-Length", str(len(body)))
                 self.upstream.endheaders(body)
