@@ -1319,5 +1319,15 @@ main(void)
     moto_phase = getenv("HAF_CREDS_MOTO_PHASE");
     if (!moto_url || !moto_key || !moto_secret || !moto_role || !moto_phase)
         moto_url = NULL;
+    if (moto_url != NULL) {
+        /* Under tests/integration/creds_sts.sh: only the tests that need moto. */
+        const struct CMUnitTest sts[] = {
+            cmocka_unit_test_setup_teardown(test_creds_get_assume_role_via_moto, moto_setup,
+                                            moto_teardown),
+            cmocka_unit_test_setup_teardown(test_creds_get_web_identity_via_moto, moto_setup,
+                                            moto_teardown),
+        };
+        return cmocka_run_group_tests_name("creds_sts", sts, NULL, NULL);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
