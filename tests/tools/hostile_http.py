@@ -29,11 +29,16 @@ would not. The path picks the behaviour (a query string is ignored):
   /pages-forever  GetLogEvents that always answers an empty page with a new token
   /stats       200 {"connections":N,"requests":M}
 
-Exits after --max-seconds (default 300) so a crashed test cannot leave it behind.
+A request in absolute form ("GET http://host/json", as sent to a proxy) is served by its path, so
+the server doubles as a forward proxy that answers everything itself.
+
+Options: --max-seconds N (default 300) exits after N seconds so a crashed test cannot leave it
+behind; --tls CERT KEY serves HTTPS with that certificate instead of plain HTTP.
 """
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -41,6 +46,7 @@ import time
 from email.utils import formatdate
 
 STATS = {"connections": 0, "requests": 0}
+TLS_CONTEXT = None
 LOCK = threading.Lock()
 MAX_HEAD = 65536
 
@@ -116,6 +122,8 @@ class Handler(socketserver.BaseRequestHandler):
             STATS["connections"] += 1
         buf = b""
         try:
+            if TLS_CONTEXT is not None:
+                sock = TLS_CONTEXT.wrap_socket(sock, server_side=True)
             while True:
                 req = read_request(sock, buf)
                 if req is None:
@@ -123,6 +131,8 @@ class Handler(socketserver.BaseRequestHandler):
                 method, path, headers, body, buf = req
                 with LOCK:
                     STATS["requests"] += 1
+                if path.startswith("http://") or path.startswith("https://"):
+                    path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
                 if not self.dispatch(sock, method, path.split("?", 1)[0], headers, body):
                     return
         except (ConnectionError, BrokenPipeError, OSError):
@@ -247,9 +257,20 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main():
+    global TLS_CONTEXT
     max_seconds = 300
-    if len(sys.argv) > 2 and sys.argv[1] == "--max-seconds":
-        max_seconds = int(sys.argv[2])
+    args = sys.argv[1:]
+    while args:
+        if args[0] == "--max-seconds" and len(args) >= 2:
+            max_seconds = int(args[1])
+            args = args[2:]
+        elif args[0] == "--tls" and len(args) >= 3:
+            TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            TLS_CONTEXT.load_cert_chain(args[1], args[2])
+            args = args[3:]
+        else:
+            print(f"hostile_http.py: bad arguments {args}", file=sys.stderr)
+            sys.exit(2)
     srv = Server(("127.0.0.1", 0), Handler)
     print(f"PORT {srv.server_address[1]}", flush=True)
     timer = threading.Timer(max_seconds, srv.shutdown)

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <stdbool.h>
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -38,14 +40,43 @@ mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Fork tests/tools/hostile_http.py with extra arguments; its port from the first line it prints. */
 static int
-server_start(void **state)
+spawn_server(const char *tls_cert, const char *tls_key, pid_t *pid, int *port)
 {
     const char *src = getenv("HAF_SOURCE_DIR");
     char script[4096], line[64] = "";
     int fds[2];
     FILE *f;
 
+    snprintf(script, sizeof(script), "%s/tests/tools/hostile_http.py", src ? src : ".");
+    if (pipe(fds) != 0)
+        return -1;
+    *pid = fork();
+    if (*pid < 0)
+        return -1;
+    if (*pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (tls_cert)
+            execlp("python3", "python3", script, "--max-seconds", "280", "--tls", tls_cert, tls_key,
+                   (char *)NULL);
+        else
+            execlp("python3", "python3", script, "--max-seconds", "280", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    f = fdopen(fds[0], "r");
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL || sscanf(line, "PORT %d", port) != 1)
+        return -1;
+    fclose(f);
+    return 0;
+}
+
+static int
+server_start(void **state)
+{
     (void)state;
     /* The tests talk to 127.0.0.1 only: no proxy from the environment may get in between. */
     unsetenv("http_proxy");
@@ -54,26 +85,9 @@ server_start(void **state)
     unsetenv("HTTPS_PROXY");
     unsetenv("ALL_PROXY");
     unsetenv("all_proxy");
-    snprintf(script, sizeof(script), "%s/tests/tools/hostile_http.py", src ? src : ".");
-    if (pipe(fds) != 0)
-        return -1;
-    srv_pid = fork();
-    if (srv_pid < 0)
-        return -1;
-    if (srv_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("python3", "python3", script, "--max-seconds", "280", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    f = fdopen(fds[0], "r");
-    if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
-        sscanf(line, "PORT %d", &srv_port) != 1)
-        return -1;
-    fclose(f);
-    return 0;
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    return spawn_server(NULL, NULL, &srv_pid, &srv_port);
 }
 
 static int
@@ -697,6 +711,191 @@ test_http_submit_rejects_bad_request(void **state)
     assert_int_equal(rec.calls, 0);
 }
 
+/* ---- TLS (a self-signed certificate for 127.0.0.1, made fresh) ---- */
+
+static pid_t tls_pid = -1;
+static int tls_port;
+static char tls_dir[] = "/tmp/haf-http-tls-XXXXXX";
+static char tls_cert[128], tls_key[128], other_cert[128];
+
+static int
+tls_setup(void **state)
+{
+    char cmd[1024];
+
+    (void)state;
+    memcpy(tls_dir, "/tmp/haf-http-tls-XXXXXX", sizeof(tls_dir)); /* mkdtemp rewrote it */
+    if (mkdtemp(tls_dir) == NULL)
+        return -1;
+    snprintf(tls_cert, sizeof(tls_cert), "%s/cert.pem", tls_dir);
+    snprintf(tls_key, sizeof(tls_key), "%s/key.pem", tls_dir);
+    snprintf(other_cert, sizeof(other_cert), "%s/other.pem", tls_dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s -out %s -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+             "-days 2 >/dev/null 2>&1 && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s/other.key -out %s -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -days 2 >/dev/null 2>&1",
+             tls_key, tls_cert, tls_dir, other_cert);
+    if (system(cmd) != 0)
+        return -1;
+    return spawn_server(tls_cert, tls_key, &tls_pid, &tls_port);
+}
+
+static int
+tls_teardown(void **state)
+{
+    char cmd[256];
+
+    (void)state;
+    if (tls_pid > 0) {
+        kill(tls_pid, SIGTERM);
+        waitpid(tls_pid, NULL, 0);
+        tls_pid = -1;
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+tls_get(const char *ca_file, bool verify, struct http_response *r)
+{
+    struct http_opts o = {.verify = verify, .ca_file = ca_file, .timeout_ms = 5000};
+    struct http_client *c = http_client_new(&o);
+    char url[128];
+    struct http_request req = {.method = "GET", .url = url};
+
+    assert_non_null(c);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/json", tls_port);
+    http_response_init(r);
+    assert_int_equal(http_perform(c, &req, r), HAF_OK);
+    http_client_free(c);
+}
+
+static void
+test_http_perform_tls_untrusted_is_not_sent(void **state)
+{
+    struct http_response r;
+
+    (void)state;
+    tls_get(NULL, true, &r); /* system CAs do not know our certificate */
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    assert_int_equal(r.status, 0);
+    http_response_clean_up(&r);
+    tls_get(other_cert, true, &r); /* the wrong CA file */
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    http_response_clean_up(&r);
+}
+
+static void
+test_http_perform_tls_ca_file_answered(void **state)
+{
+    struct http_response r;
+
+    (void)state;
+    tls_get(tls_cert, true, &r);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(buf_cstr(&r.body), "{\"ok\": true, \"path\": \"/json\"}");
+    http_response_clean_up(&r);
+}
+
+static void
+test_http_perform_tls_verify_off_answered(void **state)
+{
+    struct http_response r;
+
+    (void)state;
+    tls_get(NULL, false, &r);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    http_response_clean_up(&r);
+}
+
+/* ---- proxies ---- */
+
+static void
+test_http_perform_proxy_from_opts(void **state)
+{
+    char proxy[64];
+    struct http_opts o = {.verify = true, .proxy = proxy, .timeout_ms = 5000};
+    struct http_client *c;
+    struct http_request req = {.method = "GET", .url = "http://haf-test.invalid/json"};
+    struct http_response r;
+
+    (void)state;
+    /* The host cannot resolve: only an answer through the proxy can come back. */
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", srv_port);
+    c = http_client_new(&o);
+    assert_non_null(c);
+    http_response_init(&r);
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    http_response_clean_up(&r);
+    http_client_free(c);
+}
+
+static void
+test_http_perform_no_proxy_bypasses_proxy(void **state)
+{
+    char proxy[64], url[128];
+    struct http_opts o = {.verify = true, .proxy = proxy, .timeout_ms = 5000};
+    struct http_client *c;
+    struct http_request req = {.method = "GET", .url = url};
+    struct http_response r;
+
+    (void)state;
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", dead_port());
+    url_for(url, sizeof(url), "json");
+    c = http_client_new(&o);
+    assert_non_null(c);
+    http_response_init(&r);
+    /* Through the dead proxy: never reaches the server. */
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    /* no_proxy (metadata endpoints): straight to the server. */
+    req.no_proxy = true;
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    http_response_clean_up(&r);
+    http_client_free(c);
+}
+
+static void
+test_http_perform_env_proxy_honoured(void **state)
+{
+    char proxy[64], url[128];
+    struct http_client *c = client_with(0, 5000);
+    struct http_request req = {.method = "GET", .url = "http://haf-test.invalid/json"};
+    struct http_response r;
+
+    (void)state;
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", srv_port);
+    setenv("http_proxy", proxy, 1);
+    http_response_init(&r);
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    /* NO_PROXY names the host: the proxy is skipped, and the name does not resolve. */
+    setenv("NO_PROXY", "haf-test.invalid", 1);
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    unsetenv("NO_PROXY");
+    /* Loopback straight through no_proxy even with a proxy in the environment. */
+    url_for(url, sizeof(url), "json");
+    req.url = url;
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    req.no_proxy = true;
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.status, 200);
+    unsetenv("http_proxy");
+    http_response_clean_up(&r);
+    http_client_free(c);
+}
+
 static void
 test_http_parse_date_imf_fixdate(void **state)
 {
@@ -751,6 +950,15 @@ main(void)
         cmocka_unit_test(test_http_poll_timeout_and_wakeup),
         cmocka_unit_test(test_http_client_free_completes_pending),
         cmocka_unit_test(test_http_submit_rejects_bad_request),
+        cmocka_unit_test_setup_teardown(test_http_perform_tls_untrusted_is_not_sent, tls_setup,
+                                        tls_teardown),
+        cmocka_unit_test_setup_teardown(test_http_perform_tls_ca_file_answered, tls_setup,
+                                        tls_teardown),
+        cmocka_unit_test_setup_teardown(test_http_perform_tls_verify_off_answered, tls_setup,
+                                        tls_teardown),
+        cmocka_unit_test(test_http_perform_proxy_from_opts),
+        cmocka_unit_test(test_http_perform_no_proxy_bypasses_proxy),
+        cmocka_unit_test(test_http_perform_env_proxy_honoured),
         cmocka_unit_test(test_http_parse_date_imf_fixdate),
         cmocka_unit_test(test_http_parse_date_rejects_garbage),
     };
