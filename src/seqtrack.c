@@ -49,6 +49,81 @@ seqtrack_restore(struct seqtrack *t, uint64_t reboot, uint64_t seq)
     t->seen_seq = seq;
 }
 
+static bool
+range_holds(const struct seq_range *r, uint64_t reboot, uint64_t seq)
+{
+    return r->reboot == reboot && r->lo <= seq && seq <= r->hi;
+}
+
+bool
+seqtrack_seen(const struct seqtrack *t, uint64_t reboot, uint64_t seq)
+{
+    /* Newest runs are at the end and are the likely hits. */
+    for (size_t i = t->n_ranges; i > 0; i--)
+        if (range_holds(&t->ranges[i - 1], reboot, seq))
+            return true;
+    return false;
+}
+
+/* Order of runs: by reboot counter, then by first sequence number. */
+static bool
+range_before(uint64_t reboot, uint64_t seq, const struct seq_range *r)
+{
+    return reboot < r->reboot || (reboot == r->reboot && seq < r->lo);
+}
+
+static void
+range_remove(struct seqtrack *t, size_t i)
+{
+    memmove(&t->ranges[i], &t->ranges[i + 1], (t->n_ranges - i - 1) * sizeof(t->ranges[0]));
+    t->n_ranges--;
+}
+
+static void
+seqtrack_note(struct seqtrack *t, uint64_t reboot, uint64_t seq)
+{
+    size_t i;
+
+    /* The common case: the next entry of the newest run. */
+    if (t->n_ranges > 0) {
+        struct seq_range *last = &t->ranges[t->n_ranges - 1];
+        if (last->reboot == reboot && last->hi != UINT64_MAX && last->hi + 1 == seq) {
+            last->hi = seq;
+            return;
+        }
+    }
+    if (seqtrack_seen(t, reboot, seq))
+        return;
+    /* i: the first run that comes after seq. */
+    for (i = 0; i < t->n_ranges && !range_before(reboot, seq, &t->ranges[i]); i++)
+        ;
+    if (i > 0) {
+        struct seq_range *prev = &t->ranges[i - 1];
+        if (prev->reboot == reboot && prev->hi != UINT64_MAX && prev->hi + 1 == seq) {
+            prev->hi = seq;
+            if (i < t->n_ranges && t->ranges[i].reboot == reboot && t->ranges[i].lo == seq + 1) {
+                prev->hi = t->ranges[i].hi;
+                range_remove(t, i);
+            }
+            return;
+        }
+    }
+    if (i < t->n_ranges && t->ranges[i].reboot == reboot && seq != UINT64_MAX &&
+        t->ranges[i].lo == seq + 1) {
+        t->ranges[i].lo = seq;
+        return;
+    }
+    if (t->n_ranges == SEQTRACK_RANGES) {
+        if (i == 0)
+            return; /* below every run we keep: not worth a slot */
+        range_remove(t, 0);
+        i--;
+    }
+    memmove(&t->ranges[i + 1], &t->ranges[i], (t->n_ranges - i) * sizeof(t->ranges[0]));
+    t->ranges[i] = (struct seq_range){.reboot = reboot, .lo = seq, .hi = seq};
+    t->n_ranges++;
+}
+
 static void
 seqtrack_see(struct seqtrack *t, uint64_t reboot, uint64_t seq)
 {
@@ -94,8 +169,12 @@ seqtrack_check(struct seqtrack *t, uint64_t reboot, uint64_t seq, struct seq_gap
             v = SEQ_GAP;
         }
     } else {
-        v = SEQ_BACKWARDS;
+        /* Keep the newest seen entry: moving it back would report a false gap at the next
+         * entry of the live file. */
+        seqtrack_note(t, reboot, seq);
+        return SEQ_BACKWARDS;
     }
+    seqtrack_note(t, reboot, seq);
     seqtrack_see(t, reboot, seq);
     return v;
 }

@@ -11,7 +11,17 @@
 #define HAF_SEQTRACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#define SEQTRACK_RANGES 64
+
+/* A run of sequence numbers read in this process, lo..hi inclusive. */
+struct seq_range {
+    uint64_t reboot;
+    uint64_t lo;
+    uint64_t hi;
+};
 
 struct seqtrack {
     bool has_acked;
@@ -25,6 +35,10 @@ struct seqtrack {
     uint64_t missing; /* sequence numbers missing in all gaps */
     uint64_t replays; /* entries suppressed as already delivered */
     uint64_t reboots;
+    /* Every (reboot, seq) read in this process, as sorted, merged runs (usually one). A full table
+     * forgets its lowest run: that can only let a repeat through, never hold back a new entry. */
+    struct seq_range ranges[SEQTRACK_RANGES];
+    size_t n_ranges;
 };
 
 enum seq_verdict {
@@ -32,7 +46,7 @@ enum seq_verdict {
     SEQ_REPLAY,    /* at or before the last acknowledged entry: already delivered, skip it */
     SEQ_GAP,       /* new, but sequence numbers were skipped: mark the gap, then send it */
     SEQ_REBOOT,    /* a new reboot counter: note it, then send it */
-    SEQ_BACKWARDS, /* new (after the last ack) but not after the last seen one: send it, note it */
+    SEQ_BACKWARDS, /* after the last ack but not after the last seen one: the seen pair stays */
 };
 
 struct seq_gap {
@@ -55,6 +69,10 @@ void seqtrack_restore(struct seqtrack *t, uint64_t reboot, uint64_t seq);
  * saturate. */
 enum seq_verdict seqtrack_check(struct seqtrack *t, uint64_t reboot, uint64_t seq,
                                 struct seq_gap *gap);
+/* Whether (reboot, seq) was read before in this process (a copy of a file we already read
+ * repeats such entries; seqtrack_check records every entry that is not a replay). */
+bool seqtrack_seen(const struct seqtrack *t, uint64_t reboot, uint64_t seq);
+
 /* CloudWatch acknowledged an entry: raises the acknowledged pair, never lowers it. */
 void seqtrack_ack(struct seqtrack *t, uint64_t reboot, uint64_t seq);
 

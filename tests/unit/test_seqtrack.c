@@ -151,10 +151,11 @@ test_seqtrack_check_backwards_after_ack(void **state)
         assert_int_equal(seqtrack_check(&t, 5, s, NULL), SEQ_NEXT);
     seqtrack_ack(&t, 5, 3);
     assert_int_equal(seqtrack_check(&t, 5, 7, NULL), SEQ_BACKWARDS);
-    assert_true(t.seen_seq == 7);
-    assert_int_equal(seqtrack_check(&t, 5, 8, NULL), SEQ_NEXT);
+    /* a backwards entry does not move the newest seen one back (no false gap after it) */
+    assert_true(t.seen_seq == 10);
+    assert_int_equal(seqtrack_check(&t, 5, 11, NULL), SEQ_NEXT);
     /* equal to the last seen one is backwards too (a duplicate not yet acknowledged) */
-    assert_int_equal(seqtrack_check(&t, 5, 8, NULL), SEQ_BACKWARDS);
+    assert_int_equal(seqtrack_check(&t, 5, 11, NULL), SEQ_BACKWARDS);
     assert_int_equal(seqtrack_check(&t, 5, 4, NULL), SEQ_BACKWARDS);
     assert_int_equal(seqtrack_check(&t, 5, 3, NULL), SEQ_REPLAY);
     assert_true(t.gaps == 0 && t.replays == 1);
@@ -169,7 +170,8 @@ test_seqtrack_check_backwards_without_ack(void **state)
     seqtrack_init(&t);
     assert_int_equal(seqtrack_check(&t, 1, 100, NULL), SEQ_NEXT);
     assert_int_equal(seqtrack_check(&t, 1, 0, NULL), SEQ_BACKWARDS);
-    assert_int_equal(seqtrack_check(&t, 1, 1, NULL), SEQ_NEXT);
+    assert_int_equal(seqtrack_check(&t, 1, 1, NULL), SEQ_BACKWARDS);
+    assert_int_equal(seqtrack_check(&t, 1, 101, NULL), SEQ_NEXT);
 }
 
 static void
@@ -321,6 +323,8 @@ test_seqtrack_check_exhaustive_small_space(void **state)
                                     if (want == SEQ_REPLAY) {
                                         assert_true(t.replays == 1);
                                         assert_true(t.has_seen == (bool)has_seen);
+                                    } else if (want == SEQ_BACKWARDS) {
+                                        assert_true(t.seen_reboot == sr && t.seen_seq == ss);
                                     } else {
                                         assert_true(t.has_seen);
                                         assert_true(t.seen_reboot == r && t.seen_seq == s);
@@ -334,10 +338,62 @@ test_seqtrack_check_exhaustive_small_space(void **state)
                                 }
 }
 
+static void
+test_seqtrack_seen_tracks_runs_read(void **state)
+{
+    struct seqtrack t;
+
+    (void)state;
+    seqtrack_init(&t);
+    for (uint64_t s = 100; s < 200; s++)
+        (void)seqtrack_check(&t, 7, s, NULL);
+    assert_int_equal(t.n_ranges, 1);
+    assert_true(seqtrack_seen(&t, 7, 100) && seqtrack_seen(&t, 7, 199));
+    assert_false(seqtrack_seen(&t, 7, 99) || seqtrack_seen(&t, 7, 200));
+    assert_false(seqtrack_seen(&t, 8, 150));
+    /* entries that were never read (a copytruncate window) are not "seen" even though they are
+     * below the newest one: they must be shipped */
+    (void)seqtrack_check(&t, 7, 250, NULL); /* gap 200..249 */
+    assert_false(seqtrack_seen(&t, 7, 220));
+    assert_int_equal(seqtrack_check(&t, 7, 220, NULL), SEQ_BACKWARDS);
+    assert_true(seqtrack_seen(&t, 7, 220));
+    assert_int_equal(t.n_ranges, 3);
+    /* filling the hole merges the runs */
+    for (uint64_t s = 200; s < 250; s++)
+        (void)seqtrack_check(&t, 7, s, NULL);
+    assert_int_equal(t.n_ranges, 1);
+    assert_true(t.ranges[0].lo == 100 && t.ranges[0].hi == 250);
+    /* a new reboot counter starts its own run; UINT64_MAX does not wrap */
+    (void)seqtrack_check(&t, 9, UINT64_MAX, NULL);
+    (void)seqtrack_check(&t, 9, UINT64_MAX - 1, NULL);
+    assert_int_equal(t.n_ranges, 2);
+    assert_true(seqtrack_seen(&t, 9, UINT64_MAX) && seqtrack_seen(&t, 9, UINT64_MAX - 1));
+    assert_false(seqtrack_seen(&t, 9, 0));
+}
+
+static void
+test_seqtrack_seen_table_full_forgets_lowest_run(void **state)
+{
+    struct seqtrack t;
+
+    (void)state;
+    seqtrack_init(&t);
+    /* every other number: no two runs merge */
+    for (uint64_t s = 0; s < 2 * (SEQTRACK_RANGES + 5); s += 2)
+        (void)seqtrack_check(&t, 1, s, NULL);
+    assert_int_equal(t.n_ranges, SEQTRACK_RANGES);
+    assert_false(seqtrack_seen(&t, 1, 0)); /* forgotten: may be repeated, never held back */
+    assert_true(seqtrack_seen(&t, 1, 2 * (SEQTRACK_RANGES + 4)));
+    for (size_t i = 1; i < t.n_ranges; i++)
+        assert_true(t.ranges[i - 1].lo < t.ranges[i].lo);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seqtrack_seen_tracks_runs_read),
+        cmocka_unit_test(test_seqtrack_seen_table_full_forgets_lowest_run),
         cmocka_unit_test(test_seqtrack_check_first_entry_is_next),
         cmocka_unit_test(test_seqtrack_check_consecutive_is_next),
         cmocka_unit_test(test_seqtrack_check_gap_reports_expected_and_received),
