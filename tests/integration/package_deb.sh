@@ -101,10 +101,10 @@ for page in man8/hsm-audit-forwarder.8.gz man5/hsm-audit-forwarder.yaml.5.gz; do
         [ -z "$w" ] && ok "$page renders" || bad "$page: $w"
     fi
 done
-# TODO(lead): --check-config is implemented in daemon.c; until then this only reports.
+# The packaged binary on the packaged configuration (what ExecStartPre runs after installation).
 if out=$(AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     "$work/x/usr/bin/hsm-audit-forwarder" --check-config \
-    -c "$src/conf/hsm-audit-forwarder.yaml" 2>&1); then
+    -c "$work/x/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml" 2>&1); then
     ok "packaged binary accepts the packaged configuration"
 elif echo "$out" | grep -q 'not built yet'; then
     echo "note: --check-config not implemented yet: $out"
