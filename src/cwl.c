@@ -538,7 +538,12 @@ wall_ms(void)
 static void
 client_learn(struct cwl_client *c, const struct cwl_result *res)
 {
-    if (res->cls == CWL_REFRESH_CREDS && c->creds)
+    /* An expired token, or a key the service does not know (rotated under us: IMDS, container,
+     * a rewritten credentials file), is worth a fresh fetch before the next attempt. */
+    if (c->creds && (res->cls == CWL_REFRESH_CREDS ||
+                     (res->cls == CWL_ACCESS_DENIED &&
+                      (strcmp(res->error_type, "UnrecognizedClientException") == 0 ||
+                       strcmp(res->error_type, "InvalidClientTokenId") == 0))))
         creds_invalidate(c->creds);
     if (res->cls == CWL_CLOCK_SKEW && res->server_time_ms > 0)
         c->clock_offset_ms = res->server_time_ms - wall_ms();

@@ -49,7 +49,13 @@ struct cwl_result {
     int64_t expired_end;
 };
 
-/* Classify a completed HTTP exchange (pure; fuzzed). */
+/* Classify a completed HTTP exchange (pure; fuzzed). Transport outcomes: HTTP_NOT_SENT is
+ * CWL_RETRY, HTTP_AMBIGUOUS and HTTP_TOO_LARGE are CWL_AMBIGUOUS. A 2xx is CWL_OK only when its
+ * body is empty or a JSON object; any other 2xx body is CWL_AMBIGUOUS (read back, don't trust it).
+ * Errors: the X-Amzn-Errortype header, else "__type", else "code", else an XML <Code>, sanitized;
+ * a known type decides, an unknown one falls back to the status (5xx/429 retry, 401/403 denied,
+ * else invalid). LimitExceededException is CWL_INVALID (for CloudWatch Logs it means too many
+ * resources). Strings in *out are NUL-terminated printable ASCII, truncated to fit. */
 void cwl_classify(const struct http_response *resp, struct cwl_result *out);
 
 struct cwl_opts {

@@ -19,7 +19,7 @@
 #include "haf/err.h"
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define HTTP_DEFAULT_TIMEOUT_MS 30000
+#define HTTP_DEFAULT_TIMEOUT_MS         30000
 #define HTTP_DEFAULT_MAX_RESPONSE_BYTES (4u << 20)
 
 struct http_opts {
@@ -43,8 +43,8 @@ struct http_request {
     size_t n_headers;
     const char *body; /* not copied: must stay valid until the request completes */
     size_t body_len;
-    long timeout_ms;  /* 0: the client's default */
-    bool no_proxy;    /* link-local metadata endpoints must never go through a proxy */
+    long timeout_ms; /* 0: the client's default */
+    bool no_proxy;   /* link-local metadata endpoints must never go through a proxy */
 };
 
 enum http_outcome {
@@ -72,11 +72,18 @@ void http_response_clean_up(struct http_response *r);
 
 struct http_client;
 
+/* opts NULL: the defaults above with TLS verification on. Zero fields in opts take the defaults,
+ * except `verify`, which is taken as given (set it true). */
 HAF_MUST_USE struct http_client *http_client_new(const struct http_opts *opts);
+/* Transfers still in flight get their done callback now, as HTTP_AMBIGUOUS ("cancelled"). */
 void http_client_free(struct http_client *c);
 
-/* Blocking. HAF_OK whenever an outcome was reached (check resp->outcome and status);
- * HAF_ENOMEM / HAF_EINVAL only for local failures. */
+/* Blocking. HAF_OK whenever an outcome was reached (check resp->outcome and status); whatever
+ * *resp held before is freed and replaced. HAF_ENOMEM / HAF_EINVAL only for local failures (a
+ * header name or value with CR/LF or other bytes that would change the request, a URL with
+ * spaces, body_len without a body); *resp is then left as it was. GET and HEAD send no body;
+ * every other method sends `body` (possibly empty) with Content-Length. No redirect is followed;
+ * protocols other than http/https end as HTTP_NOT_SENT. */
 HAF_MUST_USE enum haf_err http_perform(struct http_client *c, const struct http_request *req,
                                        struct http_response *resp);
 
@@ -86,7 +93,8 @@ HAF_MUST_USE enum haf_err http_perform(struct http_client *c, const struct http_
  * valid only during the call. */
 typedef void (*http_done_fn)(void *arg, const struct http_response *resp);
 
-/* Start a request; headers and url are copied, the body is not. */
+/* Start a request; headers and url are copied, the body is not. Once HAF_OK is returned, done is
+ * called exactly once (from http_run, or from http_client_free). */
 HAF_MUST_USE enum haf_err http_submit(struct http_client *c, const struct http_request *req,
                                       http_done_fn done, void *arg);
 
