@@ -223,9 +223,8 @@ canonical_uri(struct buf *out, const char *path)
 struct qparam {
     size_t name_off, name_len; /* into the scratch buffer, encoded */
     size_t value_off, value_len;
+    const char *name, *value; /* set once the scratch buffer stops moving, for sorting */
 };
-
-static const char *qsort_base; /* the scratch buffer during qsort (single-threaded by design) */
 
 static int
 span_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -242,12 +241,11 @@ static int
 qparam_cmp(const void *va, const void *vb)
 {
     const struct qparam *a = va, *b = vb;
-    int c = span_cmp(qsort_base + a->name_off, a->name_len, qsort_base + b->name_off, b->name_len);
+    int c = span_cmp(a->name, a->name_len, b->name, b->name_len);
 
     if (c != 0)
         return c;
-    return span_cmp(qsort_base + a->value_off, a->value_len, qsort_base + b->value_off,
-                    b->value_len);
+    return span_cmp(a->value, a->value_len, b->value, b->value_len);
 }
 
 static enum haf_err
@@ -307,18 +305,21 @@ canonical_query(struct buf *out, const char *query)
         }
         i++; /* the '&' */
     }
-    qsort_base = scratch.p;
+    for (size_t k = 0; k < n; k++) {
+        /* All-empty pairs ("=&=") never grow the scratch buffer: no pointer arithmetic on NULL. */
+        params[k].name = scratch.p ? scratch.p + params[k].name_off : "";
+        params[k].value = scratch.p ? scratch.p + params[k].value_off : "";
+    }
     qsort(params, n, sizeof(*params), qparam_cmp);
-    qsort_base = NULL;
     for (size_t k = 0; k < n && e == HAF_OK; k++) {
         if (k > 0)
             e = buf_addc(out, '&');
         if (e == HAF_OK)
-            e = buf_add(out, scratch.p + params[k].name_off, params[k].name_len);
+            e = buf_add(out, params[k].name, params[k].name_len);
         if (e == HAF_OK)
             e = buf_addc(out, '=');
         if (e == HAF_OK)
-            e = buf_add(out, scratch.p + params[k].value_off, params[k].value_len);
+            e = buf_add(out, params[k].value, params[k].value_len);
     }
 out:
     free(params);

@@ -417,6 +417,9 @@ test_sigv4_canonical_request_encodes_path_and_query(void **state)
     /* A name that is a prefix of another sorts first ("a" before "a-b"), by name then value. */
     assert_int_equal(creq_of(h, 1, "/", "a-b=0&a=1", &out, &sh), HAF_OK);
     assert_non_null(strstr(buf_cstr(&out), "\na=1&a-b=0\n"));
+    /* Empty names and values are kept as pairs; empty pieces between '&' are dropped. */
+    assert_int_equal(creq_of(h, 1, "/", "=&&=", &out, &sh), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&out), "\n/\n=&=\nhost:h\n"));
     buf_clean_up(&out);
     buf_clean_up(&sh);
 }
