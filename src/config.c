@@ -75,7 +75,7 @@ ynode_free(struct ynode *n)
 }
 
 /* One "file:line:column: key: message" line. key may be NULL. */
-static void
+__attribute__((format(printf, 5, 0))) static void
 cfg_errorv(struct cfg_ctx *c, size_t line, size_t col, const char *key, const char *fmt, va_list ap)
 {
     c->n_errors++;

@@ -46,7 +46,7 @@ level_name(enum log_level lvl)
     }
 }
 
-static void
+__attribute__((format(printf, 3, 0))) static void
 log_vemit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 {
     char msg[4096];
