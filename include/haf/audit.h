@@ -19,10 +19,9 @@
  * starts at the reset offset); blank lines between entries belong to the range of the entry they
  * end or, when no entry is open, to the range of the next entry. Every src_end is at a line
  * boundary (or where a flush ended the input), so a parser reset to an entry's src_end and fed the
- * rest of the input reproduces the
- * following entries exactly; only the wording of a flagged entry's parse_error may differ (after a
- * resume, a continuation or text after a blank line reads "text before first entry"). Blank lines
- * after the last entry are covered by no entry.
+ * rest of the input reproduces the following entries exactly; only the wording of a flagged
+ * entry's parse_error may differ (after a resume, a continuation or text after a blank line reads
+ * "text before first entry"). Blank lines after the last entry are covered by no entry.
  */
 #ifndef HAF_AUDIT_H
 #define HAF_AUDIT_H
