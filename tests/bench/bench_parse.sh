@@ -4,8 +4,10 @@
 #
 # Builds a Release binary in its own directory (build-bench-parse/, tests off), generates N
 # entries with gen_audit.py for N = 100,000 and 1,000,000, runs the parse 5 times each with
-# stdout to /dev/null, and prints the median entries/s and input MB/s and the peak RSS (from
-# /usr/bin/time -v; wall time from $EPOCHREALTIME). Equal RSS for both N shows memory is flat in the input size.
+# stdout to /dev/null, and prints the median wall-clock entries/s and input MB/s, the median
+# entries per CPU-second (user+sys of the process: the one-core rate, which stays meaningful on a
+# busy shared machine where wall time does not), and the peak RSS (/usr/bin/time -v). Equal RSS
+# for both N shows memory is flat in the input size. The load average is printed alongside.
 #
 # Environment: BENCH_RUNS (default 5), BENCH_SIZES (default "100000 1000000"), BENCH_DIR
 # (default a fresh temp dir, removed at exit), BENCH_FORMAT (default json).
@@ -27,7 +29,9 @@ bin="$build/hsm-audit-forwarder"
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-printf '%-9s %6s %14s %10s %12s %10s\n' entries MB "entries/s" "MB/s" "median s" "RSS KiB"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+printf '%-9s %6s %12s %8s %10s %14s %10s\n' entries MB "entries/s" "MB/s" "median s" \
+    "entries/CPU-s" "RSS KiB"
 for n in $sizes; do
     input="$work/audit-$n.log"
     [ -f "$input" ] || python3 "$here/gen_audit.py" -n "$n" -o "$input"
@@ -35,7 +39,7 @@ for n in $sizes; do
     # sanity: every entry comes out, none flagged
     lines=$("$bin" parse --format json "$input" | grep -vc '"parse_error"' || true)
     [ "$lines" -eq "$n" ] || { echo "bench: expected $n clean entries, got $lines"; exit 1; }
-    times=() rss=0
+    times=() cpus=() rss=0
     for ((i = 0; i < runs; i++)); do
         # wall time from bash's microsecond clock (time -v prints only centiseconds)
         t0=$EPOCHREALTIME
@@ -43,11 +47,16 @@ for n in $sizes; do
         t1=$EPOCHREALTIME
         t=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}')
         r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+        c=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.3f", s}' "$work/time.txt")
         times+=("$t")
+        cpus+=("$c")
         [ "$r" -gt "$rss" ] && rss=$r
     done
     med=$(printf '%s\n' "${times[@]}" | median)
-    awk -v n="$n" -v b="$bytes" -v t="$med" -v r="$rss" 'BEGIN {
+    cmed=$(printf '%s\n' "${cpus[@]}" | median)
+    awk -v n="$n" -v b="$bytes" -v t="$med" -v c="$cmed" -v r="$rss" 'BEGIN {
         if (t <= 0) t = 0.001;
-        printf "%-9d %6.1f %14.0f %10.1f %12.3f %10d\n", n, b/1e6, n/t, b/1e6/t, t, r }'
+        if (c <= 0) c = 0.01;
+        printf "%-9d %6.1f %12.0f %8.1f %10.3f %14.0f %10d\n", n, b/1e6, n/t, b/1e6/t, t, n/c, r }'
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
