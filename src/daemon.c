@@ -57,11 +57,13 @@
 #include "haf/stats.h"
 #include "haf/tail.h"
 
+/* RING_BATCHES: per stream, the batch being sent, one waiting, the open one, and room for one
+ * entry's marker and message parts (on_entry stops the feed when the stream stops accepting). */
 #define READ_CHUNK_BYTES   (256 * 1024)
 #define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
 #define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
 #define ENTRY_IDLE_MAX_MS  5000 /* ... and one that ends mid-line after this */
-#define RING_BATCHES       4    /* per stream: sending, waiting, open */
+#define RING_BATCHES       8
 #define RETRY_BASE_MS      250
 #define RETRY_CAP_MS       30000
 #define RETRY_SLOW_MS      60000 /* access denied, invalid parameter: logged loudly, retried slowly */
@@ -137,6 +139,8 @@ struct file_rt {
     int64_t last_data_ms;
     bool last_byte_nl;
     int64_t first_held_ms; /* when the bytes of the held partial entry started arriving */
+    struct buf carry;      /* bytes read but not yet parsed: the stream's ring filled mid-chunk */
+    size_t carry_off;      /* how much of carry the parser has taken */
 };
 
 struct daemon {
@@ -375,6 +379,7 @@ file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src
     f->dev = tf->dev;
     f->ino = tf->ino;
     f->fp = tf->fp;
+    buf_init(&f->carry, READ_CHUNK_BYTES);
     f->parser = audit_parser_new(&popts);
     if (f->parser == NULL) {
         log_err("out of memory");
@@ -408,6 +413,7 @@ file_free(struct daemon *d, struct file_rt *f)
     if (f->id < d->n_files && d->files[f->id] == f)
         d->files[f->id] = NULL;
     audit_parser_free(f->parser);
+    buf_clean_up(&f->carry);
     free(f->path);
     free(f);
 }
@@ -434,6 +440,14 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
     d->state_dirty = true;
 }
 
+/* Released by the tail (or superseded by a truncation) with nothing of it left to parse. */
+static bool
+file_spent(const struct file_rt *f)
+{
+    return f->tf == NULL &&
+           (f->superseded || (f->carry.len == 0 && !audit_parser_pending(f->parser)));
+}
+
 /* Account one acknowledged (or otherwise finished) event of file `id`. */
 static void
 file_ack(struct daemon *d, uint32_t id, uint64_t src_end)
@@ -449,7 +463,7 @@ file_ack(struct daemon *d, uint32_t id, uint64_t src_end)
     if (f->pending == 0 && f->processed > f->acked)
         f->acked = f->processed; /* skipped entries after the last event */
     file_checkpoint(d, f);
-    if (f->pending == 0 && f->tf == NULL)
+    if (f->pending == 0 && file_spent(f))
         file_free(d, f);
 }
 
@@ -729,7 +743,10 @@ on_entry(void *ctx, const struct haf_entry *e)
     }
     queue_message(d, f, ts, buf_span(&d->scratch), e, has_seq);
     f->processed = e->src_end;
-    return 0;
+    /* Stop the feed once the stream has no room for another entry's batches: one entry (a marker
+     * and up to a few parts) always fits in what an accepting ring has left; the bytes not parsed
+     * yet wait in the file's carry. */
+    return stream_accepting(st) ? 0 : 1;
 }
 
 /* ---------------------------------------------------------------- tail callbacks */
@@ -815,6 +832,9 @@ on_tail_truncate(void *ctx, struct tail_file *tf)
     f->acked = f->processed = 0;
     old->superseded = true;
     old->tf = NULL;
+    /* Bytes of the old generation not parsed yet are void, as its partial entry is. */
+    buf_reset(&old->carry);
+    old->carry_off = 0;
     if (old->pending == 0)
         file_free(d, old);
     file_checkpoint(d, f);
@@ -828,14 +848,20 @@ on_tail_close(void *ctx, struct tail_file *tf)
 
     if (f == NULL)
         return;
-    /* The file is gone or rotated away and drained: complete what it held. */
-    if (!d->stopping && audit_parser_pending(f->parser))
-        IGNORE_RESULT(audit_parser_flush(f->parser, on_entry, f));
-    if (!d->tearing_down)
-        log_info("%s: released (rotated away or deleted, read to the end)", f->path);
     f->tf = NULL;
     tf->user = NULL;
-    if (f->pending == 0)
+    if (d->tearing_down)
+        return; /* daemon_teardown frees it */
+    log_info("%s: released (rotated away or deleted, read to the end)", f->path);
+    /* The file is gone or rotated away and drained: complete what it held, now or, when bytes of
+     * it still wait for room in its stream, once read_files has parsed them. */
+    if (!d->stopping && f->carry.len == 0 && stream_accepting(f->st) &&
+        audit_parser_pending(f->parser)) {
+        enum haf_err e = audit_parser_flush(f->parser, on_entry, f);
+        if (e != HAF_OK && e != HAF_EAGAIN)
+            log_err("%s: parser failure", f->path);
+    }
+    if (f->pending == 0 && file_spent(f))
         file_free(d, f);
 }
 
@@ -1320,6 +1346,79 @@ send_due(struct daemon *d)
 
 /* ---------------------------------------------------------------- reading */
 
+/* A file with bytes read but not parsed yet (carried), or released with its last entry held. */
+static bool
+file_unfinished(const struct file_rt *f)
+{
+    return f->carry.len > 0 || (f->tf == NULL && !f->superseded && audit_parser_pending(f->parser));
+}
+
+/* Feed the file's parser, carried bytes first, then new bytes from the file, while its stream
+ * accepts entries. A chunk the stream could not take whole is carried to a later turn. */
+static void
+file_read(struct daemon *d, struct file_rt *f)
+{
+    size_t budget = READ_BUDGET_BYTES;
+
+    while (budget > 0 && stream_accepting(f->st) && !d->stopping && !d->reload_requested) {
+        const char *p;
+        size_t n, used = 0;
+        bool carried = f->carry.len > 0;
+        enum haf_err e;
+
+        if (carried) {
+            p = f->carry.p + f->carry_off;
+            n = f->carry.len - f->carry_off;
+        } else if (f->tf == NULL) {
+            /* Released by the tail and every byte parsed: complete the last entry. */
+            e = audit_parser_flush(f->parser, on_entry, f);
+            if (e != HAF_OK && e != HAF_EAGAIN)
+                log_err("%s: parser failure", f->path);
+            if (f->pending == 0 && file_spent(f))
+                file_free(d, f);
+            return;
+        } else {
+            struct tail_file *tf = f->tf;
+            ssize_t got = tail_read(d->tail, tf, d->readbuf, READ_CHUNK_BYTES);
+
+            if (got < 0) {
+                log_warn("%s: read error", tf->path);
+                break;
+            }
+            if (got == 0)
+                break;
+            /* Truncated in place (on_truncate ran inside tail_read): the bytes are the new
+             * generation's, from offset 0. */
+            if (tf->user != f)
+                f = tf->user;
+            p = d->readbuf;
+            n = (size_t)got;
+            if (!audit_parser_pending(f->parser))
+                f->first_held_ms = d->now_ms;
+            f->last_data_ms = d->now_ms;
+            f->last_byte_nl = p[n - 1] == '\n';
+            budget -= n < budget ? n : budget;
+        }
+        e = audit_parser_feed(f->parser, p, n, &used, on_entry, f);
+        if (e != HAF_OK && e != HAF_EAGAIN) {
+            log_err("%s: parser failure", f->path);
+            used = n;
+        }
+        if (!audit_parser_pending(f->parser))
+            f->first_held_ms = 0;
+        if (carried) {
+            f->carry_off += used;
+            if (f->carry_off >= f->carry.len) {
+                buf_reset(&f->carry);
+                f->carry_off = 0;
+            }
+        } else if (used < n && buf_add(&f->carry, p + used, n - used) != HAF_OK) {
+            log_err("out of memory");
+            abort();
+        }
+    }
+}
+
 /* Within a stream, files are read oldest first (in the order they were opened): a file rotated
  * away by rename is drained before its successor, so the stream receives entries in the order the
  * HSM wrote them, without false sequence gaps and without tiny batches from interleaved times. */
@@ -1330,37 +1429,36 @@ read_files(struct daemon *d)
 
     for (size_t i = 0; i < d->n_streams; i++)
         d->streams[i]->reader = NULL;
+    for (size_t i = 0; i < d->n_files; i++) {
+        struct file_rt *f = d->files[i];
+        if (f != NULL && file_unfinished(f) &&
+            (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
+            f->st->reader = f;
+    }
     for (tf = tail_next_readable(d->tail, NULL); tf != NULL; tf = tail_next_readable(d->tail, tf)) {
         struct file_rt *f = tf->user;
         if (f != NULL && (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
             f->st->reader = f;
     }
-    for (size_t i = 0; i < d->n_streams; i++) {
-        struct file_rt *f = d->streams[i]->reader;
-        size_t budget = READ_BUDGET_BYTES;
-
-        if (f == NULL || f->tf == NULL)
-            continue;
-        tf = f->tf;
-        while (budget > 0 && stream_accepting(f->st) && !d->stopping && !d->reload_requested) {
-            ssize_t n = tail_read(d->tail, tf, d->readbuf, READ_CHUNK_BYTES);
-            if (n < 0) {
-                log_warn("%s: read error", tf->path);
-                break;
-            }
-            if (n == 0)
-                break;
-            if (!audit_parser_pending(f->parser))
-                f->first_held_ms = d->now_ms;
-            f->last_data_ms = d->now_ms;
-            f->last_byte_nl = d->readbuf[n - 1] == '\n';
-            if (audit_parser_feed(f->parser, d->readbuf, (size_t)n, NULL, on_entry, f) != HAF_OK)
-                log_err("%s: parser failure", tf->path);
+    /* A file renamed away (or deleted) with nothing left to read while a newer file of its stream
+     * has bytes: the writer moved on, so the entry it holds is complete. Ship it before the newer
+     * file's entries, which would otherwise pass it (a false gap, and the entry taken for a
+     * replay once they are acknowledged). */
+    for (size_t i = 0; i < d->n_files; i++) {
+        struct file_rt *f = d->files[i];
+        if (f != NULL && f->tf != NULL && f->tf->draining && f->carry.len == 0 &&
+            audit_parser_pending(f->parser) && f->st->reader != NULL && f->st->reader != f &&
+            f->open_seq < f->st->reader->open_seq && stream_accepting(f->st)) {
+            enum haf_err e = audit_parser_flush(f->parser, on_entry, f);
+            if (e != HAF_OK && e != HAF_EAGAIN)
+                log_err("%s: parser failure", f->path);
             if (!audit_parser_pending(f->parser))
                 f->first_held_ms = 0;
-            budget -= (size_t)n < budget ? (size_t)n : budget;
         }
     }
+    for (size_t i = 0; i < d->n_streams; i++)
+        if (d->streams[i]->reader != NULL)
+            file_read(d, d->streams[i]->reader);
 }
 
 /* A held entry is complete when no more bytes come: ship it after a short idle time (or at EOF
@@ -1372,14 +1470,16 @@ flush_idle_entries(struct daemon *d, bool at_eof)
         struct file_rt *f = d->files[i];
         int64_t idle;
 
-        if (f == NULL || f->tf == NULL || !audit_parser_pending(f->parser) ||
+        if (f == NULL || f->tf == NULL || f->carry.len > 0 || !audit_parser_pending(f->parser) ||
             !stream_accepting(f->st))
             continue;
         idle = d->now_ms - f->last_data_ms;
         if (at_eof || (f->last_byte_nl && idle >= ENTRY_IDLE_MS) || idle >= ENTRY_IDLE_MAX_MS) {
-            if (audit_parser_flush(f->parser, on_entry, f) != HAF_OK)
+            enum haf_err e = audit_parser_flush(f->parser, on_entry, f);
+            if (e != HAF_OK && e != HAF_EAGAIN)
                 log_err("%s: parser failure", f->path);
-            f->first_held_ms = 0;
+            if (!audit_parser_pending(f->parser))
+                f->first_held_ms = 0;
         }
     }
 }
@@ -1407,6 +1507,9 @@ next_deadline(struct daemon *d)
     }
     for (size_t i = 0; i < d->n_files; i++) {
         struct file_rt *f = d->files[i];
+        if (f != NULL && file_unfinished(f) && stream_accepting(f->st) && !d->stopping &&
+            !d->reload_requested)
+            t = d->now_ms; /* bytes read before wait for this turn */
         if (f == NULL || f->tf == NULL || !audit_parser_pending(f->parser))
             continue;
         int64_t due = f->last_data_ms + (f->last_byte_nl ? ENTRY_IDLE_MS : ENTRY_IDLE_MAX_MS);
@@ -1659,8 +1762,9 @@ static bool
 any_pending_parser(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_files; i++)
-        if (d->files[i] != NULL && d->files[i]->tf != NULL &&
-            audit_parser_pending(d->files[i]->parser))
+        if (d->files[i] != NULL &&
+            (file_unfinished(d->files[i]) ||
+             (d->files[i]->tf != NULL && audit_parser_pending(d->files[i]->parser))))
             return true;
     return false;
 }

@@ -1,0 +1,78 @@
+# daemon_front.sh: a sourceable bash library that runs the checking front (cwl_front.py) as the
+# CloudWatch Logs endpoint of a daemon scenario, for scenarios that need faults, request checks or
+# a quick start (the front listens in well under a second; moto_server takes about 6 s).
+#
+#   source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
+#   source "$HAF_SOURCE_DIR/tests/tools/daemon_front.sh"
+#   haf_setup
+#   front_start [CWL_FRONT_ARGS...]   # store mode by default; sets HAF_ENDPOINT, FRONT_URL, FRONT_PID
+#   haf_config GROUP ...              # (daemon_lib.sh) now points at the front
+#   front_stat KEY                    # one counter of GET /_front/stats (a Python expression on s)
+#   front_faults '{"down_until": 0}'  # change the fault settings while running
+#   front_stop                        # also run by the EXIT trap (through haf_extra_cleanup)
+#
+# The front verifies every request's SigV4 signature with the key exported here, and every
+# PutLogEvents against CloudWatch's rules: a scenario asserts `front_stat violation_count` is 0.
+# Nothing of the caller's AWS setup leaks in (no shared files, no IMDS). Loopback only.
+
+FRONT_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FRONT_PID=
+
+front_stop() {
+    if [ -n "${FRONT_PID:-}" ]; then
+        kill "$FRONT_PID" 2>/dev/null || true
+        wait "$FRONT_PID" 2>/dev/null || true
+        FRONT_PID=
+    fi
+    return 0
+}
+
+haf_extra_cleanup() {
+    front_stop
+}
+
+# front_start [ARGS...]: on FRONT_PORT when set (to come back on the same port), else ephemeral.
+front_start() {
+    local portfile="$T/front.port"
+    export AWS_ACCESS_KEY_ID=AKIDHAFSCENARIO00001
+    export AWS_SECRET_ACCESS_KEY=scenario/secret/key/for/the/front/only00
+    export AWS_REGION=${AWS_REGION:-us-east-1}
+    export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    export AWS_EC2_METADATA_DISABLED=true
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+    export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
+    rm -f "$portfile"
+    python3 "$FRONT_TOOLS_DIR/cwl_front.py" --port-file "$portfile" --max-seconds 300 \
+        --credentials "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        ${FRONT_PORT:+--port "$FRONT_PORT"} "$@" >>"$T/front.out" 2>>"$T/front.err" &
+    FRONT_PID=$!
+    for _ in $(seq 1 100); do
+        [ -s "$portfile" ] && break
+        kill -0 "$FRONT_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -s "$portfile" ] || { cat "$T/front.err" >&2; echo "FAIL: cwl_front did not start" >&2; exit 1; }
+    FRONT_PORT=$(cat "$portfile")
+    FRONT_URL="http://127.0.0.1:$FRONT_PORT"
+    export HAF_ENDPOINT=$FRONT_URL
+}
+
+# front_stat EXPR: evaluates EXPR over the stats object s, e.g. front_stat 's["violation_count"]'.
+front_stat() {
+    curl -s --max-time 5 "$FRONT_URL/_front/stats" |
+        python3 -c 'import json,sys; s=json.load(sys.stdin); print('"$1"')'
+}
+
+front_faults() {
+    curl -s --max-time 5 -X POST --data "$1" "$FRONT_URL/_front/faults" >/dev/null
+}
+
+# front_assert_clean: no request the daemon sent broke a CloudWatch rule.
+front_assert_clean() {
+    local v
+    v=$(front_stat 's["violation_count"]')
+    [ "$v" = 0 ] || {
+        front_stat 's["violations"][:5]' >&2
+        haf_fail "the front recorded $v violations"
+    }
+}
