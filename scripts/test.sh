@@ -51,17 +51,25 @@ bad=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c 'wa
 if [ "$bad" -eq 0 ]; then passed=$((passed + 1)); echo "formatting ok"
 else failed=$((failed + 1)); failures+=("clang-format"); echo "clang-format: $bad places differ (run scripts/format.sh)"; fi
 
-echo "== normal build (-Wall -Wextra -Werror)"
+echo "== normal build (-Wall -Wextra -Werror): unit, fuzz corpora, integration, reliability"
+export HAF_RELIABILITY_RESULTS=$top/build/reliability-results.txt
+rm -f "$HAF_RELIABILITY_RESULTS"
 if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
     run_ctest "normal" build
 else
     failed=$((failed + 1)); failures+=("normal build")
 fi
 
-echo "== sanitizer build (ASan + UBSan)"
+if [ -s "$HAF_RELIABILITY_RESULTS" ]; then
+    echo "== reliability summary"
+    tests/reliability/summary.sh "$HAF_RELIABILITY_RESULTS" 2>/dev/null || cat "$HAF_RELIABILITY_RESULTS"
+fi
+unset HAF_RELIABILITY_RESULTS
+
+echo "== sanitizer build (ASan + UBSan): unit, fuzz corpora, integration"
 if build build-asan -DCMAKE_BUILD_TYPE=Debug -DHAF_SANITIZE=ON; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run_ctest "sanitizer" build-asan
+        run_ctest "sanitizer" build-asan -LE reliability
 else
     failed=$((failed + 1)); failures+=("sanitizer build")
 fi
