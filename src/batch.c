@@ -216,24 +216,45 @@ utf8_sanitize(struct span in, struct buf *out)
 
 /* ---- JSON escaping ---- */
 
-/* Whether none of the 8 bytes needs attention: no control char, '"', '\\' or byte >= 0x80. */
-static inline bool
-word_is_plain(uint64_t x)
+/*
+ * The bytes of an 8-byte word that need attention (control char, '"', '\\' or >= 0x80), as the high
+ * bit of each byte. The classic "has byte less than n" tests can flag a byte falsely only through a
+ * borrow from a real hit in a lower byte, so the lowest flagged byte (the first in memory on a
+ * little-endian machine) is always a real one.
+ */
+static inline uint64_t
+word_special(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ULL;
     const uint64_t highs = 0x8080808080808080ULL;
     uint64_t q = x ^ (ones * '"');
     uint64_t bs = x ^ (ones * '\\');
-    /* The classic "has byte less than n" tests; a borrow can only follow a real hit. */
-    uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | x;
 
-    return (hit & highs) == 0;
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | x) & highs;
 }
 
 static inline bool
 byte_is_plain(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Index of the first byte of p flagged by word_special (mask non-zero, p's 8 bytes loaded). On a
+ * big-endian machine a borrow can flag an earlier byte falsely, so the bytes are tested there. */
+static inline size_t
+word_first_special(uint64_t mask, const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)p;
+    return (size_t)__builtin_ctzll(mask) >> 3;
+#else
+    size_t k = 0;
+
+    (void)mask;
+    while (k < 8 && byte_is_plain(p[k]))
+        k++;
+    return k;
+#endif
 }
 
 /* The two-character escapes JSON has, by control character; 0 means \u00XX. */
@@ -271,16 +292,28 @@ escape_append(struct buf *b, struct span in, bool *invalid)
         while (i < chunk_end) {
             unsigned char c;
 
-            while (i + 8 <= chunk_end) {
-                uint64_t w = load64(s + i);
-                if (!word_is_plain(w))
+            /* Whole words are copied; on a special byte, only the plain bytes before it count
+             * (the rest of the word is overwritten by what follows: the reservation has room). */
+            for (;;) {
+                uint64_t w, m;
+
+                if (i + 8 > chunk_end) {
+                    while (i < chunk_end && byte_is_plain(s[i]))
+                        *o++ = (char)s[i++];
                     break;
+                }
+                w = load64(s + i);
+                m = word_special(w);
                 memcpy(o, &w, 8);
+                if (m != 0) {
+                    size_t k = word_first_special(m, s + i);
+                    o += k;
+                    i += k;
+                    break;
+                }
                 o += 8;
                 i += 8;
             }
-            while (i < chunk_end && byte_is_plain(s[i]))
-                *o++ = (char)s[i++];
             if (i == chunk_end)
                 break;
             c = s[i];
