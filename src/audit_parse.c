@@ -28,6 +28,7 @@
  * it to CloudWatch) and is reported as export_time instead.
  */
 #include "haf/audit.h"
+#include "haf/civil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -275,32 +276,6 @@ read_response(struct span v, struct haf_entry *e)
     return true;
 }
 
-/* Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date. Our own,
- * so no timegm, TZ or locale is involved. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned
-days_in_month(unsigned y, unsigned m)
-{
-    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return 29;
-    return dim[m - 1];
-}
-
 /* "MM/DD/YY HH:MM:SS.ffffff" (exactly) to epoch microseconds; years are 20YY. */
 static bool
 read_human_time(struct span s, uint64_t *usecs)
@@ -317,9 +292,10 @@ read_human_time(struct span s, uint64_t *usecs)
         !read_fixed_dec(s.p + 18, 6, &frac))
         return false;
     y += 2000;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > civil_days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 60)
         return false;
-    days = days_from_civil(y, mo, d);
+    days = civil_days_from(y, mo, d);
     *usecs = ((uint64_t)days * 86400u + h * 3600u + mi * 60u + sec) * 1000000u + frac;
     return true;
 }

@@ -384,18 +384,6 @@ ckpt_get_bool(const json_t *o, const char *key, bool *out)
     return true;
 }
 
-static int
-ckpt_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads key (a UTF-8 string) or key_hex; exactly one of them must be there. NULL on error. */
 static char *
 ckpt_get_text(const json_t *o, const char *key, bool allow_empty)
@@ -429,8 +417,8 @@ ckpt_get_text(const json_t *o, const char *key, bool allow_empty)
     if (r == NULL)
         return NULL;
     for (size_t i = 0; i < len / 2; i++) {
-        int hi = ckpt_hexval((unsigned char)p[2 * i]),
-            lo = ckpt_hexval((unsigned char)p[2 * i + 1]);
+        int hi = span_hex_digit((unsigned char)p[2 * i]),
+            lo = span_hex_digit((unsigned char)p[2 * i + 1]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(r);
             return NULL;
@@ -488,8 +476,8 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
         return ckpt_fail(msg, "files[%zu]: fp must be %zu hex digits", i, 2 * sizeof(f->fp.hash));
     fp = json_string_value(v);
     for (size_t k = 0; k < sizeof(f->fp.hash); k++) {
-        int hi = ckpt_hexval((unsigned char)fp[2 * k]),
-            lo = ckpt_hexval((unsigned char)fp[2 * k + 1]);
+        int hi = span_hex_digit((unsigned char)fp[2 * k]),
+            lo = span_hex_digit((unsigned char)fp[2 * k + 1]);
         if (hi < 0 || lo < 0)
             return ckpt_fail(msg, "files[%zu]: fp must be hex digits", i);
         f->fp.hash[k] = (uint8_t)(hi << 4 | lo);

@@ -69,18 +69,6 @@ is_unreserved(unsigned char c)
            c == '.' || c == '_' || c == '~';
 }
 
-static int
-hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char
 ascii_lower(char c)
 {
@@ -122,8 +110,8 @@ uri_decode(struct buf *out, const char *p, size_t n)
 
     for (size_t i = 0; i < n && e == HAF_OK; i++) {
         int hi, lo;
-        if (p[i] == '%' && i + 2 < n && (hi = hex_value((unsigned char)p[i + 1])) >= 0 &&
-            (lo = hex_value((unsigned char)p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < n && (hi = span_hex_digit((unsigned char)p[i + 1])) >= 0 &&
+            (lo = span_hex_digit((unsigned char)p[i + 2])) >= 0) {
             e = buf_addc(out, (char)((hi << 4) | lo));
             i += 2;
         } else {

@@ -85,6 +85,19 @@ span_to_u64_dec(struct span s, uint64_t *out)
     return true;
 }
 
+/* The value of one hex digit, or -1. */
+static inline int
+span_hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Whole span must be hex digits (no prefix) that fit in uint64_t. */
 static inline bool
 span_to_u64_hex(struct span s, uint64_t *out)
@@ -94,19 +107,12 @@ span_to_u64_hex(struct span s, uint64_t *out)
     if (s.len == 0)
         return false;
     for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = span_hex_digit((unsigned char)s.p[i]);
+        if (d < 0)
             return false;
         if (v > (UINT64_MAX >> 4))
             return false;
-        v = (v << 4) | d;
+        v = (v << 4) | (unsigned)d;
     }
     *out = v;
     return true;
