@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -46,6 +47,7 @@
 
 #include "creds_internal.h"
 #include "haf/buf.h"
+#include "haf/civil.h"
 #include "haf/http.h"
 #include "haf/sigv4.h"
 
@@ -296,30 +298,6 @@ digits(struct span s, size_t at, size_t n, int *out)
     return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned
-days_in_month(int y, int m)
-{
-    static const unsigned char dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
 bool
 creds_parse_iso8601(struct span s, int64_t *ms)
 {
@@ -332,8 +310,8 @@ creds_parse_iso8601(struct span s, int64_t *ms)
         !digits(s, 11, 2, &h) || s.p[13] != ':' || !digits(s, 14, 2, &mi) || s.p[16] != ':' ||
         !digits(s, 17, 2, &sec))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > civil_days_in_month(y, (unsigned)mo) ||
+        h > 23 || mi > 59 || sec > 60)
         return false;
     if (sec == 60)
         sec = 59; /* a leap second: a second early is the safe side for an expiry */
@@ -368,7 +346,7 @@ creds_parse_iso8601(struct span s, int64_t *ms)
     }
     if (i != s.len)
         return false;
-    v = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    v = civil_days_from(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
     v -= sign * (oh * 3600 + om * 60);
     *ms = v * 1000 + frac;
     return true;
@@ -767,7 +745,9 @@ creds_container_url_allowed(const char *url)
 
 /* ---- files ---- */
 
-/* Read a whole small file (regular file, at most max bytes). HAF_ENOTFOUND when absent. */
+/* Read a whole small file (regular file, at most max bytes). HAF_ENOTFOUND when absent. The null
+ * device reads as an empty file: AWS_CONFIG_FILE=/dev/null is the usual way to say "no shared
+ * files" (the AWS CLI and SDKs accept it), and must let the chain go on to IMDS. */
 static enum haf_err
 read_file(const char *path, size_t max, struct buf *out)
 {
@@ -778,11 +758,17 @@ read_file(const char *path, size_t max, struct buf *out)
 
     if (fd < 0)
         return errno == ENOENT || errno == ENOTDIR ? HAF_ENOTFOUND : HAF_EIO;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         e = HAF_EIO;
         goto out;
     }
     buf_init(out, max);
+    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+        goto out; /* /dev/null */
+    if (!S_ISREG(st.st_mode)) {
+        e = HAF_EIO;
+        goto out;
+    }
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)

@@ -21,7 +21,12 @@ Logs_20140328.<Op>, X-Amz-Date (and within --max-skew of our clock, as AWS's 5 m
 Authorization "AWS4-HMAC-SHA256 Credential=.../<date>/<region>/logs/aws4_request,
 SignedHeaders=...,Signature=<64 hex>" signing at least content-type;host;x-amz-date;x-amz-target
 (and x-amz-security-token when sent); with --credentials AKID:SECRET the signature itself is
-verified. PutLogEvents: valid UTF-8 JSON; names by the model's patterns; 1..10,000 events;
+verified. With --credentials-file F (JSON lines {"AccessKeyId", "SecretAccessKey", "Token",
+"Expiration": epoch seconds}, as imds_server.py --issued-file writes them; re-read when it
+changes) any key listed is accepted: the signature is verified with its secret, the session token
+must be the one issued with it (else UnrecognizedClientException, a violation), and a key used
+after its expiration gets ExpiredTokenException, counted as "expired_key_uses" (not a violation:
+a request signed just before the expiration may arrive just after it). PutLogEvents: valid UTF-8 JSON; names by the model's patterns; 1..10,000 events;
 each {"timestamp": int >= 0, "message": non-empty string}; each message <= 1,048,550 UTF-8 bytes
 (1 MiB per event, but the batch formula makes 1,048,576 - 26 the binding cap); sum of (UTF-8
 bytes + 26) <= 1,048,576; timestamps non-decreasing; newest - oldest < 24 h among the events
@@ -188,6 +193,8 @@ class Front:
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
         self.record_lock = threading.Lock()
         self.credentials = None
+        self.cred_file_keys = {}
+        self.cred_file_sig = None
         if args.credentials:
             akid, _, secret = args.credentials.partition(":")
             self.credentials = (akid, secret)
@@ -203,7 +210,7 @@ class Front:
                 "violation_count": 0, "violations": [], "faults": collections.Counter(),
                 "errors_by_type": collections.Counter(), "bytes_received": 0,
                 "max_body_bytes": 0, "bodies_over_1mib": 0, "max_events_in_request": 0,
-                "stream_events": {},
+                "stream_events": {}, "expired_key_uses": 0, "keys_used": set(),
             }
 
     def violation(self, kind, detail, op=None, group=None, stream=None):
@@ -240,6 +247,7 @@ class Front:
             out["rejected_events"] = dict(self.st["rejected_events"])
             out["violations"] = list(self.st["violations"])
             out["stream_events"] = {g: dict(s) for g, s in self.st["stream_events"].items()}
+            out["keys_used"] = len(self.st["keys_used"])
             out["fault_settings"] = dict(self.faults)
         out["mode"] = self.args.mode
         out["cpu_user_seconds"] = ru.ru_utime
@@ -248,6 +256,29 @@ class Front:
         out["max_rss_kib"] = ru.ru_maxrss
         out["uptime_seconds"] = round(time.time() - self.started, 3)
         return out
+
+    def file_credentials(self, akid):
+        """(secret, token, expiration) of a key from --credentials-file, or None."""
+        path = self.args.credentials_file
+        try:
+            st = os.stat(path)
+            sig = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            sig = None
+        with self.lock:
+            if sig != self.cred_file_sig:
+                keys = {}
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        for line in f:
+                            if line.endswith("\n"):
+                                c = json.loads(line)
+                                keys[c["AccessKeyId"]] = (c["SecretAccessKey"], c.get("Token"),
+                                                          float(c["Expiration"]))
+                except OSError:
+                    pass
+                self.cred_file_keys, self.cred_file_sig = keys, sig
+            return self.cred_file_keys.get(akid)
 
     # ---- operations (store and sink modes) ----
 
@@ -968,7 +999,24 @@ class Handler(BaseHTTPRequestHandler):
         if any(h.get(n) is None for n in names):
             raise ApiError(400, "IncompleteSignatureException",
                            "a signed header is missing from the request", "signed-header-absent")
-        if front.credentials is not None:
+        if front.args.credentials_file:
+            known = front.file_credentials(akid)
+            if known is None or h.get("X-Amz-Security-Token") != known[1]:
+                raise ApiError(400, "UnrecognizedClientException",
+                               "The security token included in the request is invalid.",
+                               "unknown-access-key" if known is None else "wrong-session-token")
+            if not sigv4_check(h, body, akid, known[0], signed, sig, date, region, service):
+                raise ApiError(400, "InvalidSignatureException",
+                               "The request signature we calculated does not match the signature "
+                               "you provided.", "signature-mismatch")
+            with front.lock:
+                front.st["keys_used"].add(akid)
+            if time.time() >= known[2]:
+                with front.lock:
+                    front.st["expired_key_uses"] += 1
+                raise ApiError(400, "ExpiredTokenException",
+                               "The security token included in the request is expired")
+        elif front.credentials is not None:
             want_akid, secret = front.credentials
             if akid != want_akid:
                 raise ApiError(400, "UnrecognizedClientException",
@@ -1104,6 +1152,9 @@ def main():
     ap.add_argument("--max-skew", type=float, default=300.0,
                     help="seconds of X-Amz-Date skew tolerated (0: no check)")
     ap.add_argument("--credentials", help="AKID:SECRET: verify SigV4 signatures too")
+    ap.add_argument("--credentials-file",
+                    help="JSON lines of issued keys (imds_server.py --issued-file), re-read on "
+                         "change: verify signatures, session tokens and expirations")
     ap.add_argument("--max-seconds", type=float, default=1800.0)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()

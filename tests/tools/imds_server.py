@@ -17,10 +17,15 @@ Test controls (no token needed):
   GET /_fail/<n>       -> the next n credential requests (IMDS or container) answer 500
   GET /_expire_tokens  -> every token issued so far is forgotten (the next GET gets 401)
 Stops on SIGTERM, or with --watch-stdin when stdin closes (so a crashed test leaves no server).
+With --issued-file F, every credentials document served is also appended to F as one JSON line
+{"AccessKeyId", "SecretAccessKey", "Token", "Expiration": epoch seconds} (flushed before the
+answer), so a test endpoint can verify signatures made with the keys handed out (cwl_front.py
+--credentials-file).
 """
 import argparse
 import datetime
 import json
+import os
 import secrets
 import signal
 import sys
@@ -42,7 +47,7 @@ def creds_doc():
         STATE["serial"] += 1
         n = STATE["serial"]
     exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ARGS.lifetime)
-    return {
+    doc = {
         "Code": "Success",
         "LastUpdated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "Type": "AWS-HMAC",
@@ -51,6 +56,16 @@ def creds_doc():
         "Token": "token%d%s==" % (n, secrets.token_hex(16)),
         "Expiration": exp.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if n % 2 else ".000+00:00"),
     }
+    if ARGS.issued_file:
+        line = json.dumps({k: doc[k] for k in ("AccessKeyId", "SecretAccessKey", "Token")} |
+                          {"Expiration": int(exp.timestamp())}) + "\n"
+        with LOCK:
+            fd = os.open(ARGS.issued_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+    return doc
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -145,6 +160,7 @@ def main():
     ap.add_argument("--instance-id", default="i-0123456789abcdef0")
     ap.add_argument("--container-token", default="")
     ap.add_argument("--watch-stdin", action="store_true")
+    ap.add_argument("--issued-file", help="append every credentials document served (JSON lines)")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
