@@ -11,7 +11,7 @@
 #   rel_verify GROUP FIRST LAST     # final verdict through the API (boto3 GetLogEvents), the
 #                                   # record file and the front's violation count; writes the
 #                                   # result line; exits 1 on loss, duplicates or violations
-#   rel_bg CMD...                   # a background helper stopped by the EXIT trap
+#   rel_bg CMD...                   # a background helper (stdout dropped) stopped by the EXIT trap
 #
 # The verdict identifies every audit entry by (reboot_counter, sequence_no). The record file is
 # what the front accepted, event by event, so it tells duplicates apart even when the read-back
@@ -47,7 +47,7 @@ rel_setup() {
 }
 
 rel_bg() {
-    "$@" &
+    "$@" >/dev/null &
     REL_BG_PIDS+=($!)
 }
 

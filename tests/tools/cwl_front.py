@@ -50,6 +50,10 @@ only PutLogEvents is faulted, --fault-all-ops for every operation):
   --lose P      apply the request (store / forward), then drop the connection unanswered
   --slow P      apply, then answer after --slow-seconds (past the client's timeout)
   --down-until EPOCH  close every connection unread until then (also POST /_front/faults)
+  --clock-offset S  our clock runs S seconds ahead (negative: behind) of the host's, for the
+                X-Amz-Date skew check, the "Signature expired" message and the Date header, so
+                a client that signs with its own clock is refused until it corrects from Date
+                (also POST /_front/faults {"clock_offset": S})
 
 Control endpoints (no auth): GET /_front/stats (JSON counters: requests, by operation,
 accepted/rejected events, violations, faults by kind, per-stream event counts, our CPU time from
@@ -189,6 +193,7 @@ class Front:
         self.faults = {k: float(getattr(args, k)) for k in FAULT_KINDS}
         self.faults["slow_seconds"] = float(args.slow_seconds)
         self.faults["down_until"] = float(args.down_until or 0)
+        self.faults["clock_offset"] = float(args.clock_offset)
         self.fault_all_ops = args.fault_all_ops
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
         self.record_lock = threading.Lock()
@@ -736,6 +741,11 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        if timestamp is None:
+            timestamp = time.time() + self.server.front.faults["clock_offset"]
+        return super().date_time_string(timestamp)
+
     def log_message(self, fmt, *a):  # noqa: N802 (stdlib name)
         if self.server.front.args.verbose:
             log(fmt % a)
@@ -907,7 +917,8 @@ class Handler(BaseHTTPRequestHandler):
                                                 "The service cannot complete the request."))
         if fault in ("skew", "real-skew"):
             amz = self.headers.get("X-Amz-Date", "")
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                seconds=front.faults["clock_offset"])
             earliest = now - datetime.timedelta(minutes=5)
             msg = "Signature expired: %s is now earlier than %s (%s - 5 min.)" % (
                 amz, earliest.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%dT%H%M%SZ"))
@@ -1034,7 +1045,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "IncompleteSignatureException",
                                "X-Amz-Date is not a date: %r" % (amz_date,), "bad-amz-date")
-            skewed = abs(t - time.time()) > front.args.max_skew
+            skewed = abs(t - time.time() - front.faults["clock_offset"]) > front.args.max_skew
         try:
             req = json_loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -1149,6 +1160,8 @@ def main():
     ap.add_argument("--down-until", type=float, default=0.0, metavar="EPOCH")
     ap.add_argument("--fault-all-ops", action="store_true")
     ap.add_argument("--max-body", type=int, default=8 << 20)
+    ap.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
+                    help="our clock runs S seconds ahead of the host's (skew tests)")
     ap.add_argument("--max-skew", type=float, default=300.0,
                     help="seconds of X-Amz-Date skew tolerated (0: no check)")
     ap.add_argument("--credentials", help="AKID:SECRET: verify SigV4 signatures too")
