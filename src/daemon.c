@@ -270,11 +270,24 @@ stream_head(struct stream *st)
     return &st->ring[st->head];
 }
 
-/* A stream takes more entries while it has no full batch waiting behind the one being sent. */
+/* A stream takes more entries while it fills its first batch behind the one being sent, until that
+ * one is nearly full: at most two big batches per stream are held (the one in flight and the next),
+ * which bounds memory at about 2 x max_bytes per stream (plus escaping) with any backlog. An entry
+ * that does not fit the margin still goes into a new batch (the ring has room): nothing stalls. */
+#define ACCEPT_MARGIN_BYTES 4096
+
 static bool
 stream_accepting(const struct stream *st)
 {
-    return st->n <= 2;
+    const struct batch *open;
+
+    if (st->n == 1)
+        return true;
+    if (st->n > 2)
+        return false;
+    open = &st->ring[(st->head + 1) % RING_BATCHES];
+    return open->payload_bytes + ACCEPT_MARGIN_BYTES <= open->limits.max_bytes &&
+           open->n_ev + 1 < open->limits.max_events;
 }
 
 static size_t
@@ -967,8 +980,17 @@ stream_head_done(struct daemon *d, struct stream *st)
     st->retry_at_ms = 0;
     batch_reset(b);
     if (st->n > 1) {
+        size_t freed = st->head, next = (st->head + st->n) % RING_BATCHES;
+
         st->head = (st->head + 1) % RING_BATCHES;
         st->n--;
+        /* The freed batch keeps its buffers: make it the next one opened, so only the batches in
+         * use at the same time ever hold big buffers, not every slot of the ring in turn. */
+        if (next != freed) {
+            struct batch tmp = st->ring[next];
+            st->ring[next] = st->ring[freed];
+            st->ring[freed] = tmp;
+        }
     }
     state_set_inflight(d, st, false);
 }
