@@ -112,6 +112,9 @@ struct stream {
     int attempts;
     int64_t retry_at_ms;
     struct seqtrack seq;
+    bool start_acked; /* the acknowledged pair restored from the state when this process started */
+    uint64_t start_reboot;
+    uint64_t start_seq;
     struct late_ack *late;
     size_t n_late;
     size_t cap_late;
@@ -135,12 +138,13 @@ struct file_rt {
     uint64_t pending;   /* its events in unacknowledged batches */
     bool superseded;    /* truncated: a newer generation owns the checkpoint */
     bool fresh;         /* opened without a matching checkpoint: may repeat delivered entries */
-    uint64_t open_seq;  /* order of opening, for reading a stream's files oldest first */
+    uint64_t open_seq;  /* age order (file_age_key), for reading a stream's files oldest first */
     int64_t last_data_ms;
     bool last_byte_nl;
     int64_t first_held_ms; /* when the bytes of the held partial entry started arriving */
     struct buf carry;      /* bytes read but not yet parsed: the stream's ring filled mid-chunk */
     size_t carry_off;      /* how much of carry the parser has taken */
+    uint64_t read_turn;    /* the read_files turn that last read it */
 };
 
 struct daemon {
@@ -184,6 +188,7 @@ struct daemon {
     bool warned_save;
     bool tearing_down;
     uint64_t open_counter;
+    uint64_t read_turn;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -273,7 +278,8 @@ stream_head(struct stream *st)
 /* A stream takes more entries while it fills its first batch behind the one being sent, until that
  * one is nearly full: at most two big batches per stream are held (the one in flight and the next),
  * which bounds memory at about 2 x max_bytes per stream (plus escaping) with any backlog. An entry
- * that does not fit the margin still goes into a new batch (the ring has room): nothing stalls. */
+ * that does not fit the margin still goes into a new batch (the ring has room), so nothing stalls.
+ */
 #define ACCEPT_MARGIN_BYTES 4096
 
 static bool
@@ -326,8 +332,12 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
     seqtrack_init(&st->seq);
     cs = ckpt_find_stream(&d->state, group, name);
     if (cs != NULL) {
-        if (cs->has_seq)
+        if (cs->has_seq) {
             seqtrack_restore(&st->seq, cs->reboot_counter, cs->sequence_no);
+            st->start_acked = true;
+            st->start_reboot = cs->reboot_counter;
+            st->start_seq = cs->sequence_no;
+        }
         if (cs->inflight) {
             /* A request was in flight when the last state was written: its fate is unknown. */
             st->verify = true;
@@ -376,6 +386,25 @@ stream_rotate(struct stream *st)
 
 /* ---------------------------------------------------------------- files */
 
+/* The order a stream's files are read in: oldest content first. A file's modification time when
+ * we open it stands for the age of its content (a rotated file is older than its successor, a
+ * copytruncate copy older than what is written to the truncated file after it; files found in one
+ * scan, as at a first start with rotated files, come in directory order), the opening order
+ * breaks ties. Reading in sequence order matters beyond tidiness: an entry of a file without a
+ * checkpoint at or before the stream's acknowledged pair is taken for a copy of a delivered one
+ * (on_entry), which holds only while the stream's entries are delivered in sequence order. */
+static uint64_t
+file_age_key(struct daemon *d, const struct tail_file *tf)
+{
+    struct stat sb;
+    uint64_t us = (uint64_t)d->now_ms * 1000;
+
+    if (stat(tf->path, &sb) == 0 && sb.st_mtim.tv_sec > 0)
+        us = (uint64_t)sb.st_mtim.tv_sec * 1000000 + (uint64_t)sb.st_mtim.tv_nsec / 1000;
+    /* Microseconds fit 2^52 until the year 2112: 12 bits are left for the tie-breaker. */
+    return (us << 12) | (++d->open_counter & 0xfff);
+}
+
 static struct file_rt *
 file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src, struct stream *st)
 {
@@ -413,7 +442,7 @@ file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src
         d->n_files++;
     }
     f->id = (uint32_t)slot;
-    f->open_seq = ++d->open_counter;
+    f->open_seq = file_age_key(d, tf);
     d->files[slot] = f;
     return f;
 }
@@ -697,13 +726,16 @@ on_entry(void *ctx, const struct haf_entry *e)
         struct seq_gap gap = {0};
         bool read_before = f->fresh && seqtrack_seen(&st->seq, e->reboot_counter, e->sequence_no);
         enum seq_verdict v = seqtrack_check(&st->seq, e->reboot_counter, e->sequence_no, &gap);
+        bool acked_before = st->start_acked && e->reboot_counter == st->start_reboot &&
+                            e->sequence_no <= st->start_seq;
 
         /* Only a file we hold no checkpoint for (a copy made by copytruncate, a file that came
          * back under a new inode) can repeat entries: those read before in this process, or
          * acknowledged before it started. A known file is read from its checkpoint, and a crash's
-         * uncertainty is settled by the read-back instead. */
-        if (read_before ||
-            (v == SEQ_REPLAY && f->fresh && e->reboot_counter == st->seq.acked_reboot)) {
+         * uncertainty is settled by the read-back instead. An entry of such a file that is older
+         * than what this process acknowledged but was never read (the copy alone holds what was
+         * appended between our last read and the truncation) is shipped, late. */
+        if (read_before || (v == SEQ_REPLAY && f->fresh && acked_before)) {
             d->stats.replays_skipped++;
             log_trace("%s: skipping repeated entry %" PRIu64 "/%" PRIu64, f->path,
                       e->reboot_counter, e->sequence_no);
@@ -837,6 +869,14 @@ on_tail_truncate(void *ctx, struct tail_file *tf)
 
     log_notice("%s: truncated or replaced in place (copytruncate); reading again from the start",
                tf->path);
+    /* The entry held for the old content was read whole when its last line was: ship it now,
+     * before the new content passes it (the copy, if followed, then repeats it as seen). */
+    if (!d->stopping && !d->reload_requested && old->carry.len == 0 && old->last_byte_nl &&
+        stream_accepting(old->st) && audit_parser_pending(old->parser)) {
+        enum haf_err e = audit_parser_flush(old->parser, on_entry, old);
+        if (e != HAF_OK && e != HAF_EAGAIN)
+            log_err("%s: parser failure", old->path);
+    }
     /* Events of the old content still in flight keep their own bookkeeping; the checkpoint of
      * this (dev, inode) now belongs to the new generation. */
     f = file_new(d, tf, old->src, old->st);
@@ -1376,8 +1416,10 @@ file_unfinished(const struct file_rt *f)
 }
 
 /* Feed the file's parser, carried bytes first, then new bytes from the file, while its stream
- * accepts entries. A chunk the stream could not take whole is carried to a later turn. */
-static void
+ * accepts entries. A chunk the stream could not take whole is carried to a later turn. True when
+ * the file has nothing more to give now (EOF, or released and completed): the stream's next file
+ * may be read in this turn. */
+static bool
 file_read(struct daemon *d, struct file_rt *f)
 {
     size_t budget = READ_BUDGET_BYTES;
@@ -1398,7 +1440,7 @@ file_read(struct daemon *d, struct file_rt *f)
                 log_err("%s: parser failure", f->path);
             if (f->pending == 0 && file_spent(f))
                 file_free(d, f);
-            return;
+            return e == HAF_OK;
         } else {
             struct tail_file *tf = f->tf;
             ssize_t got = tail_read(d->tail, tf, d->readbuf, READ_CHUNK_BYTES);
@@ -1408,7 +1450,7 @@ file_read(struct daemon *d, struct file_rt *f)
                 break;
             }
             if (got == 0)
-                break;
+                return true;
             /* Truncated in place (on_truncate ran inside tail_read): the bytes are the new
              * generation's, from offset 0. */
             if (tf->user != f)
@@ -1439,48 +1481,63 @@ file_read(struct daemon *d, struct file_rt *f)
             abort();
         }
     }
+    return false;
 }
 
 /* Within a stream, files are read oldest first (in the order they were opened): a file rotated
  * away by rename is drained before its successor, so the stream receives entries in the order the
- * HSM wrote them, without false sequence gaps and without tiny batches from interleaved times. */
+ * HSM wrote them, without false sequence gaps and without tiny batches from interleaved times. A
+ * file read to EOF hands over to the stream's next file in the same turn, so a file that keeps
+ * growing (the live file after a copytruncate) does not starve an older one (the copy). */
 static void
 read_files(struct daemon *d)
 {
     struct tail_file *tf;
+    bool more = true;
 
-    for (size_t i = 0; i < d->n_streams; i++)
-        d->streams[i]->reader = NULL;
-    for (size_t i = 0; i < d->n_files; i++) {
-        struct file_rt *f = d->files[i];
-        if (f != NULL && file_unfinished(f) &&
-            (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
-            f->st->reader = f;
-    }
-    for (tf = tail_next_readable(d->tail, NULL); tf != NULL; tf = tail_next_readable(d->tail, tf)) {
-        struct file_rt *f = tf->user;
-        if (f != NULL && (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
-            f->st->reader = f;
-    }
-    /* A file renamed away (or deleted) with nothing left to read while a newer file of its stream
-     * has bytes: the writer moved on, so the entry it holds is complete. Ship it before the newer
-     * file's entries, which would otherwise pass it (a false gap, and the entry taken for a
-     * replay once they are acknowledged). */
-    for (size_t i = 0; i < d->n_files; i++) {
-        struct file_rt *f = d->files[i];
-        if (f != NULL && f->tf != NULL && f->tf->draining && f->carry.len == 0 &&
-            audit_parser_pending(f->parser) && f->st->reader != NULL && f->st->reader != f &&
-            f->open_seq < f->st->reader->open_seq && stream_accepting(f->st)) {
-            enum haf_err e = audit_parser_flush(f->parser, on_entry, f);
-            if (e != HAF_OK && e != HAF_EAGAIN)
-                log_err("%s: parser failure", f->path);
-            if (!audit_parser_pending(f->parser))
-                f->first_held_ms = 0;
+    d->read_turn++;
+    while (more) {
+        more = false;
+        for (size_t i = 0; i < d->n_streams; i++)
+            d->streams[i]->reader = NULL;
+        for (size_t i = 0; i < d->n_files; i++) {
+            struct file_rt *f = d->files[i];
+            if (f != NULL && f->read_turn != d->read_turn && file_unfinished(f) &&
+                (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
+                f->st->reader = f;
+        }
+        for (tf = tail_next_readable(d->tail, NULL); tf != NULL;
+             tf = tail_next_readable(d->tail, tf)) {
+            struct file_rt *f = tf->user;
+            if (f != NULL && f->read_turn != d->read_turn &&
+                (f->st->reader == NULL || f->open_seq < f->st->reader->open_seq))
+                f->st->reader = f;
+        }
+        /* A file renamed away (or deleted) with nothing left to read while a newer file of its
+         * stream has bytes: the writer moved on, so the entry it holds is complete. Ship it
+         * before the newer file's entries, which would otherwise pass it (a false gap, and the
+         * entry taken for a replay once they are acknowledged). */
+        for (size_t i = 0; i < d->n_files; i++) {
+            struct file_rt *f = d->files[i];
+            if (f != NULL && f->tf != NULL && f->tf->draining && f->carry.len == 0 &&
+                audit_parser_pending(f->parser) && f->st->reader != NULL && f->st->reader != f &&
+                f->open_seq < f->st->reader->open_seq && stream_accepting(f->st)) {
+                enum haf_err e = audit_parser_flush(f->parser, on_entry, f);
+                if (e != HAF_OK && e != HAF_EAGAIN)
+                    log_err("%s: parser failure", f->path);
+                if (!audit_parser_pending(f->parser))
+                    f->first_held_ms = 0;
+            }
+        }
+        for (size_t i = 0; i < d->n_streams; i++) {
+            struct stream *st = d->streams[i];
+            if (st->reader == NULL)
+                continue;
+            st->reader->read_turn = d->read_turn;
+            if (file_read(d, st->reader) && stream_accepting(st))
+                more = true;
         }
     }
-    for (size_t i = 0; i < d->n_streams; i++)
-        if (d->streams[i]->reader != NULL)
-            file_read(d, d->streams[i]->reader);
 }
 
 /* A held entry is complete when no more bytes come: ship it after a short idle time (or at EOF
