@@ -76,3 +76,35 @@ front_assert_clean() {
         haf_fail "the front recorded $v violations"
     }
 }
+
+# haf_wait_exact GROUP FIRST LAST SECONDS [check_delivery args...]: until FIRST..LAST arrived
+# exactly once AND nothing else identified as an entry did (unexpected 0); fails at once on a
+# duplicate. Prints the last check_delivery summary. (daemon_lib's haf_wait_delivered allows extra
+# entries; scenarios that must prove something was NOT sent use this.)
+haf_wait_exact() {
+    local g=$1 first=$2 last=$3 deadline=$((SECONDS + $4)) out
+    shift 4
+    while [ $SECONDS -lt $deadline ]; do
+        out=$(haf_check "$g" "$first" "$last" --quiet "$@" 2>&1)
+        case "$out" in *"duplicates 0 "*) ;; *duplicates*) echo "$out"; return 1 ;; esac
+        case "$out" in *"lost 0 unexpected 0 "*) echo "$out"; return 0 ;; esac
+        sleep 0.3
+    done
+    haf_check "$g" "$first" "$last" "$@"
+    return 1
+}
+
+# haf_write_config BODY: a config like haf_config's with BODY (sources: and more) appended.
+haf_write_config() {
+    local body=$1
+    cat >"$T/haf.yaml" <<YAML
+region: ${AWS_REGION:-us-east-1}
+endpoint: ${HAF_ENDPOINT:-$MOTO_URL}
+state_dir: $T/state
+create_log_group: true
+batch:
+  flush_interval_ms: ${HAF_FLUSH_MS:-200}
+$body
+YAML
+    chmod 644 "$T/haf.yaml"
+}
