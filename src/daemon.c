@@ -119,7 +119,8 @@ struct stream {
     size_t n_late;
     size_t cap_late;
     bool warned_no_readback;
-    struct file_rt *reader; /* the file read this turn */
+    struct file_rt *reader;   /* the file read this turn */
+    struct file_rt *last_fed; /* the file the stream's last entry came from */
 };
 
 struct file_rt {
@@ -454,6 +455,8 @@ file_free(struct daemon *d, struct file_rt *f)
         return;
     if (f->id < d->n_files && d->files[f->id] == f)
         d->files[f->id] = NULL;
+    if (f->st != NULL && f->st->last_fed == f)
+        f->st->last_fed = NULL;
     audit_parser_free(f->parser);
     buf_clean_up(&f->carry);
     free(f->path);
@@ -700,6 +703,30 @@ queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int
     queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0);
 }
 
+static int on_entry(void *ctx, const struct haf_entry *e);
+
+/* A stream's entries must arrive in sequence order. When they start coming from a newer file,
+ * the older file read before it is at its end (files are read oldest first, file_age_key):
+ * complete its held last entry now rather than after the idle time, or it would follow the newer
+ * file's entries: a false sequence gap, and once those are acknowledged, a replay verdict that
+ * drops it (on_entry). Only an entry whose last line is complete, with no carried bytes behind. */
+static void
+stream_feed_from(struct daemon *d, struct stream *st, struct file_rt *f)
+{
+    struct file_rt *prev = st->last_fed;
+
+    if (prev == f)
+        return;
+    st->last_fed = f;
+    if (prev == NULL || prev->superseded || prev->open_seq > f->open_seq || !prev->last_byte_nl ||
+        prev->carry.len > 0 || !audit_parser_pending(prev->parser))
+        return;
+    if (audit_parser_flush(prev->parser, on_entry, prev) == HAF_ENOMEM)
+        log_err("%s: parser failure", prev->path);
+    prev->first_held_ms = 0;
+    st->last_fed = f;
+}
+
 static int
 on_entry(void *ctx, const struct haf_entry *e)
 {
@@ -713,6 +740,7 @@ on_entry(void *ctx, const struct haf_entry *e)
     struct audit_format_ctx fctx = {
         .host = d->hostname, .source = f->path, .hsm_id = f->src->hsm_id};
 
+    stream_feed_from(d, st, f);
     d->stats.entries_read++;
     d->stats.invalid_utf8 += e->invalid_utf8;
     d->stats.nul_bytes += e->nul_bytes;
@@ -1428,6 +1456,7 @@ file_read(struct daemon *d, struct file_rt *f)
         const char *p;
         size_t n, used = 0;
         bool carried = f->carry.len > 0;
+        uint64_t processed_before;
         enum haf_err e;
 
         if (carried) {
@@ -1463,13 +1492,20 @@ file_read(struct daemon *d, struct file_rt *f)
             f->last_byte_nl = p[n - 1] == '\n';
             budget -= n < budget ? n : budget;
         }
+        processed_before = f->processed;
         e = audit_parser_feed(f->parser, p, n, &used, on_entry, f);
         if (e != HAF_OK && e != HAF_EAGAIN) {
             log_err("%s: parser failure", f->path);
             used = n;
         }
+        /* The entry held now is a newer one when entries came out: its bytes arrived with this
+         * read (or the read that filled the carry). Without this, a file written continuously
+         * always holds an entry, and every batch looked as old as the first entry ever held:
+         * each was sent at once instead of after the flush interval. */
         if (!audit_parser_pending(f->parser))
             f->first_held_ms = 0;
+        else if (f->processed != processed_before)
+            f->first_held_ms = f->last_data_ms;
         if (carried) {
             f->carry_off += used;
             if (f->carry_off >= f->carry.len) {
@@ -1589,7 +1625,10 @@ next_deadline(struct daemon *d)
         if (f != NULL && file_unfinished(f) && stream_accepting(f->st) && !d->stopping &&
             !d->reload_requested)
             t = d->now_ms; /* bytes read before wait for this turn */
-        if (f == NULL || f->tf == NULL || !audit_parser_pending(f->parser))
+        /* As flush_idle_entries: a stream without room takes no held entry, so its idle
+         * deadline must not wake us (the acknowledgement that makes room does). */
+        if (f == NULL || f->tf == NULL || f->carry.len > 0 || !audit_parser_pending(f->parser) ||
+            !stream_accepting(f->st) || d->stopping || d->reload_requested)
             continue;
         int64_t due = f->last_data_ms + (f->last_byte_nl ? ENTRY_IDLE_MS : ENTRY_IDLE_MAX_MS);
         t = due < t ? due : t;
