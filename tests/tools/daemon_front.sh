@@ -108,3 +108,33 @@ $body
 YAML
     chmod 644 "$T/haf.yaml"
 }
+
+# haf_check_union FIRST LAST GROUP...: entries FIRST..LAST (reboot $HAF_REBOOT) arrived exactly once
+# over all the named groups together (a reload may move a stream to another group mid-way).
+# Prints per-group counts; exits non-zero on loss or duplicates.
+haf_check_union() {
+    local first=$1 last=$2
+    shift 2
+    PYTHONPATH="$FRONT_TOOLS_DIR" python3 - "${HAF_ENDPOINT:-$MOTO_URL}" "${AWS_REGION:-us-east-1}" \
+        "$HAF_REBOOT" "$first" "$last" "$@" <<'PY'
+import collections, sys
+import boto3
+import check_delivery as cd
+endpoint, region, reboot, first, last = sys.argv[1:3] + [int(a) for a in sys.argv[3:6]]
+client = boto3.client("logs", endpoint_url=endpoint, region_name=region)
+counts = collections.Counter()
+for g in sys.argv[6:]:
+    _, events = cd.read_all(client, g, "")
+    keys = [cd.entry_key(e["message"]) for _, e in events]
+    mine = [k for k in keys if isinstance(k, tuple)]
+    print("%s: %d entries, %d markers" % (g, len(mine), keys.count("marker")))
+    counts.update(mine)
+want = {(reboot, s) for s in range(first, last + 1)}
+lost = sorted(want - set(counts))
+dups = sorted(k for k, n in counts.items() if n > 1)
+print("union: lost %d duplicates %d unexpected %d" % (len(lost), len(dups), len(set(counts) - want)))
+if lost or dups:
+    print("  lost", lost[:10], "dups", dups[:10])
+    sys.exit(1)
+PY
+}
