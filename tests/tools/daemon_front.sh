@@ -32,19 +32,26 @@ haf_extra_cleanup() {
 }
 
 # front_start [ARGS...]: on FRONT_PORT when set (to come back on the same port), else ephemeral.
+# With --mode proxy (to moto_server, started first with moto_start) the caller's AWS_* keys are
+# kept and moto checks the signatures; otherwise a scenario key is exported and the front checks.
 front_start() {
-    local portfile="$T/front.port"
-    export AWS_ACCESS_KEY_ID=AKIDHAFSCENARIO00001
-    export AWS_SECRET_ACCESS_KEY=scenario/secret/key/for/the/front/only00
+    local portfile="$T/front.port" auth=()
+    case " $* " in
+    *" --mode proxy "*) ;;
+    *)
+        export AWS_ACCESS_KEY_ID=AKIDHAFSCENARIO00001
+        export AWS_SECRET_ACCESS_KEY=scenario/secret/key/for/the/front/only00
+        export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+        export AWS_EC2_METADATA_DISABLED=true
+        unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+        auth=(--credentials "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+        ;;
+    esac
     export AWS_REGION=${AWS_REGION:-us-east-1}
-    export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-    export AWS_EC2_METADATA_DISABLED=true
-    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
     export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
     rm -f "$portfile"
     python3 "$FRONT_TOOLS_DIR/cwl_front.py" --port-file "$portfile" --max-seconds 300 \
-        --credentials "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-        ${FRONT_PORT:+--port "$FRONT_PORT"} "$@" >>"$T/front.out" 2>>"$T/front.err" &
+        "${auth[@]}" ${FRONT_PORT:+--port "$FRONT_PORT"} "$@" >>"$T/front.out" 2>>"$T/front.err" &
     FRONT_PID=$!
     for _ in $(seq 1 100); do
         [ -s "$portfile" ] && break
