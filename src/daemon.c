@@ -1896,11 +1896,14 @@ any_in_flight(struct daemon *d)
     return false;
 }
 
+#define READ_COALESCE_MS 50 /* appends are read at most this often (see below) */
+
 /* Returns 0 to exit, 1 to reload. */
 static int
 daemon_loop(struct daemon *d)
 {
     struct http_waitfd fds[2];
+    int64_t tail_quiet_until_ms = 0;
 
     d->next_status_ms = d->now_ms;
     d->watchdog_ms = sdnotify_watchdog_interval_ms() / 2;
@@ -1917,7 +1920,11 @@ daemon_loop(struct daemon *d)
         if (tail_process(d->tail, d->now_ms) != HAF_OK)
             log_warnx("watching files failed; retrying");
         if (!d->stopping && !d->reload_requested) {
+            uint64_t entries_before = d->stats.entries_read;
+
             read_files(d);
+            if (d->stats.entries_read != entries_before && !d->opts->once)
+                tail_quiet_until_ms = d->now_ms + READ_COALESCE_MS;
             at_eof = d->opts->once && tail_next_readable(d->tail, NULL) == NULL;
             flush_idle_entries(d, at_eof);
         }
@@ -1962,8 +1969,16 @@ daemon_loop(struct daemon *d)
                   : deadline - d->now_ms > INT_MAX ? INT_MAX
                                                    : (int)(deadline - d->now_ms);
         fds[nfds++] = (struct http_waitfd){.fd = d->sigfd, .events = POLLIN};
-        if (tail_fd(d->tail) >= 0)
+        /* After a turn that took entries, file events are not waited for during
+         * READ_COALESCE_MS: a writer appending entry by entry then wakes us ~20 times a second
+         * rather than at every write(2) (the bytes are read when the pause ends; entries wait
+         * for the flush interval anyway). Signals, HTTP and timers still wake us at once. */
+        if (tail_quiet_until_ms > d->now_ms) {
+            if (timeout > tail_quiet_until_ms - d->now_ms)
+                timeout = (int)(tail_quiet_until_ms - d->now_ms);
+        } else if (tail_fd(d->tail) >= 0) {
             fds[nfds++] = (struct http_waitfd){.fd = tail_fd(d->tail), .events = POLLIN};
+        }
         if (http_poll(d->http, fds, nfds, timeout) != HAF_OK)
             log_warnx("poll failed");
         d->now_ms = clock_wall_ms();
