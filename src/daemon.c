@@ -59,7 +59,7 @@
 
 /* RING_BATCHES: per stream, the batch being sent, one waiting, the open one, and room for one
  * entry's marker and message parts (on_entry stops the feed when the stream stops accepting). */
-#define READ_CHUNK_BYTES   (256 * 1024)
+#define READ_CHUNK_BYTES   (64 * 1024)
 #define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
 #define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
 #define ENTRY_IDLE_MAX_MS  5000 /* ... and one that ends mid-line after this */
