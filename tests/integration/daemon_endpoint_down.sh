@@ -37,7 +37,7 @@ cpu=$(($(awk '{print $14 + $15}' "/proc/$HAF_PID/stat") - cpu0))
 hz=$(getconf CLK_TCK)
 echo "while down: VmRSS max $max_rss KiB, CPU $cpu ticks (of $hz per second) over 5.5 s"
 [ "$cpu" -lt $((hz / 2)) ] || haf_fail "the daemon is busy while the endpoint is down ($cpu ticks)"
-if "$HAF_BIN" --version | grep -q AddressSanitizer; then
+if [[ "$("$HAF_BIN" --version)" == *AddressSanitizer* ]]; then
     echo "AddressSanitizer build: RSS bound not asserted"
 else
     [ "$max_rss" -lt $((32 * 1024)) ] || haf_fail "VmRSS $max_rss KiB while down (bound 32 MiB)"
