@@ -74,6 +74,7 @@
 #define MAX_AGE_MS         ((14LL * 24 - 1) * 3600 * 1000) /* CloudWatch rejects older than 14 days */
 #define MAX_FUTURE_MS      ((2LL * 60 - 5) * 60 * 1000)    /* ... and more than 2 h ahead */
 #define ONCE_MAX_ATTEMPTS  8
+#define ONCE_RETRY_CAP_MS  2000 /* --once gives up after ONCE_MAX_ATTEMPTS: within about 12 s */
 #define PART_PREFIX_MAX    48
 #define CKPT_PRUNE_AGE_MS  (7LL * 24 * 3600 * 1000)
 
@@ -219,6 +220,8 @@ backoff_ms(struct daemon *d, int attempt, int64_t cap)
 {
     int64_t ceiling = RETRY_BASE_MS;
 
+    if (d->opts->once && cap > ONCE_RETRY_CAP_MS)
+        cap = ONCE_RETRY_CAP_MS;
     for (int i = 0; i < attempt && ceiling < cap; i++)
         ceiling *= 2;
     if (ceiling > cap)
@@ -1371,8 +1374,13 @@ stream_send(struct daemon *d, struct stream *st)
     struct span body;
     enum haf_err e;
 
-    if (!stream_setup(d, st))
+    if (!stream_setup(d, st)) {
+        /* Nothing went out: the in-flight marker send_due saved for this send would only cost
+         * a read-back at the next start (unless an earlier answer is still unresolved). */
+        if (!st->verify)
+            state_set_inflight(d, st, false);
         return;
+    }
     if (st->verify) {
         if (st->verify_not_before_ms > d->now_ms) {
             st->retry_at_ms = st->verify_not_before_ms;
@@ -1408,6 +1416,8 @@ stream_send(struct daemon *d, struct stream *st)
     if (e != HAF_OK) {
         log_err("%s/%s: cannot send: %s", st->group, st->name, haf_err_str(e));
         stream_schedule_retry(d, st, backoff_ms(d, st->attempts, RETRY_CAP_MS));
+        if (!st->verify)
+            state_set_inflight(d, st, false);
         return;
     }
     st->in_flight = true;
