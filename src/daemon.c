@@ -816,6 +816,7 @@ on_entry(void *ctx, const struct haf_entry *e)
                 putchar(c);
         }
         printf("\"}\n");
+        fflush(stdout); /* one line per event as it comes, also into a pipe */
     }
     queue_message(d, f, ts, buf_span(&d->scratch), e, has_seq);
     f->processed = e->src_end;
