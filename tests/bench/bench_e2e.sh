@@ -13,21 +13,22 @@
 # alone (SigV4 signs the body's hash), measured here.
 #
 # Output: a markdown table (medians of the runs; RSS is the largest of the runs) on stdout.
-# Environment: BENCH_SIZES (default "100000 1000000 3000000"), BENCH_RUNS (default 5; 3M runs
-# at most 3 times), BENCH_FILES (default 4), BENCH_QUICK=1 (sizes "100000 1000000", 1 run),
+# Environment: BENCH_SIZES (default "100000 1000000 3000000 1000000:1"; N:F is N entries over F
+# files), BENCH_RUNS (default 5; 3M runs at most 3 times), BENCH_FILES (default 4),
+# BENCH_QUICK=1 (sizes "100000 1000000 1000000:1", 1 run),
 # BENCH_DATA (where backlogs are kept between runs, default build-bench-release/bench-data),
 # BENCH_KEEP=1 keeps the work dir, BENCH_SUMMARY=FILE appends "key value" lines for run_all.sh.
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/bench_lib.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-    sizes=${BENCH_SIZES:-"100000 1000000"}
+    sizes=${BENCH_SIZES:-"100000 1000000 1000000:1"}
     runs=${BENCH_RUNS:-1}
 else
-    sizes=${BENCH_SIZES:-"100000 1000000 3000000"}
+    sizes=${BENCH_SIZES:-"100000 1000000 3000000 1000000:1"}
     runs=${BENCH_RUNS:-5}
 fi
-files=${BENCH_FILES:-4}
+default_files=${BENCH_FILES:-4}
 
 bench_build
 bench_workdir
@@ -67,7 +68,10 @@ backlog() {
 }
 
 rows=()
-for n in $sizes; do
+for spec in $sizes; do
+    n=${spec%%:*}
+    files=$default_files
+    [ "$spec" != "$n" ] && files=${spec#*:}
     dir=$(backlog "$n")
     bytes=$(cat "$dir"/*.log | wc -c)
     bench_config "$W/haf.yaml" "$dir/*.log"
@@ -115,8 +119,8 @@ print(" %.3f %d %d" % (s["cpu_seconds"], s["requests_by_op"].get("PutLogEvents",
             printf "| %d | %d | %.0f | %d | %.0f | %.2f (%.2f + %.2f) | %.0f | %.1f | %.2f | %.2f | %.1fx | %d |\n",
                 n, files, bytes / 1e6, runs, n / W, C / m, U / m, S / m, n / C, rss / 1024, SC / m, floor, (C / m) / floor, R
             if (summary != "")
-                printf "e2e_%d_eps %.0f\ne2e_%d_cpu_per_m %.2f\ne2e_%d_rss_mib %.1f\ne2e_%d_sink_cpu_per_m %.2f\ne2e_%d_floor_x %.1f\n",
-                    n, n / W, n, C / m, n, rss / 1024, n, SC / m, n, (C / m) / floor >> summary
+                printf "e2e_%d_%d_eps %.0f\ne2e_%d_%d_cpu_per_m %.2f\ne2e_%d_%d_rss_mib %.1f\ne2e_%d_%d_sink_cpu_per_m %.2f\ne2e_%d_%d_floor_x %.1f\n",
+                    n, files, n / W, n, files, C / m, n, files, rss / 1024, n, files, SC / m, n, files, (C / m) / floor >> summary
         }' "$W/runs.txt")")
 done
 
