@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "haf/audit.h"
 #include "haf/batch.h"
 #include "haf/buf.h"
@@ -1218,11 +1220,56 @@ fail:
 
 /* ---- read-back: which events of the head batch are in the stream already? */
 
+struct seq_pair {
+    uint64_t reboot;
+    uint64_t seq;
+};
+
 struct readback {
     uint64_t *hashes;
     size_t n;
     size_t cap;
+    struct seq_pair *pairs; /* (reboot_counter, sequence_no) of the audit entries read back */
+    size_t n_pairs;
+    size_t cap_pairs;
 };
+
+/* The (reboot_counter, sequence_no) of an event we formatted as JSON (format: json): an audit
+ * entry, not a marker ("event") nor a flagged entry ("parse_error"). The message is untrusted. */
+static bool
+readback_pair(const char *msg, size_t len, struct seq_pair *out)
+{
+    json_t *root;
+    json_t *r, *q;
+    bool ok = false;
+
+    if (len == 0 || msg[0] != '{')
+        return false;
+    root = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL)
+        return false;
+    r = json_object_get(root, "reboot_counter");
+    q = json_object_get(root, "sequence_no");
+    if (json_is_integer(r) && json_is_integer(q) && json_integer_value(r) >= 0 &&
+        json_integer_value(q) >= 0 && json_object_get(root, "event") == NULL &&
+        json_object_get(root, "parse_error") == NULL) {
+        out->reboot = (uint64_t)json_integer_value(r);
+        out->seq = (uint64_t)json_integer_value(q);
+        ok = true;
+    }
+    json_decref(root);
+    return ok;
+}
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+    const struct seq_pair *x = a, *y = b;
+
+    if (x->reboot != y->reboot)
+        return x->reboot < y->reboot ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
 static int
 on_readback_event(void *ctx, const struct cwl_read_event *ev)
@@ -1238,6 +1285,16 @@ on_readback_event(void *ctx, const struct cwl_read_event *ev)
         rb->cap = cap;
     }
     rb->hashes[rb->n++] = batch_message_hash(ev->message, ev->message_len);
+    if (rb->n_pairs == rb->cap_pairs) {
+        size_t cap = rb->cap_pairs ? rb->cap_pairs * 2 : 1024;
+        struct seq_pair *q = realloc(rb->pairs, cap * sizeof(*q));
+        if (q == NULL)
+            return 1;
+        rb->pairs = q;
+        rb->cap_pairs = cap;
+    }
+    if (readback_pair(ev->message, ev->message_len, &rb->pairs[rb->n_pairs]))
+        rb->n_pairs++;
     return 0;
 }
 
@@ -1269,6 +1326,7 @@ stream_verify(struct daemon *d, struct stream *st)
                            &res);
     if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_NOT_FOUND)) {
         free(rb.hashes);
+        free(rb.pairs);
         if (e == HAF_OK && (res.cls == CWL_ACCESS_DENIED || res.cls == CWL_INVALID)) {
             if (!st->warned_no_readback)
                 log_warnx("%s/%s: cannot read the stream back (%s: %s); logs:GetLogEvents is "
@@ -1286,6 +1344,7 @@ stream_verify(struct daemon *d, struct stream *st)
     }
     st->verify = false;
     qsort(rb.hashes, rb.n, sizeof(*rb.hashes), cmp_u64);
+    qsort(rb.pairs, rb.n_pairs, sizeof(*rb.pairs), cmp_pair);
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
     for (size_t i = 0; i < b->n_ev; i++) {
         uint64_t *hit =
@@ -1308,9 +1367,19 @@ stream_verify(struct daemon *d, struct stream *st)
             size_t at = (size_t)(hit - rb.hashes);
             memmove(rb.hashes + at, rb.hashes + at + 1, (rb.n - at - 1) * sizeof(uint64_t));
             rb.n--;
+        } else if (b->ev[i].has_seq && rb.n_pairs > 0) {
+            /* The same audit entry with another text: the message names the file's path, which
+             * a rotation by rename changes between the send and a restart's read-back. An HSM
+             * never repeats a (reboot_counter, sequence_no) in one stream. */
+            struct seq_pair key = {b->ev[i].reboot_counter, b->ev[i].sequence_no};
+            if (bsearch(&key, rb.pairs, rb.n_pairs, sizeof(key), cmp_pair) != NULL) {
+                keep[i] = false;
+                delivered++;
+            }
         }
     }
     free(rb.hashes);
+    free(rb.pairs);
     if (delivered > 0) {
         log_notice("%s/%s: read-back found %zu of %zu events delivered already; sending the "
                    "other %zu",
@@ -1387,10 +1456,15 @@ stream_send(struct daemon *d, struct stream *st)
             st->retry_at_ms = st->verify_not_before_ms;
             return;
         }
+        size_t head = st->head, n = st->n;
+
         if (!stream_verify(d, st))
             return;
-        if (batch_count(stream_head(st)) == 0)
-            return; /* everything had arrived */
+        /* Everything had arrived: that cleared the stream's in-flight marker, so the batch
+         * behind goes out on a later turn, once send_due has saved the marker again (a crash
+         * with it in flight and no marker would resend it without a read-back). */
+        if (st->head != head || st->n != n || batch_count(stream_head(st)) == 0)
+            return;
     }
     b = stream_head(st);
     if (st->n == 1 && !stream_rotate(st))

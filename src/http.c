@@ -21,6 +21,13 @@
  * Every submitted request gets exactly one done callback, also when the client is freed with
  * requests in flight (they end as HTTP_AMBIGUOUS).
  *
+ * A request body is never sent twice by libcurl itself. When a reused keep-alive connection dies
+ * before any answer byte, libcurl silently resends the request on a fresh connection; for a
+ * PutLogEvents the server may have applied the first copy (the answer was lost), so that resend is
+ * a duplicate the caller never hears of. Bodies therefore go through a read callback whose seek
+ * callback refuses to rewind once any byte was handed over: libcurl then fails the transfer
+ * (CURLE_SEND_FAIL_REWIND, HTTP_AMBIGUOUS) and the caller resolves it (read-back) before resending.
+ *
  * Trade-off: curl_global_init() is reference-counted by the clients alive, so a process that
  * creates and frees clients repeatedly re-initialises libcurl each time; we create one client.
  */
@@ -28,6 +35,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +54,9 @@ struct http_xfer {
     void *arg;
     bool too_large;
     bool oom;
+    const char *body; /* the request body (not copied), handed to curl by on_read */
+    size_t body_len;
+    size_t body_off;
     char errbuf[CURL_ERROR_SIZE];
     struct http_xfer *next;
 };
@@ -264,6 +275,33 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return nmemb;
 }
 
+static size_t
+on_read(char *dest, size_t size, size_t nitems, void *userdata)
+{
+    struct http_xfer *x = userdata;
+    size_t n = x->body_len - x->body_off;
+    size_t room = size * nitems; /* curl's buffer: no overflow, size is 1 */
+
+    if (n > room)
+        n = room;
+    if (n > 0)
+        memcpy(dest, x->body + x->body_off, n);
+    x->body_off += n;
+    return n;
+}
+
+/* libcurl asks to rewind the body to resend it (see the file comment): only allowed while none
+ * of it was handed over. */
+static int
+on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    struct http_xfer *x = userdata;
+
+    if (origin == SEEK_SET && offset == 0 && x->body_off == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_FAIL;
+}
+
 /* ---- request setup ---- */
 
 enum text_kind { TEXT_TOKEN, TEXT_URL, TEXT_VALUE };
@@ -396,10 +434,17 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     } else if (method_is(method, "HEAD")) {
         SET(CURLOPT_NOBODY, 1L);
     } else {
-        /* POST, PUT and anything else with a (possibly empty) body: curl does not copy it. */
+        /* POST, PUT and anything else with a (possibly empty) body: not copied, read by on_read,
+         * never rewound once read (on_seek). */
+        x->body = req->body ? req->body : "";
+        x->body_len = req->body_len;
+        x->body_off = 0;
         SET(CURLOPT_POST, 1L);
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        SET(CURLOPT_READFUNCTION, on_read);
+        SET(CURLOPT_READDATA, x);
+        SET(CURLOPT_SEEKFUNCTION, on_seek);
+        SET(CURLOPT_SEEKDATA, x);
         if (!method_is(method, "POST"))
             SET(CURLOPT_CUSTOMREQUEST, method);
     }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Reliability: endpoint faults through the checking front. Four writers append to four files (four
+# streams) while the front answers PutLogEvents with 20 % throttling, 10 % 5xx, 5 % connections
+# reset before an answer (request not applied) and 5 % lost responses (request applied, answer
+# dropped); then, for a short phase, a third of the answers come only after the daemon's 30 s
+# HTTP timeout (request applied). Every entry must arrive exactly once, checked by
+# (reboot_counter, sequence_no) through the CloudWatch Logs API and the front's record, with no
+# invalid request; the daemon must have resolved lost and late answers by reading the stream back.
+set -uo pipefail
+source "$HAF_SOURCE_DIR/tests/reliability/lib.sh"
+rel_setup faults
+PER_FILE=${REL_FAULTS_ENTRIES:-1000}
+FILES=4
+G=/cloudhsm/reliability/faults
+
+rel_front_start --throttle 0.2 --error5xx 0.1 --reset 0.05 --lose 0.05 --slow-seconds 32 \
+    --seed "${REL_SEED:-$RANDOM}"
+REL_MAX_EVENTS=50 rel_config "$G" "$T/audit/*.log" "{hostname}/{file}"
+haf_start
+# Each file is its own HSM (its own stream) with its own range of sequence numbers, so
+# (reboot_counter, sequence_no) is unique across the group.
+for i in $(seq 0 $((FILES - 1))); do
+    rel_bg python3 "$HAF_SOURCE_DIR/tests/tools/audit_writer.py" --path "$T/audit/hsm$i.log" \
+        --count "$PER_FILE" --first $((i * PER_FILE)) --reboot "$HAF_REBOOT" --rate 100 --chunk 1
+done
+REL_WRITTEN=$((FILES * PER_FILE))
+LAST=$((FILES * PER_FILE - 1))
+
+# Phase 1 (mixed faults) lasts while the writers write (10 s at 100 entries/s); then phase 2 adds
+# answers later than the timeout for 8 s, then the mixed faults again until everything is there.
+sleep 8
+rel_faults '{"slow": 0.33}'
+sleep 8
+rel_faults '{"slow": 0}'
+for p in "${REL_BG_PIDS[@]}"; do wait "$p"; done
+REL_BG_PIDS=()
+rel_wait_record 0 "$LAST" 150 || rel_fail "not everything delivered exactly once"
+haf_stop
+faults=$(rel_front_stat 'sorted(s["faults"].items())')
+ambiguous=$(grep -c 'no answer to a request that was sent' "$T/daemon.log")
+rb_found=$(grep -c 'read-back found' "$T/daemon.log")
+REL_NOTE="faults $faults; ambiguous answers $ambiguous, read-backs that found events $rb_found"
+echo "$REL_NOTE"
+for k in throttle error5xx reset lose slow; do
+    case "$faults" in *"'$k'"*) ;; *) rel_fail "the front injected no $k fault: $faults" ;; esac
+done
+[ "$rb_found" -gt 0 ] || rel_fail "no read-back found delivered events (lost answers not exercised)"
+rel_verify "$G" 0 "$LAST"
+echo "PASS reliability_faults"
