@@ -32,6 +32,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Byte classes for the escaper: 0 copy, 1 escape, 2 start of a multi-byte sequence. */
 static const unsigned char esc_class[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -48,7 +52,6 @@ static const unsigned char esc_class[256] = {
 struct jw {
     struct buf *b;
     enum haf_err err;
-    bool comma;
 };
 
 static inline bool
@@ -77,33 +80,88 @@ static const char dec2[] = "0001020304050607080910111213141516171819202122232425
                            "34353637383940414243444546474849505152535455565758596061626364656667"
                            "6869707172737475767778798081828384858687888990919293949596979899";
 
-static void
-jw_u64(struct jw *w, uint64_t v)
+/* Decimal digits of v (1 for 0): log2 from the bit length, one table compare to settle it. */
+static inline unsigned
+u64_digits(uint64_t v)
 {
-    unsigned n = 1;
-    uint64_t t = v;
-    char *o;
+    static const uint64_t pow10[20] = {
+        1ull,
+        10ull,
+        100ull,
+        1000ull,
+        10000ull,
+        100000ull,
+        1000000ull,
+        10000000ull,
+        100000000ull,
+        1000000000ull,
+        10000000000ull,
+        100000000000ull,
+        1000000000000ull,
+        10000000000000ull,
+        100000000000000ull,
+        1000000000000000ull,
+        10000000000000000ull,
+        100000000000000000ull,
+        1000000000000000000ull,
+        10000000000000000000ull,
+    };
+    /* v | 1 has the digits of v (a power of ten is even) and a bit length >= 1. */
+    unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12;
 
-    /* Count the digits first, then write them backwards straight into the buffer, two per
-     * division: a dozen numbers per entry make this one of the hottest spots. */
-    while (t >= 10) {
-        t /= 10;
-        n++;
+    return t + ((v | 1) >= pow10[t]);
+}
+
+/* Write v's n digits ending at end (backwards): 8 digits per 64-bit division, then 32-bit pairs. */
+static inline void
+put_digits(char *end, uint64_t v)
+{
+    char *o = end;
+    uint32_t x;
+
+    while (v >= 100000000u) {
+        uint32_t lo = (uint32_t)(v % 100000000u), hi4 = lo / 10000u, lo4 = lo % 10000u;
+        v /= 100000000u;
+        memcpy(o - 2, dec2 + 2 * (lo4 % 100u), 2);
+        memcpy(o - 4, dec2 + 2 * (lo4 / 100u), 2);
+        memcpy(o - 6, dec2 + 2 * (hi4 % 100u), 2);
+        memcpy(o - 8, dec2 + 2 * (hi4 / 100u), 2);
+        o -= 8;
     }
-    if (!jw_room(w, n))
-        return;
-    o = w->b->p + w->b->len + n;
-    w->b->len += n;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
+    x = (uint32_t)v;
+    while (x >= 100u) {
+        unsigned r = x % 100u;
+        x /= 100u;
         o -= 2;
         memcpy(o, dec2 + 2 * r, 2);
     }
-    if (v >= 10)
-        memcpy(o - 2, dec2 + 2 * v, 2);
+    if (x >= 10u)
+        memcpy(o - 2, dec2 + 2 * x, 2);
     else
-        o[-1] = (char)('0' + v);
+        o[-1] = (char)('0' + x);
+}
+
+/* pre, then v in decimal, then suf, with one room check (pre and suf are short literals). */
+static inline __attribute__((always_inline)) void
+jw_num(struct jw *w, const char *pre, size_t plen, uint64_t v, const char *suf, size_t slen)
+{
+    unsigned n = u64_digits(v);
+    char *o;
+
+    if (!jw_room(w, plen + n + slen))
+        return;
+    o = w->b->p + w->b->len;
+    memcpy(o, pre, plen);
+    o += plen;
+    put_digits(o + n, v);
+    memcpy(o + n, suf, slen);
+    w->b->len += plen + n + slen;
+}
+
+static void
+jw_u64(struct jw *w, uint64_t v)
+{
+    jw_num(w, "", 0, v, "", 0);
 }
 
 /* Valid UTF-8 sequence length at s (s[0] >= 0x80), 0 when invalid or incomplete (RFC 3629). */
@@ -198,102 +256,138 @@ jw_escaped(struct jw *w, const char *s, size_t n)
     }
 }
 
-/* ,"key": from a literal written with its comma; the first member of the object drops it. */
+/* ,"key": from a literal written with its comma. Every member of the top object is written with
+ * its comma; format_json turns the first one into the object's '{' (so key lengths stay constants
+ * and the copies inline). */
 static inline void
 jw_key(struct jw *w, const char *ckey, size_t n)
 {
-    if (!w->comma) {
-        ckey++;
-        n--;
-        w->comma = true;
-    }
     jw_raw(w, ckey, n);
 }
 
 #define JW_CKEY(lit)   (",\"" lit "\":")
 #define JW_KEY(w, lit) jw_key((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1)
 
-static void
-jw_str(struct jw *w, struct span s)
+/* True when no byte of s[0..n) needs escaping: none below 0x20 or from 0x80, no '"' or '\\'. May
+ * say false for a clean string (the exact escaper then copies it unchanged), never true for one
+ * that needs escaping. Blocks overlap at the end instead of finishing byte by byte. */
+static inline bool
+str_plain(const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s.p;
-    size_t i = 0;
-
-    /* Most values need no escaping: one room check, one copy. The word test flags bytes with
-     * the high bit, below 0x20, '"' and '\\' (a false alarm only sends us to the exact path). */
+#if defined(__SSE2__)
+    if (n >= 16) {
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i bslash = _mm_set1_epi8('\\');
+        const __m128i space = _mm_set1_epi8(0x20);
+        size_t i = 0;
+        for (;;) {
+            __m128i v;
+            if (n - i < 16)
+                i = n - 16;
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            /* signed compare: bytes from 0x80 are negative, so below 0x20 too */
+            if (_mm_movemask_epi8(
+                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space))) != 0)
+                return false;
+            i += 16;
+            if (i >= n)
+                return true;
+        }
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    {
+    if (n >= 8) {
         const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        while (s.len - i >= 8) {
+        size_t i = 0;
+        for (;;) {
             uint64_t v, q, b;
-            memcpy(&v, s.p + i, 8);
+            if (n - i < 8)
+                i = n - 8;
+            memcpy(&v, s + i, 8);
             q = v ^ (ones * '"');
             b = v ^ (ones * '\\');
             if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) !=
                 0)
-                break;
+                return false;
             i += 8;
+            if (i >= n)
+                return true;
         }
     }
 #endif
-    while (i < s.len && esc_class[u[i]] == 0)
-        i++;
-    if (i == s.len) {
+    for (size_t i = 0; i < n; i++) {
+        if (esc_class[(unsigned char)s[i]] != 0)
+            return false;
+    }
+    return true;
+}
+
+/* pre (a short literal, written as is) then s as a JSON string. Most values need no escaping: one
+ * room check, one copy. */
+static inline void
+jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
+{
+    if (str_plain(s.p, s.len)) {
         char *o;
-        if (!jw_room(w, s.len + 2))
+        if (!jw_room(w, plen + s.len + 2))
             return;
         o = w->b->p + w->b->len;
+        memcpy(o, pre, plen);
+        o += plen;
         o[0] = '"';
         if (s.len)
             memcpy(o + 1, s.p, s.len);
         o[s.len + 1] = '"';
-        w->b->len += s.len + 2;
+        w->b->len += plen + s.len + 2;
         return;
     }
+    jw_raw(w, pre, plen);
     JW_LIT(w, "\"");
     jw_escaped(w, s.p, s.len);
     JW_LIT(w, "\"");
 }
 
 static void
+jw_str(struct jw *w, struct span s)
+{
+    jw_pstr(w, "", 0, s);
+}
+
+static void
 jw_kstr(struct jw *w, const char *key, size_t klen, struct span s)
 {
-    jw_key(w, key, klen);
-    jw_str(w, s);
+    jw_pstr(w, key, klen, s);
 }
 
 static void
 jw_ku64(struct jw *w, const char *key, size_t klen, uint64_t v)
 {
-    jw_key(w, key, klen);
-    jw_u64(w, v);
+    jw_num(w, key, klen, v, "", 0);
 }
 
+/* key is the member's key literal followed by {"name": */
 static void
 jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_code *nc)
 {
-    jw_key(w, key, klen);
-    JW_LIT(w, "{\"name\":");
-    jw_str(w, nc->name);
-    JW_LIT(w, ",\"code\":");
-    jw_u64(w, nc->code);
-    JW_LIT(w, "}");
+    jw_pstr(w, key, klen, nc->name);
+    jw_num(w, ",\"code\":", 8, nc->code, "}", 1);
 }
 
+/* key is the member's key literal followed by {"time": */
 static void
 jw_ktimeinfo(struct jw *w, const char *key, size_t klen, struct span human, uint64_t usecs)
 {
-    jw_key(w, key, klen);
-    JW_LIT(w, "{\"time\":");
-    jw_str(w, human);
-    JW_LIT(w, ",\"usecs\":");
-    jw_u64(w, usecs);
-    JW_LIT(w, "}");
+    jw_pstr(w, key, klen, human);
+    jw_num(w, ",\"usecs\":", 9, usecs, "}", 1);
 }
 
-#define KSTR(w, lit, s)   jw_kstr((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1, (s))
-#define KU64(w, lit, v)   jw_ku64((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1, (v))
-#define KNAMED(w, lit, n) jw_knamed((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1, (n))
+#define KSTR(w, lit, s) jw_kstr((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1, (s))
+#define KU64(w, lit, v) jw_ku64((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1, (v))
+#define KNAMED(w, lit, n)                                                                          \
+    jw_knamed((w), ",\"" lit "\":{\"name\":", sizeof(",\"" lit "\":{\"name\":") - 1, (n))
+#define KTIMEINFO(w, lit, h, u)                                                                    \
+    jw_ktimeinfo((w), ",\"" lit "\":{\"time\":", sizeof(",\"" lit "\":{\"time\":") - 1, (h), (u))
 
 /* Howard Hinnant's civil_from_days (days since 1970-01-01 to a proleptic Gregorian date). */
 static void
@@ -376,8 +470,8 @@ static void
 format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
     uint32_t f = e->present;
+    size_t obj = w->b->len;
 
-    JW_LIT(w, "{");
     if (f & HAF_F_TIME) {
         JW_KEY(w, "time");
         jw_iso_time(w, e->usecs);
@@ -400,10 +494,8 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
     if (f & HAF_F_SESSION_HANDLE)
         KU64(w, "session_handle", e->session_handle);
     if (f & HAF_F_RESPONSE) {
-        JW_KEY(w, "response");
-        JW_LIT(w, "{\"code\":");
-        jw_u64(w, e->response_code);
-        JW_LIT(w, ",\"text\":");
+        static const char key[] = ",\"response\":{\"code\":";
+        jw_num(w, key, sizeof(key) - 1, e->response_code, ",\"text\":", 8);
         jw_str(w, e->response_text);
         if (e->response_success)
             JW_LIT(w, ",\"success\":true}");
@@ -427,16 +519,12 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
     if (f & HAF_F_KEY_HANDLE)
         KU64(w, "key_handle", e->key_handle);
     if (f & HAF_F_LOCAL_TIME)
-        jw_ktimeinfo(w, JW_CKEY("local_time"), sizeof(JW_CKEY("local_time")) - 1, e->local_time,
-                     e->local_time_usec);
+        KTIMEINFO(w, "local_time", e->local_time, e->local_time_usec);
     if (f & HAF_F_HOST_TIME)
-        jw_ktimeinfo(w, JW_CKEY("host_time"), sizeof(JW_CKEY("host_time")) - 1, e->host_time,
-                     e->host_time_usec);
+        KTIMEINFO(w, "host_time", e->host_time, e->host_time_usec);
     if (f & HAF_F_PROPAGATION_DELAY) {
-        JW_KEY(w, "propagation_delay");
-        JW_LIT(w, "{\"usecs\":");
-        jw_u64(w, e->propagation_delay_usec);
-        JW_LIT(w, "}");
+        static const char key[] = ",\"propagation_delay\":{\"usecs\":";
+        jw_num(w, key, sizeof(key) - 1, e->propagation_delay_usec, "}", 1);
     }
     if (f & HAF_F_MECHANISM)
         KU64(w, "mechanism", e->mechanism);
@@ -487,6 +575,14 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         JW_KEY(w, "reclocked");
         JW_LIT(w, "true");
     }
+    /* Members were written each with its comma: the first comma becomes the '{'. */
+    if (w->err != HAF_OK)
+        return;
+    if (w->b->len == obj) {
+        JW_LIT(w, "{}");
+        return;
+    }
+    w->b->p[obj] = '{';
     JW_LIT(w, "}");
 }
 
@@ -494,7 +590,7 @@ enum haf_err
 audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audit_format_ctx *ctx,
              struct buf *out)
 {
-    struct jw w = {.b = out, .err = HAF_OK, .comma = false};
+    struct jw w = {.b = out, .err = HAF_OK};
     size_t old_len = out->len;
 
     if (fmt == AUDIT_FORMAT_RAW) {
