@@ -33,6 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define AUDIT_DEFAULT_MAX_LINE_BYTES  65536
 #define AUDIT_DEFAULT_MAX_ENTRY_BYTES 262144
 #define AUDIT_MIN_LINE_BYTES          256
@@ -108,6 +112,17 @@ trim_sp(struct span s)
 static inline const char *
 find_byte(const char *p, const char *end, char c)
 {
+#if defined(__SSE2__)
+    const __m128i vc = _mm_set1_epi8(c);
+
+    while (end - p >= 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), vc));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const uint64_t pat = ones * (unsigned char)c;
@@ -135,6 +150,24 @@ static inline const char *
 find_newline(const char *p, const char *end, bool *plain)
 {
     uint64_t bad = 0;
+#if defined(__SSE2__)
+    /* 16 bytes a step: the '\n' mask, and the high bits plus the NUL mask for *plain. */
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        unsigned b = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)));
+        if (m) {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            bad |= b & ((1u << k) - 1);
+            *plain = bad == 0;
+            return p + k;
+        }
+        bad |= b;
+        p += 16;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const uint64_t pat = ones * '\n';
