@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -192,6 +193,7 @@ struct daemon {
     bool warned_save;
     bool tearing_down;
     uint64_t open_counter;
+    size_t warned_pending; /* files matched but not followed, as last logged */
     uint64_t read_turn;
 };
 
@@ -738,8 +740,9 @@ on_entry(void *ctx, const struct haf_entry *e)
     struct file_rt *f = ctx;
     struct daemon *d = f->d;
     struct stream *st = f->st;
-    bool has_seq = e->parse_error == NULL && (e->present & HAF_F_SEQUENCE_NO) &&
-                   (e->present & HAF_F_REBOOT_COUNTER);
+    /* A flagged entry whose sequence fields parsed is still that entry: tracking it keeps a
+     * false sequence_gap marker out of the stream. */
+    bool has_seq = (e->present & HAF_F_SEQUENCE_NO) && (e->present & HAF_F_REBOOT_COUNTER);
     int64_t ts = audit_entry_time_ms(e);
     bool reclocked = false;
     struct audit_format_ctx fctx = {
@@ -1735,6 +1738,7 @@ static void
 status_update(struct daemon *d)
 {
     size_t pending = 0;
+    struct tail_stats ts;
 
     for (size_t i = 0; i < d->n_streams; i++)
         pending += stream_pending_events(d->streams[i]);
@@ -1742,6 +1746,38 @@ status_update(struct daemon *d)
         "shipped %" PRIu64 " events, %zu pending, %zu files, last ack %" PRId64 " s ago",
         d->stats.events_shipped, pending, tail_file_count(d->tail),
         d->stats.last_ack_ms ? (d->now_ms - d->stats.last_ack_ms) / 1000 : -1));
+    tail_get_stats(d->tail, &ts);
+    if (ts.files_pending != d->warned_pending && ts.files_pending > 0)
+        log_warnx("%zu files match the sources but wait unread: %zu files are followed at once "
+                  "(the open-file limit); the others are read as followed files are rotated away "
+                  "or deleted",
+                  ts.files_pending, ts.files_open);
+    d->warned_pending = ts.files_pending;
+}
+
+/* Files followed at once: as many as the open-file limit allows (the soft limit raised towards
+ * the hard one), less a reserve for sockets, the state file, inotify and logging. The tail's own
+ * default, a fixed 1024, would leave the rest of a glob matching thousands of files unread, and
+ * exceed a soft limit of 1024 with the sockets. */
+static size_t
+max_open_files(void)
+{
+    const rlim_t cap = 65536 + 256;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0; /* the tail's default */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cap &&
+        (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur)) {
+        struct rlimit want = {
+            .rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > cap ? cap : rl.rlim_max,
+            .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl.rlim_cur = want.rlim_cur;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= cap)
+        return (size_t)(cap - 256);
+    return rl.rlim_cur > 512 ? (size_t)rl.rlim_cur - 256 : (size_t)rl.rlim_cur / 2;
 }
 
 static void
@@ -1806,7 +1842,8 @@ daemon_setup(struct daemon *d)
                                 .on_truncate = on_tail_truncate,
                                 .on_close = on_tail_close,
                                 .ctx = d};
-    struct tail_opts topts = {.force_poll = getenv("HAF_FORCE_POLL") != NULL};
+    struct tail_opts topts = {.force_poll = getenv("HAF_FORCE_POLL") != NULL,
+                              .max_open = max_open_files()};
     struct buf msg;
     enum haf_err e;
     const char *env;

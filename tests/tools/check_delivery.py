@@ -4,7 +4,8 @@
 Reads every event of a log group back from a CloudWatch Logs endpoint (moto_server or the checking
 front) with boto3, identifies each audit entry by (reboot_counter, sequence_no) -- from the JSON
 message, or from the raw text -- and compares with what was written. Marker events
-({"event": ...}) are counted apart. Prints one summary line and exits 0 only when nothing is lost
+({"event": ...}) are counted apart; a message shipped in "[part i/n] " events is joined first.
+Prints one summary line and exits 0 only when nothing is lost
 and nothing is duplicated.
 
   check_delivery.py --endpoint URL --group G --reboot R --first 0 --last 999 [--streams-prefix P]
@@ -19,6 +20,7 @@ import sys
 import boto3
 from botocore.config import Config
 
+PART = re.compile(r"^\[part (\d+)/(\d+)\] ")
 RAW_SEQ = re.compile(r"^Sequence No\s*:\s*0x([0-9a-fA-F]+)", re.M)
 RAW_REBOOT = re.compile(r"^Reboot counter\s*:\s*0x([0-9a-fA-F]+)", re.M)
 
@@ -85,8 +87,20 @@ def main():
     streams, events = read_all(client, args.group, args.streams_prefix)
     counts = collections.Counter()
     markers, unknown = 0, 0
-    for _, ev in events:
-        k = entry_key(ev["message"])
+    partial = {}
+    for stream, ev in events:
+        msg = ev["message"]
+        m = PART.match(msg)
+        if m:  # a message over the event limit ships as "[part i/n] " events: join them
+            i, n = int(m.group(1)), int(m.group(2))
+            have = partial.pop(stream, None)
+            if i == 1 or (have and have[0] == i):
+                partial[stream] = (i + 1, (have[1] if i > 1 else "") + msg[m.end():])
+            if i < n or stream not in partial:
+                unknown += i == n
+                continue
+            msg = partial.pop(stream)[1]
+        k = entry_key(msg)
         if k == "marker":
             markers += 1
         elif k is None:
