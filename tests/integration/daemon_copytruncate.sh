@@ -13,11 +13,13 @@
 # acknowledged sequence when it started: what only the copy holds is shipped, nothing twice. The
 # costs: each copy is read in full once (CPU and disk reads, not requests); a copy made before the
 # daemon started is suppressed only up to the stream's acknowledged sequence; and when the refilled
-# audit.log is read before the copy's bytes (the copy is still being written, or, as this writer
-# does, audit.log.1 is overwritten in place and so is itself "truncated"), the entries only the copy
-# holds arrive late, after newer ones, and the stream gets a sequence_gap marker for them although
-# nothing is missing in the end. So markers are reported here, not forbidden; loss and duplicates
-# are. No entry may be shipped flagged (cut in two by the truncation).
+# audit.log is read before the copy's bytes (the copy is still being written), the entries only the
+# copy holds arrive late, after newer ones, and the stream gets a sequence_gap marker for them
+# although nothing is missing in the end. So markers are reported here, not forbidden; loss and
+# duplicates are. No entry may be shipped flagged (cut in two by the truncation).
+# The writer rotates as logrotate does: older copies shift up and each copy is a new file. A copy
+# written over an existing audit.log.1 in place (not what logrotate does) can lose what only it held
+# when it is overwritten again before the daemon reads it (seen under ASan with a copy every 0.4 s).
 # Bounded: about 12 s.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"

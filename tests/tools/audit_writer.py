@@ -31,10 +31,13 @@ def entries(first, count, reboot):
 
 
 def rotate(path, mode, keep):
+    """As logrotate does: older copies shift up (audit.log.1 -> audit.log.2 ...) and the rotated
+    content lands in a NEW audit.log.1 -- renamed (create) or copied, then truncated in place
+    (copytruncate). A copy is never written over an existing file."""
+    for i in range(keep - 1, 0, -1):
+        if os.path.exists(f"{path}.{i}"):
+            os.replace(f"{path}.{i}", f"{path}.{i + 1}")
     if mode == "rename":
-        for i in range(keep - 1, 0, -1):
-            if os.path.exists(f"{path}.{i}"):
-                os.replace(f"{path}.{i}", f"{path}.{i + 1}")
         os.replace(path, f"{path}.1")
         open(path, "ab").close()
     else:
