@@ -205,7 +205,7 @@ digit(char c)
 }
 
 /* Like span_to_u64_dec (digits only, leading zeros allowed, overflow refused), without a division
- * per digit. */
+ * per digit; up to 19 digits cannot overflow, so only longer spans pay the check. */
 static bool
 read_dec(struct span s, uint64_t *out)
 {
@@ -213,6 +213,16 @@ read_dec(struct span s, uint64_t *out)
 
     if (s.len == 0)
         return false;
+    if (s.len <= 19) {
+        for (size_t i = 0; i < s.len; i++) {
+            unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+            if (d > 9)
+                return false;
+            v = v * 10 + d;
+        }
+        *out = v;
+        return true;
+    }
     for (size_t i = 0; i < s.len; i++) {
         unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
         if (d > 9)
@@ -241,12 +251,32 @@ read_fixed_dec(const char *s, size_t n, unsigned *out)
     return true;
 }
 
-/* "0x" or "0X" then 1..16 significant hex digits (leading zeros allowed). */
+/* Hex digit value + 1, 0 for a byte that is not a hex digit. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* "0x" or "0X" then 1..16 significant hex digits (leading zeros allowed), as span_to_u64_hex: up
+ * to 16 digits cannot overflow, so only longer spans pay the check. */
 static bool
 read_hex0x(struct span s, uint64_t *out)
 {
+    uint64_t v = 0;
+
     if (s.len < 3 || s.p[0] != '0' || (s.p[1] != 'x' && s.p[1] != 'X'))
         return false;
+    if (s.len - 2 <= 16) {
+        for (size_t i = 2; i < s.len; i++) {
+            unsigned d = hex1[(unsigned char)s.p[i]];
+            if (d == 0)
+                return false;
+            v = (v << 4) | (d - 1);
+        }
+        *out = v;
+        return true;
+    }
     return span_to_u64_hex(span_make(s.p + 2, s.len - 2), out);
 }
 
@@ -432,7 +462,33 @@ static const char *const field_missing[FID_USER_NAME] = {
     "missing Response",       "missing Log type",
 };
 
-#define LABEL_IS(lit) (l.len == sizeof(lit) - 1 && memcmp(l.p, lit, sizeof(lit) - 1) == 0)
+/* a[0..n) == lit[0..n) for a literal lit, 4 <= n <= 24: two or three overlapping word compares
+ * (the literal's words fold to constants), in place of a memcmp call. */
+static inline bool
+label_eq(const char *a, const char *lit, size_t n)
+{
+    if (n < 8) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, lit, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, lit + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    } else {
+        uint64_t x0, y0, x1, y1, x2 = 0, y2 = 0;
+        memcpy(&x0, a, 8);
+        memcpy(&y0, lit, 8);
+        memcpy(&x1, a + n - 8, 8);
+        memcpy(&y1, lit + n - 8, 8);
+        if (n > 16) {
+            memcpy(&x2, a + 8, 8);
+            memcpy(&y2, lit + 8, 8);
+        }
+        return ((x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2)) == 0;
+    }
+}
+
+#define LABEL_IS(lit) (l.len == sizeof(lit) - 1 && label_eq(l.p, lit, sizeof(lit) - 1))
 
 /* Exact, case-sensitive label match (reference §11.4), dispatched on length first. */
 static enum field_id
@@ -714,7 +770,7 @@ put_u64(char *out, uint64_t v)
  * its end is cut, not invalid. `dropped`: bytes of the line already beyond s. Returns bytes
  * written.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 sanitize(char *out, const char *s, size_t n, size_t cap, bool plain, bool truncated,
          uint64_t dropped, uint32_t *invalid, uint32_t *nul, uint32_t *cut)
 {
@@ -865,7 +921,7 @@ line_is_time(const char *s, size_t n, size_t *time_at, size_t *pfx_len)
  * [lstart, lend) of the input, its '\n' included; plain: s[0..len) is known to be ASCII without
  * NUL. *stop receives the callback's verdict, if any.
  */
-static enum haf_err
+static inline __attribute__((always_inline)) enum haf_err
 line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank, bool plain,
              uint64_t lstart, uint64_t lend, audit_entry_cb cb, void *ctx, int *stop)
 {
@@ -921,12 +977,14 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
         p->ent.len = n;
         p->ent.p[n] = '\0';
     }
-    p->e_invalid += inv;
-    p->e_nul += nul;
-    p->e_cut += cut;
-    p->stats.invalid_utf8 += inv;
-    p->stats.nul_bytes += nul;
-    p->stats.cut_lines += cut;
+    if ((inv | nul | cut) != 0) {
+        p->e_invalid += inv;
+        p->e_nul += nul;
+        p->e_cut += cut;
+        p->stats.invalid_utf8 += inv;
+        p->stats.nul_bytes += nul;
+        p->stats.cut_lines += cut;
+    }
     return HAF_OK;
 }
 
