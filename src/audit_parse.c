@@ -371,13 +371,16 @@ read_time_pair(struct span v, struct span marker, struct span *human, uint64_t *
     long at;
     struct span h;
 
-    /* The documented layout, "MM/DD/YY HH:MM:SS.ffffff, usecs:N", without a search. */
+    /* The documented layout, "MM/DD/YY HH:MM:SS.ffffff, usecs:N", without a search: a number
+     * after the marker at 26 holds no other marker, so that one is the last. */
     if (v.len > 26 + marker.len && v.p[24] == ',' && v.p[25] == ' ' &&
         memcmp(v.p + 26, marker.p, marker.len) == 0 &&
-        span_rfind(span_make(v.p + 26 + marker.len, v.len - 26 - marker.len), marker) < 0)
-        at = 26;
-    else
-        at = span_rfind(v, marker);
+        read_dec(trim_sp(span_make(v.p + 26 + marker.len, v.len - 26 - marker.len)), n)) {
+        h = trim_sp(span_make(v.p, 24));
+        *human = h;
+        return true;
+    }
+    at = span_rfind(v, marker);
     if (at < 0)
         return false;
     if (!read_dec(trim_sp(span_make(v.p + at + marker.len, v.len - (size_t)at - marker.len)), n))
