@@ -407,11 +407,11 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static char *
+/* Two digits of v < 100. */
+static inline char *
 put2(char *o, unsigned v)
 {
-    o[0] = (char)('0' + v / 10);
-    o[1] = (char)('0' + v % 10);
+    memcpy(o, dec2 + 2 * v, 2);
     return o + 2;
 }
 
@@ -427,15 +427,20 @@ jw_iso_time(struct jw *w, uint64_t usecs)
     size_t yn = sizeof(ybuf);
 
     civil_from_days((int64_t)days, &y, &m, &d);
-    do {
-        ybuf[--yn] = (char)('0' + (uint64_t)y % 10);
-        y /= 10;
-    } while (y > 0);
-    while (sizeof(ybuf) - yn < 4)
-        ybuf[--yn] = '0';
     *o++ = '"';
-    memcpy(o, ybuf + yn, sizeof(ybuf) - yn);
-    o += sizeof(ybuf) - yn;
+    if (y >= 1000 && y <= 9999) {
+        o = put2(o, (unsigned)(y / 100));
+        o = put2(o, (unsigned)(y % 100));
+    } else {
+        do {
+            ybuf[--yn] = (char)('0' + (uint64_t)y % 10);
+            y /= 10;
+        } while (y > 0);
+        while (sizeof(ybuf) - yn < 4)
+            ybuf[--yn] = '0';
+        memcpy(o, ybuf + yn, sizeof(ybuf) - yn);
+        o += sizeof(ybuf) - yn;
+    }
     *o++ = '-';
     o = put2(o, m);
     *o++ = '-';
