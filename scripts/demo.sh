@@ -51,6 +51,17 @@ echo "== what arrived in CloudWatch Logs (aws logs get-log-events, one event per
 stream=$(moto_aws logs describe-log-streams --log-group-name /cloudhsm/demo \
     --query 'logStreams[0].logStreamName' --output text)
 moto_aws logs get-log-events --log-group-name /cloudhsm/demo --log-stream-name "$stream" \
-    --start-from-head --query 'events[].message' --output json |
-    python3 -c 'import json,sys; [print(m) for m in json.load(sys.stdin)]'
-echo "== ok: 12 entries and 1 sequence-gap marker in /cloudhsm/demo/$stream"
+    --start-from-head --query 'events[].message' --output json >"$work/arrived.json"
+python3 - "$work/arrived.json" "$stream" <<'PY'
+import json, sys
+messages = json.load(open(sys.argv[1]))
+for m in messages:
+    print(m)
+events = [json.loads(m) for m in messages]
+entries = sorted(e["sequence_no"] for e in events if "sequence_no" in e and "event" not in e)
+markers = [e for e in events if e.get("event") == "sequence_gap"]
+print("== %d entries (sequence %s) and %d sequence-gap marker(s) arrived in /cloudhsm/demo/%s"
+      % (len(entries), ",".join(map(str, entries)), len(markers), sys.argv[2]))
+# The sample holds entries 0-7 and 10-13: all twelve must be there once, with one gap marker.
+sys.exit(0 if entries == list(range(8)) + list(range(10, 14)) and len(markers) == 1 else 1)
+PY
