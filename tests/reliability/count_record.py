@@ -14,30 +14,13 @@ and exits 0 only when every entry FIRST..LAST of reboot counter R arrived exactl
 import argparse
 import collections
 import json
+import os
 import re
 import sys
 
 PART = re.compile(r"^\[part (\d+)/(\d+)\] ")
-RAW_SEQ = re.compile(r"^Sequence No\s*:\s*0x([0-9a-fA-F]+)", re.M)
-RAW_REBOOT = re.compile(r"^Reboot counter\s*:\s*0x([0-9a-fA-F]+)", re.M)
-
-
-def entry_key(message):
-    """As tests/tools/check_delivery.py (not imported: it loads boto3, slow for polling)."""
-    try:
-        obj = json.loads(message)
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict):
-        if "event" in obj:
-            return "marker"
-        if "sequence_no" in obj and "reboot_counter" in obj:
-            return (obj["reboot_counter"], obj["sequence_no"])
-        return None
-    s, r = RAW_SEQ.search(message), RAW_REBOOT.search(message)
-    if s and r:
-        return (int(r.group(1), 16), int(s.group(1), 16))
-    return None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from check_delivery import entry_key  # noqa: E402
 
 
 def main():

@@ -17,9 +17,6 @@ import json
 import re
 import sys
 
-import boto3
-from botocore.config import Config
-
 PART = re.compile(r"^\[part (\d+)/(\d+)\] ")
 RAW_SEQ = re.compile(r"^Sequence No\s*:\s*0x([0-9a-fA-F]+)", re.M)
 RAW_REBOOT = re.compile(r"^Reboot counter\s*:\s*0x([0-9a-fA-F]+)", re.M)
@@ -81,6 +78,10 @@ def main():
     ap.add_argument("--json-out")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
+
+    # Imported here so that entry_key can be imported cheaply (tests/reliability/count_record.py).
+    import boto3
+    from botocore.config import Config
 
     client = boto3.client("logs", endpoint_url=args.endpoint, region_name=args.region,
                           config=Config(retries={"max_attempts": 5, "mode": "standard"}))
