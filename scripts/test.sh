@@ -22,7 +22,13 @@ run_ctest() {
     local label=$1 dir=$2 out
     shift 2
     out=$(ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" 2>&1)
-    echo "$out" | grep -v '^Test project' | tail -n 40
+    echo "$out" >"$dir/ctest-$label.log"
+    if echo "$out" | grep -q 'tests failed out of' && ! echo "$out" | grep -q ' 0 tests failed'; then
+        # Everything but the passing tests' lines: the failures' own output is in there.
+        echo "$out" | grep -v -E '^ *Start +[0-9]+:|Passed +[0-9.]+ sec$|^Test project' | tail -n 400
+    else
+        echo "$out" | grep -v '^Test project' | tail -n 40
+    fi
     local line total nfail
     line=$(echo "$out" | grep -E '[0-9]+% tests passed' | tail -n 1)
     if [ -z "$line" ]; then
