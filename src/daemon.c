@@ -1346,8 +1346,11 @@ stream_verify(struct daemon *d, struct stream *st)
         return false;
     }
     st->verify = false;
-    qsort(rb.hashes, rb.n, sizeof(*rb.hashes), cmp_u64);
-    qsort(rb.pairs, rb.n_pairs, sizeof(*rb.pairs), cmp_pair);
+    /* Nothing read back leaves the arrays NULL, which qsort may not be given. */
+    if (rb.n > 0)
+        qsort(rb.hashes, rb.n, sizeof(*rb.hashes), cmp_u64);
+    if (rb.n_pairs > 0)
+        qsort(rb.pairs, rb.n_pairs, sizeof(*rb.pairs), cmp_pair);
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
     for (size_t i = 0; i < b->n_ev; i++) {
         uint64_t *hit =

@@ -35,7 +35,7 @@ for s in "${scenarios[@]}"; do
         *) failed=1
            echo "$name: FAIL (exit $rc, $((SECONDS - start)) s); last lines:"
            grep -v '^20[0-9][0-9]-' "$HAF_RELIABILITY_RESULTS.$name.log" | tail -n 15
-           grep -q "^$name" "$HAF_RELIABILITY_RESULTS" ||
+           grep -q "^${name#reliability_}	" "$HAF_RELIABILITY_RESULTS" ||
                printf '%s\t-\t-\t-\t-\tFAIL\t%s\texit %s\n' "${name#reliability_}" \
                    "$((SECONDS - start))" "$rc" >>"$HAF_RELIABILITY_RESULTS" ;;
     esac
