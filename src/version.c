@@ -17,12 +17,10 @@ cmd_print_version(void)
     const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 
     printf("hsm-audit-forwarder %s\n", HAF_VERSION);
-    printf("build: %s, C%ld"
-#if defined(__SANITIZE_ADDRESS__)
-           ", AddressSanitizer"
-#endif
-           "\n",
-           __VERSION__, (long)(__STDC_VERSION__ / 100 % 100));
+    printf("build: %s, C%ld, %s\n", HAF_COMPILER, (long)(__STDC_VERSION__ / 100 % 100),
+           HAF_BUILD_INFO);
+    printf("features: inotify with polling fallback, systemd notify (no libsystemd), "
+           "AWS SigV4, IMDSv2/ECS/web identity/STS credentials\n");
     printf("libcurl %s (%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS");
     printf("OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     printf("jansson %s\n", jansson_version_str());
