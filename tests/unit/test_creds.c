@@ -989,6 +989,25 @@ test_creds_get_imds_v2_flow(void **state)
     creds_provider_free(p);
 }
 
+/* Regression (reliability_creds): AWS_CONFIG_FILE=/dev/null, the usual way to say "no shared
+ * files", stopped the chain before IMDS; the null device must read as an empty file. */
+static void
+test_creds_get_dev_null_shared_files_reach_imds(void **state)
+{
+    struct server_fixture *s = *state;
+    struct creds_provider *p;
+    const struct aws_creds *c = NULL;
+    char why[512];
+
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    p = provider(NULL, s->http);
+    assert_int_equal(creds_get(p, wall_ms(), &c, why, sizeof(why)), HAF_OK);
+    assert_string_equal(c->source, "imds");
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 1);
+    creds_provider_free(p);
+}
+
 static void
 test_creds_get_imds_failed_refresh_keeps_old(void **state)
 {
@@ -1294,6 +1313,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_creds_resolve_region_from_environment, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_v2_flow, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_dev_null_shared_files_reach_imds,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_failed_refresh_keeps_old, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_refreshes_short_lived_for_real,
