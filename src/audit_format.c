@@ -29,6 +29,7 @@
  * only when the message really does not fit, and on failure out is restored to its old length.
  */
 #include "haf/audit.h"
+#include "haf/utf8.h"
 
 #include <string.h>
 
@@ -164,36 +165,6 @@ jw_u64(struct jw *w, uint64_t v)
     jw_num(w, "", 0, v, "", 0);
 }
 
-/* Valid UTF-8 sequence length at s (s[0] >= 0x80), 0 when invalid or incomplete (RFC 3629). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if (s[i] < lo || s[i] > hi)
-            return 0;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return len;
-}
-
 /* The body of a JSON string (no quotes): runs of plain bytes are copied in one go. */
 static void
 jw_escaped(struct jw *w, const char *s, size_t n)
@@ -242,7 +213,7 @@ jw_escaped(struct jw *w, const char *s, size_t n)
             }
             i++;
         } else {
-            size_t k = utf8_len(u + i, n - i);
+            size_t k = utf8_seq_len(u + i, n - i);
             if (k) {
                 jw_raw(w, s + i, k);
                 i += k;
@@ -610,7 +581,7 @@ audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audi
             i = run;
             if (i == e->raw.len)
                 break;
-            k = u[i] ? utf8_len(u + i, e->raw.len - i) : 0;
+            k = u[i] ? utf8_seq_len(u + i, e->raw.len - i) : 0;
             if (k) {
                 jw_raw(&w, e->raw.p + i, k);
                 i += k;

@@ -29,6 +29,7 @@
  */
 #include "haf/audit.h"
 #include "haf/civil.h"
+#include "haf/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -695,41 +696,6 @@ entry_parse_fields(struct haf_entry *e, struct span text, const uint32_t *starts
 }
 
 /* ---- sanitising ---- */
-
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes, s[0] >= 0x80): 2..4; 0 when invalid;
- * -1 when s holds a valid but incomplete prefix of a sequence (RFC 3629 table). */
-static int
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    int len;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        if (s[i] < lo || s[i] > hi)
-            return 0;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return len;
-}
 
 /* True when all n bytes are ASCII and none is NUL (8 bytes at a time). */
 static bool

@@ -35,6 +35,7 @@
  * Pure: no I/O, no logging, no clock.
  */
 #include "haf/batch.h"
+#include "haf/utf8.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -150,43 +151,6 @@ batch_message_hash(const char *msg, size_t len)
 }
 
 /* ---- UTF-8 ---- */
-
-/*
- * Length of the valid UTF-8 sequence starting at s[0] (s[0] >= 0x80), or 0 if it is not one:
- * no overlongs, no surrogates, nothing above U+10FFFF (RFC 3629 section 4).
- */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        if (n >= 2 && (s[1] & 0xc0) == 0x80)
-            return 2;
-        return 0;
-    }
-    if (c >= 0xe0 && c <= 0xef) {
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-        if (n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80)
-            return 3;
-        return 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-        if (n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80)
-            return 4;
-        return 0;
-    }
-    return 0;
-}
 
 /* The message with every byte that is not part of a valid sequence replaced by U+FFFD. */
 static HAF_MUST_USE enum haf_err
