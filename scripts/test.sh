@@ -23,7 +23,7 @@ run_ctest() {
     shift 2
     out=$(ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" 2>&1)
     echo "$out" >"$dir/ctest-$label.log"
-    if echo "$out" | grep -q 'tests failed out of' && ! echo "$out" | grep -q ' 0 tests failed'; then
+    if grep -q 'tests failed out of' <<<"$out" && ! grep -q ' 0 tests failed' <<<"$out"; then
         # Everything but the passing tests' lines: the failures' own output is in there.
         echo "$out" | grep -v -E '^ *Start +[0-9]+:|Passed +[0-9.]+ sec$|^Test project' | tail -n 400
     else

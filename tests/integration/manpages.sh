@@ -27,7 +27,7 @@ for page in "$page8" "$page5"; do
     else echo "ok: groff -ww renders $(basename "$page") silently"; fi
     if command -v man >/dev/null; then
         # Only the formatter's own complaints count: man-db may also print notes about its caches
-        # and locks, which say nothing about the page (and made this test flaky under load).
+        # and locks, which say nothing about the page.
         warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null | grep -E 'warning|error|troff:') ||
             true
         if [ -n "$warnings" ]; then bad "man --warnings on $(basename "$page"):"; echo "$warnings"
@@ -49,7 +49,7 @@ else bad "SYNOPSIS differs from --help"; diff <(echo "$want") <(echo "$got") || 
 
 # 3. Every option of --help is documented in the (8) page.
 for opt in $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed -E 's/^[ ,]//' | sort -u); do
-    if echo "$text8" | grep -qE -- "(^|[[ ,])$opt([] ,.]|$)"; then :
+    if grep -qE -- "(^|[[ ,])$opt([] ,.]|$)" <<<"$text8"; then :
     else bad "option $opt of --help is not in $(basename "$page8")"; fi
 done
 echo "checked options: $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed -E 's/^[ ,]//' | sort -u | tr '\n' ' ')"
@@ -63,7 +63,7 @@ hsm_id"
 # comments have exactly one space after the '#'.
 conf_keys=$(grep -oE '^ *(#( {2,})?)?(- )?[a-z_]+:( |$)' "$conf" | sed -E 's/^ *#? *(- )?//; s/:.*//' | sort -u)
 for k in $keys; do
-    echo "$conf_keys" | grep -qx "$k" || bad "key $k is not in $(basename "$conf")"
+    grep -qx "$k" <<<"$conf_keys" || bad "key $k is not in $(basename "$conf")"
     grep -qE "^\.B $k\$" "$page5" || bad "key $k is not documented (.B $k) in $(basename "$page5")"
 done
 for k in $conf_keys; do
@@ -75,12 +75,12 @@ echo "checked $(echo $keys | wc -w) configuration keys"
 for v in AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_LOGS AWS_ENDPOINT_URL_STS \
     AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_EC2_METADATA_DISABLED HTTPS_PROXY NO_PROXY AWS_PROFILE \
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN NOTIFY_SOCKET WATCHDOG_USEC; do
-    echo "$text8" | grep -qw "$v" || bad "environment variable $v is not in $(basename "$page8")"
+    grep -qw "$v" <<<"$text8" || bad "environment variable $v is not in $(basename "$page8")"
 done
 
 # 6. Signals and exit codes the daemon implements are documented.
 for s in SIGHUP SIGTERM SIGUSR1; do
-    echo "$text8" | grep -qw "$s" || bad "signal $s is not in $(basename "$page8")"
+    grep -qw "$s" <<<"$text8" || bad "signal $s is not in $(basename "$page8")"
 done
 echo "$text8" | sed -n '/^EXIT STATUS/,/^EXAMPLES/p' | grep -qE '^ +2( |$)' || bad "exit status 2 not documented"
 

@@ -68,7 +68,7 @@ fi
 info=$(dpkg-deb -I "$deb")
 depends=$(dpkg-deb -f "$deb" Depends)
 for dep in adduser libc6 libcurl4 libjansson4 libyaml-0-2 libssl3; do
-    echo "$depends" | grep -qE "(^|, )$dep( |,|$)" && ok "Depends on $dep" || bad "Depends lacks $dep: $depends"
+    grep -qE "(^|, )$dep( |,|$)" <<<"$depends" && ok "Depends on $dep" || bad "Depends lacks $dep: $depends"
 done
 dpkg-deb -e "$deb" "$work/control"
 [ "$(cat "$work/control/conffiles")" = "/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml" ] &&
@@ -79,7 +79,7 @@ done
 grep -qE 'adduser --system' "$work/control/postinst" && ok "postinst: adduser --system" || bad "postinst does not adduser --system"
 grep -qE 'useradd --system' "$work/control/postinst" && ok "postinst: useradd --system fallback" || bad "postinst has no useradd fallback"
 grep -qE 'chmod 0700 "\$STATE_DIR"' "$work/control/postinst" && ok "postinst: state dir 0700" || bad "postinst does not make the state dir 0700"
-echo "$info" | grep -q 'Section: admin' || bad "Section is not admin"
+grep -q 'Section: admin' <<<"$info" || bad "Section is not admin"
 
 # 4. Extracted tree.
 dpkg-deb -x "$deb" "$work/x"
@@ -106,7 +106,7 @@ if out=$(AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     "$work/x/usr/bin/hsm-audit-forwarder" --check-config \
     -c "$work/x/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml" 2>&1); then
     ok "packaged binary accepts the packaged configuration"
-elif echo "$out" | grep -q 'not built yet'; then
+elif grep -q 'not built yet' <<<"$out"; then
     echo "note: --check-config not implemented yet: $out"
 else
     bad "packaged binary rejects the packaged configuration: $out"
@@ -161,7 +161,7 @@ else
         echo "note: overlayfs cannot be mounted here: sandboxed dpkg -i skipped"
     elif [ "$sandbox_rc" -eq 0 ]; then
         echo "$report" | sed 's/^/  sandbox: /'
-        expect() { echo "$report" | grep -qxE -- "$1" && ok "sandbox: $2" || bad "sandbox: $2 (want /$1/)"; }
+        expect() { grep -qxE -- "$1" <<<"$report" && ok "sandbox: $2" || bad "sandbox: $2 (want /$1/)"; }
         expect 'user: hsm-audit-forwarder:x:[0-9]+:[0-9]+:[^:]*:/var/lib/hsm-audit-forwarder:/usr/sbin/nologin' \
             "postinst created the system user, no login shell"
         expect 'group: hsm-audit-forwarder' "postinst created the group"
@@ -198,12 +198,12 @@ if command -v rpmbuild >/dev/null && command -v rpm >/dev/null; then
         grep -qE ' /(etc|usr/lib/systemd/system|usr/share/man)$' "$work/rpm-files.txt" &&
             bad "rpm claims a system directory"
         scripts=$(rpm -qp --scripts "$rpmf")
-        echo "$scripts" | grep -q 'useradd --system' && ok "rpm: %pre creates the system user" || bad "rpm: no useradd in %pre"
-        echo "$scripts" | grep -q 'chmod 0700 /var/lib/hsm-audit-forwarder' && ok "rpm: %post state dir 0700" || bad "rpm: %post state dir"
-        echo "$scripts" | grep -q 'disable --now' && ok "rpm: %preun stops on erase" || bad "rpm: %preun"
+        grep -q 'useradd --system' <<<"$scripts" && ok "rpm: %pre creates the system user" || bad "rpm: no useradd in %pre"
+        grep -q 'chmod 0700 /var/lib/hsm-audit-forwarder' <<<"$scripts" && ok "rpm: %post state dir 0700" || bad "rpm: %post state dir"
+        grep -q 'disable --now' <<<"$scripts" && ok "rpm: %preun stops on erase" || bad "rpm: %preun"
         reqs=$(rpm -qp --requires "$rpmf")
         for r in 'libcurl.so.4' 'libjansson.so.4' 'libyaml-0.so.2' 'libcrypto.so.3' 'shadow-utils'; do
-            echo "$reqs" | grep -q "^$r" && ok "rpm requires $r" || bad "rpm does not require $r"
+            grep -q "^$r" <<<"$reqs" && ok "rpm requires $r" || bad "rpm does not require $r"
         done
     else
         bad "cpack -G RPM failed"; tail -n 30 "$work/cpack-rpm.log"
