@@ -72,9 +72,34 @@ streamname_check(const char *tmpl, bool has_hsm_id, struct streamname_problem *o
     return HAF_OK;
 }
 
+/* The expanded name as it is produced: appended only while it fits STREAMNAME_MAX_BYTES (whole
+ * characters only), hashed whole, so a name of any length costs bounded memory and shortens
+ * deterministically. */
+struct emitter {
+    struct buf *out;
+    uint64_t hash; /* FNV-1a 64 of every byte produced */
+    size_t total;  /* bytes produced */
+    bool full;     /* a character did not fit: nothing more is appended */
+};
+
+static enum haf_err
+emit(struct emitter *em, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        em->hash ^= (unsigned char)p[i];
+        em->hash *= 1099511628211ULL;
+    }
+    em->total += n;
+    if (em->full || em->out->len + n > STREAMNAME_MAX_BYTES) {
+        em->full = true;
+        return HAF_OK;
+    }
+    return buf_add(em->out, p, n);
+}
+
 /* A value, with ':' '*' and bytes outside valid UTF-8 sequences replaced by '_'. */
 static enum haf_err
-add_value(struct buf *out, const char *v)
+emit_value(struct emitter *em, const char *v)
 {
     const unsigned char *s = (const unsigned char *)v;
     size_t n = strlen(v);
@@ -84,48 +109,38 @@ add_value(struct buf *out, const char *v)
         size_t k = 1;
 
         if (s[i] >= 0x80 && (k = utf8_seq_len(s + i, n - i)) == 0) {
-            e = buf_addc(out, '_');
+            e = emit(em, "_", 1);
             i++;
             continue;
         }
-        if (k == 1)
-            e = buf_addc(out, (s[i] == ':' || s[i] == '*') ? '_' : (char)s[i]);
+        if (k == 1 && (s[i] == ':' || s[i] == '*'))
+            e = emit(em, "_", 1);
         else
-            e = buf_add(out, s + i, k);
+            e = emit(em, v + i, k);
         i += k;
     }
     return e;
 }
 
-static uint64_t
-fnv1a64(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Cut at most `max` bytes, backing off to the start of a UTF-8 sequence. */
 static size_t
-char_boundary(const char *p, size_t max)
+char_boundary(const char *p, size_t len, size_t max)
 {
+    if (len <= max)
+        return len;
     while (max > 0 && ((unsigned char)p[max] & 0xC0) == 0x80)
         max--;
     return max;
 }
 
 static enum haf_err
-shorten(struct buf *out)
+shorten(struct emitter *em)
 {
     char suffix[HASH_SUFFIX_BYTES + 1];
-    uint64_t h = fnv1a64(out->p, out->len);
-    size_t keep = char_boundary(out->p, STREAMNAME_MAX_BYTES - HASH_SUFFIX_BYTES);
+    struct buf *out = em->out;
+    size_t keep = char_boundary(out->p, out->len, STREAMNAME_MAX_BYTES - HASH_SUFFIX_BYTES);
 
-    (void)snprintf(suffix, sizeof(suffix), "~%016" PRIx64, h);
+    (void)snprintf(suffix, sizeof(suffix), "~%016" PRIx64, em->hash);
     out->len = keep;
     out->p[keep] = '\0';
     return buf_add(out, suffix, HASH_SUFFIX_BYTES);
@@ -135,6 +150,7 @@ enum haf_err
 streamname_expand(const char *tmpl, const struct streamname_values *v, struct buf *out)
 {
     const char *base = v->path ? strrchr(v->path, '/') : NULL;
+    struct emitter em = {.out = out, .hash = 14695981039346656037ULL};
     enum haf_err e = HAF_OK;
 
     base = base ? base + 1 : (v->path ? v->path : "");
@@ -157,14 +173,14 @@ streamname_expand(const char *tmpl, const struct streamname_values *v, struct bu
             skip = 8;
         }
         if (val != NULL) {
-            e = add_value(out, val);
+            e = emit_value(&em, val);
             tmpl += skip;
         } else {
-            e = buf_addc(out, *tmpl);
+            e = emit(&em, tmpl, 1);
             tmpl++;
         }
     }
-    if (e == HAF_OK && out->len > STREAMNAME_MAX_BYTES)
-        e = shorten(out);
+    if (e == HAF_OK && em.total > STREAMNAME_MAX_BYTES)
+        e = shorten(&em);
     return e;
 }

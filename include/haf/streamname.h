@@ -48,7 +48,8 @@ struct streamname_values {
 };
 
 /* Expand a checked template into out (reset first). ':' and '*' in values become '_'. The
- * result is cut at STREAMNAME_MAX_BYTES. HAF_ENOMEM when out cannot grow. */
+ * result is at most STREAMNAME_MAX_BYTES, a longer one shortened deterministically (streamname.c).
+ * Memory is bounded whatever the lengths of the values. HAF_ENOMEM when out cannot grow to 512. */
 HAF_MUST_USE enum haf_err streamname_expand(const char *tmpl, const struct streamname_values *v,
                                             struct buf *out);
 
