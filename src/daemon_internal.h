@@ -33,8 +33,12 @@
 #include "haf/stats.h"
 #include "haf/tail.h"
 
-/* RING_BATCHES: per stream, the batch being sent, one waiting, the open one, and room for one
- * entry's marker and message parts (on_entry stops the feed when the stream stops accepting). */
+/* RING_BATCHES: the batches a stream's ring starts with: the one being sent, one waiting, the open
+ * one, and room for one entry's marker and message parts. The ring grows when one callback queues
+ * more (two entries of ~256 KiB of control characters escape to several MB, in parts of at most
+ * the configured batch.max_bytes); it never refuses an event. Memory stays bounded: a stream
+ * stops taking entries once it holds more than two batches (stream_accepting), so growth is
+ * bounded by what one read can complete (two entries of at most max_entry_bytes, escaped). */
 #define READ_CHUNK_BYTES   (64 * 1024)
 #define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
 #define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
@@ -56,8 +60,11 @@
 #define ONCE_RETRY_CAP_MS 2000 /* --once gives up after ONCE_MAX_ATTEMPTS: within about 12 s */
 #define ONCE_SLOW_MS      1000
 #define PART_PREFIX_MAX   48
-#define CKPT_PRUNE_AGE_MS (7LL * 24 * 3600 * 1000)
-#define READ_COALESCE_MS  50 /* appends are read at most this often (daemon_loop) */
+/* The smallest batch.max_bytes used: room for the 26 bytes CloudWatch counts per event, a part
+ * prefix and a few characters (the validator accepts from 27; smaller values are raised). */
+#define BATCH_MIN_USEFUL_BYTES (26 + PART_PREFIX_MAX + 16)
+#define CKPT_PRUNE_AGE_MS      (7LL * 24 * 3600 * 1000)
+#define READ_COALESCE_MS       50 /* appends are read at most this often (daemon_loop) */
 /* A stream takes more entries while it fills its first batch behind the one being sent, until
  * that one is nearly full (stream_accepting). */
 #define ACCEPT_MARGIN_BYTES 4096
@@ -107,10 +114,12 @@ struct stream {
     char *group;
     char *name;
     enum audit_format format;
-    struct batch ring[RING_BATCHES];
-    int64_t ring_first_ms[RING_BATCHES]; /* monotonic: when the oldest event of each was read */
-    size_t head;                         /* oldest batch */
-    size_t n; /* batches in use, >= 1; ring[(head + n - 1) % RING] is the open one */
+    struct batch_limits lim;
+    struct batch *ring;
+    int64_t *ring_first_ms; /* monotonic: when the oldest event of each batch was read */
+    size_t cap;             /* batches in the ring, RING_BATCHES or more */
+    size_t head;            /* oldest batch */
+    size_t n;               /* batches in use, >= 1; ring[(head + n - 1) % cap] is the open one */
     enum stream_state state;
     bool verify_after_setup; /* a request was in flight at the last stop */
     /* Monotonic: nothing is tried for the head batch before this (a retry's backoff, the delay
@@ -217,7 +226,8 @@ size_t stream_pending_events(const struct stream *st);
 struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);
 void stream_free(struct stream *st);
-bool stream_rotate(struct stream *st);
+void stream_rotate(struct stream *st);
+size_t stream_event_max(const struct stream *st);
 bool stream_verify_pending(const struct stream *st);
 int64_t stream_deadline(const struct stream *st, int64_t now_ms, bool send_now);
 void queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,

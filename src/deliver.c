@@ -124,9 +124,9 @@ stream_head_done(struct daemon *d, struct stream *st)
     st->next_ms = 0;
     batch_reset(b);
     if (st->n > 1) {
-        size_t freed = st->head, next = (st->head + st->n) % RING_BATCHES;
+        size_t freed = st->head, next = (st->head + st->n) % st->cap;
 
-        st->head = (st->head + 1) % RING_BATCHES;
+        st->head = (st->head + 1) % st->cap;
         st->n--;
         /* The freed batch keeps its buffers: make it the next one opened, so only the batches in
          * use at the same time ever hold big buffers, not every slot of the ring in turn. */
@@ -356,8 +356,8 @@ stream_send(struct daemon *d, struct stream *st)
             return;
     }
     b = stream_head(st);
-    if (st->n == 1 && !stream_rotate(st))
-        return; /* the open batch is being sent: keep filling a new one */
+    if (st->n == 1)
+        stream_rotate(st); /* the open batch is being sent: keep filling a new one */
     if (!b->finished && batch_finish(b, &body) != HAF_OK)
         fatal("out of memory");
     body = buf_span(&b->body);
