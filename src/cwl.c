@@ -548,8 +548,14 @@ client_learn(struct cwl_client *c, const struct cwl_result *res)
 
     if (c->creds && rule->invalidate_creds)
         creds_invalidate(c->creds);
-    if (rule->fix_clock && res->server_time_ms > 0)
-        c->clock_offset_ms = res->server_time_ms - wall_ms();
+    if (rule->fix_clock && res->server_time_ms > 0) {
+        int64_t offset = res->server_time_ms - wall_ms();
+
+        /* One far-off Date (a broken proxy, a forged answer) must not move every later
+         * signature out of the service's window: an offset beyond the bound is not adopted. */
+        if (offset <= CWL_CLOCK_OFFSET_MAX_MS && offset >= -CWL_CLOCK_OFFSET_MAX_MS)
+            c->clock_offset_ms = offset;
+    }
 }
 
 /* ---- signing ---- */
@@ -571,7 +577,8 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
 {
     const struct aws_creds *ac = NULL;
     char why[CWL_WHY_LEN] = "";
-    int64_t now_ms = wall_ms() + c->clock_offset_ms;
+    int64_t local_ms = wall_ms();
+    int64_t now_ms = local_ms + c->clock_offset_ms; /* the service's time, for the signature */
     struct sigv4_header sh[3];
     struct sigv4_request sreq;
     struct sigv4_creds sc;
@@ -590,7 +597,9 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
         copy_message(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
         return HAF_ECREDS;
     }
-    e = creds_get(c->creds, now_ms, &ac, why, sizeof(why));
+    /* Expiry times come from our own credential sources (IMDS, STS, a process on this host):
+     * compare them with the local clock, not the service's. */
+    e = creds_get(c->creds, local_ms, &ac, why, sizeof(why));
     if (e != HAF_OK || ac == NULL) {
         copy_message(res->message, sizeof(res->message), span_make(why, strnlen(why, sizeof(why))));
         return HAF_ECREDS;
@@ -776,6 +785,7 @@ struct get_page {
     json_t *root;
     json_t *events;   /* borrowed from root */
     const char *next; /* borrowed from root: nextForwardToken or nextBackwardToken */
+    bool too_large;   /* the answer exceeded the response cap: ask for fewer events */
 };
 
 static enum haf_err
@@ -808,9 +818,12 @@ get_page(struct cwl_client *c, const char *group, const char *stream, bool from_
     if (e != HAF_OK)
         goto out;
     e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
+    page->too_large = resp.outcome == HTTP_TOO_LARGE;
     if (e != HAF_OK || res->cls != CWL_OK)
         goto out;
-    page->root = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, &jerr);
+    /* Events written by other writers may hold U+0000: accept it (page_deliver copies by length).
+     */
+    page->root = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, JSON_ALLOW_NUL, &jerr);
     page->events = json_object_get(page->root, "events");
     if (!json_is_object(page->root) || !json_is_array(page->events)) {
         json_decref(page->root);
@@ -849,9 +862,12 @@ page_deliver(const struct get_page *page, cwl_event_cb cb, void *ctx, size_t max
             return HAF_EPARSE;
         re.timestamp_ms = (int64_t)json_integer_value(ts);
         re.message_len = json_string_length(msg);
-        re.message = strndup(json_string_value(msg), re.message_len);
+        /* The message may hold U+0000 (another writer's event): copy by length, not strndup. */
+        re.message = malloc(re.message_len + 1);
         if (re.message == NULL)
             return HAF_ENOMEM;
+        memcpy(re.message, json_string_value(msg), re.message_len);
+        re.message[re.message_len] = '\0';
         rc = cb(ctx, &re);
         free(re.message);
         (*delivered)++;
@@ -869,7 +885,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
                    struct cwl_result *res)
 {
     char *token = NULL;
-    size_t delivered = 0;
+    size_t delivered = 0, page_cap = CWL_GET_MAX_LIMIT;
     bool stop = false;
     enum haf_err e = HAF_OK;
 
@@ -881,7 +897,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
      * may be empty. */
     for (size_t pages = 0; !stop; pages++) {
         struct get_page page;
-        size_t limit = 0;
+        size_t limit = page_cap < CWL_GET_MAX_LIMIT ? page_cap : 0;
 
         if (pages == CWL_GET_MAX_PAGES) {
             e = HAF_ETOOLONG; /* a server that never repeats its token */
@@ -889,9 +905,17 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
         }
         if (max_events > 0) {
             size_t left = max_events - delivered;
-            limit = left < CWL_GET_MAX_LIMIT ? left : CWL_GET_MAX_LIMIT;
+            limit = left < page_cap ? left : page_cap;
         }
         e = get_page(c, group, stream, true, start_ms, end_ms, limit, token, &page, res);
+        /* A page over the response cap (escaped control characters grow ~6x): the same page
+         * again with a quarter of the events, down to one. */
+        if (page.too_large && page_cap > 1) {
+            page_cap = page_cap / 4 > 0 ? page_cap / 4 : 1;
+            result_init(res);
+            e = HAF_OK;
+            continue;
+        }
         if (e != HAF_OK || res->cls != CWL_OK)
             goto out;
         e = page_deliver(&page, cb, ctx, max_events, &delivered, &stop);

@@ -440,6 +440,33 @@ any_in_flight(struct daemon *d)
     return false;
 }
 
+/* --once is done when every followed file was read and delivered. It fails rather than hang or
+ * claim success: state saves failing count as attempts (ONCE_MAX_ATTEMPTS), and files that matched
+ * but were never followed (beyond the open-file limit) make the run incomplete. */
+static bool
+once_done(struct daemon *d)
+{
+    struct tail_stats ts;
+
+    if (d->stats.state_save_failures >= ONCE_MAX_ATTEMPTS) {
+        log_err("the state file in %s could not be written %" PRIu64 " times (--once); giving "
+                "up, the next run resumes",
+                d->cfg->state_dir, d->stats.state_save_failures);
+        d->failed = true;
+        return true;
+    }
+    if (tail_next_readable(d->tail, NULL) != NULL || !all_idle(d) || any_pending_parser(d))
+        return false;
+    tail_get_stats(d->tail, &ts);
+    if (ts.files_pending > 0) {
+        log_err("%zu matched files were not read (--once follows %zu files at once: the open-file "
+                "limit); run again, or raise LimitNOFILE",
+                ts.files_pending, ts.files_open);
+        d->failed = true;
+    }
+    return true;
+}
+
 /* Returns 0 to exit, 1 to reload. */
 static int
 daemon_loop(struct daemon *d)
@@ -498,8 +525,7 @@ daemon_loop(struct daemon *d)
             IGNORE_RESULT(state_save(d));
             return 0;
         }
-        if (d->opts->once && (d->failed || (tail_next_readable(d->tail, NULL) == NULL &&
-                                            all_idle(d) && !any_pending_parser(d)))) {
+        if (d->opts->once && (d->failed || once_done(d))) {
             d->state_dirty = true;
             if (!state_save(d))
                 d->failed = true;

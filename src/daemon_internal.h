@@ -39,19 +39,20 @@
  * the configured batch.max_bytes); it never refuses an event. Memory stays bounded: a stream
  * stops taking entries once it holds more than two batches (stream_accepting), so growth is
  * bounded by what one read can complete (two entries of at most max_entry_bytes, escaped). */
-#define READ_CHUNK_BYTES   (64 * 1024)
-#define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
-#define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
-#define ENTRY_IDLE_MAX_MS  5000 /* ... and one that ends mid-line after this */
-#define RING_BATCHES       8
-#define RETRY_BASE_MS      250
-#define RETRY_CAP_MS       30000
-#define RETRY_SHORT_CAP_MS 2000
-#define RETRY_SLOW_MS      60000 /* access denied, invalid parameter: logged loudly, retried slowly */
-#define READBACK_DELAY_MS  2000 /* CloudWatch makes accepted events readable within a moment */
-#define STOP_DEADLINE_MS   20000
-#define STATUS_INTERVAL_MS 5000
-#define SAVE_RETRY_MS      1000
+#define READ_CHUNK_BYTES      (64 * 1024)
+#define READ_BUDGET_BYTES     (4 * 1024 * 1024) /* per file per loop turn, for fairness */
+#define ENTRY_IDLE_MS         200  /* a held entry whose last line is complete ships after this */
+#define ENTRY_IDLE_MAX_MS     5000 /* ... and one that ends mid-line after this */
+#define RING_BATCHES          8
+#define RETRY_BASE_MS         250
+#define RETRY_CAP_MS          30000
+#define RETRY_SHORT_CAP_MS    2000
+#define RETRY_SLOW_MS         60000 /* access denied, invalid parameter: logged loudly, retried slowly */
+#define READBACK_DELAY_MS     2000 /* CloudWatch makes accepted events readable within a moment */
+#define READBACK_MAX_FAILURES 5    /* read-backs failed in a row before at-least-once for a batch */
+#define STOP_DEADLINE_MS      20000
+#define STATUS_INTERVAL_MS    5000
+#define SAVE_RETRY_MS         1000
 /* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
  * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
 #define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
@@ -63,6 +64,8 @@
 /* The smallest batch.max_bytes used: room for the 26 bytes CloudWatch counts per event, a part
  * prefix and a few characters (the validator accepts from 27; smaller values are raised). */
 #define BATCH_MIN_USEFUL_BYTES (26 + PART_PREFIX_MAX + 16)
+#define SEQ_MAX_JUMP           (1ULL << 32) /* see seq_plausible (deliver.c) */
+#define REBOOT_MAX_JUMP        1000
 #define CKPT_PRUNE_AGE_MS      (7LL * 24 * 3600 * 1000)
 #define READ_COALESCE_MS       50 /* appends are read at most this often (daemon_loop) */
 /* A stream takes more entries while it fills its first batch behind the one being sent, until
@@ -134,6 +137,7 @@ struct stream {
     size_t n_late;
     size_t cap_late;
     bool warned_no_readback;
+    int readback_failures;    /* in a row; READBACK_MAX_FAILURES falls back to at-least-once */
     struct file_rt *reader;   /* the file read this turn */
     struct file_rt *last_fed; /* the file the stream's last entry came from */
 };
@@ -161,6 +165,7 @@ struct file_rt {
     struct buf carry;      /* bytes read but not yet parsed: the stream's ring filled mid-chunk */
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
+    uint64_t skipped;      /* entries skipped as replays */
 };
 
 struct daemon {

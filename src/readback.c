@@ -225,11 +225,25 @@ stream_verify(struct daemon *d, struct stream *st)
             stream_set_state(st, STREAM_READY);
             return true;
         }
+        if (++st->readback_failures >= READBACK_MAX_FAILURES) {
+            /* A read-back that cannot succeed (a page the client cannot take, a stream another
+             * writer filled with what we cannot parse) must not block the stream for ever. */
+            log_err("%s/%s: the stream could not be read back %d times (%s%s%s); falling back "
+                    "to at-least-once for this batch: it is sent again and may duplicate events",
+                    st->group, st->name, st->readback_failures,
+                    e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls),
+                    res.message[0] ? ": " : "", res.message);
+            d->stats.readback_fallbacks++;
+            st->readback_failures = 0;
+            stream_set_state(st, STREAM_READY);
+            return true;
+        }
         log_warnx("%s/%s: read-back failed (%s); will try again", st->group, st->name,
-                  cwl_class_str(res.cls));
+                  e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls));
         stream_schedule_retry(d, st, backoff_ms(d, st->attempts, RETRY_CAP_MS));
         return false;
     }
+    st->readback_failures = 0;
     stream_set_state(st, STREAM_READY);
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
     delivered = readback_match(b, rs.ev, rs.n, keep);

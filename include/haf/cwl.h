@@ -72,6 +72,9 @@ void cwl_client_free(struct cwl_client *c);
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
 
+/* The largest clock offset adopted from a clock-skew answer; a Date further off is ignored. */
+#define CWL_CLOCK_OFFSET_MAX_MS (24LL * 3600 * 1000)
+
 /* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature.
  * The client already does this itself when a CWL_CLOCK_SKEW answer carried a Date header (and
  * invalidates the provider's credentials after CWL_REFRESH_CREDS), so a plain resend works. */
