@@ -2,7 +2,7 @@
  * cwl.h: the Amazon CloudWatch Logs client: requests (awsJson1.1 over HTTPS, SigV4 service
  * "logs"), responses, and the classification of every failure into what the caller should do.
  *
- * Reference: ../shared/reference/cwl-api.md. Error types come from __type in the body or the
+ * Reference: docs/cloudwatch-limits.md. Error types come from __type in the body or the
  * X-Amzn-Errortype header, sanitized per the Smithy awsJson1_1 rules (cut at ':', keep after '#').
  */
 #ifndef HAF_CWL_H
@@ -71,6 +71,9 @@ void cwl_client_free(struct cwl_client *c);
 
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
+
+/* The largest clock offset adopted from a clock-skew answer; a Date further off is ignored. */
+#define CWL_CLOCK_OFFSET_MAX_MS (24LL * 3600 * 1000)
 
 /* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature.
  * The client already does this itself when a CWL_CLOCK_SKEW answer carried a Date header (and
