@@ -20,9 +20,9 @@
  * file are not supported.
  */
 #include "haf/config.h"
+#include "haf/url.h"
 #include "haf/yaml_tree.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -465,62 +465,10 @@ cfg_charset(const char *s, const char *extra)
     return true;
 }
 
-static bool
-cfg_ipv4_loopback(struct span h)
-{
-    unsigned octet[4];
-    size_t k = 0, i = 0;
-
-    while (k < 4) {
-        unsigned v = 0;
-        size_t digits = 0;
-        while (i < h.len && h.p[i] >= '0' && h.p[i] <= '9' && digits < 4) {
-            v = v * 10 + (unsigned)(h.p[i] - '0');
-            i++;
-            digits++;
-        }
-        if (digits == 0 || digits > 3 || v > 255)
-            return false;
-        octet[k++] = v;
-        if (k < 4) {
-            if (i >= h.len || h.p[i] != '.')
-                return false;
-            i++;
-        }
-    }
-    return i == h.len && octet[0] == 127;
-}
-
-static bool
-cfg_host_is_loopback(struct span h, bool bracketed)
-{
-    char tmp[64];
-    struct in6_addr a6;
-
-    if (bracketed) {
-        if (h.len >= sizeof(tmp))
-            return false;
-        memcpy(tmp, h.p, h.len);
-        tmp[h.len] = '\0';
-        return inet_pton(AF_INET6, tmp, &a6) == 1 && memcmp(&a6, &in6addr_loopback, 16) == 0;
-    }
-    if (h.len == 9) {
-        bool eq = true;
-        for (size_t i = 0; i < 9; i++) {
-            char ch = h.p[i];
-            if (ch >= 'A' && ch <= 'Z')
-                ch = (char)(ch - 'A' + 'a');
-            eq = eq && ch == "localhost"[i];
-        }
-        if (eq)
-            return true;
-    }
-    return cfg_ipv4_loopback(h);
-}
-
 enum cfg_url_kind { CFG_URL_ENDPOINT, CFG_URL_PROXY };
 
-/* Validates an endpoint or proxy URL; the value is never echoed (it could hold a secret). */
+/* Validates an endpoint or proxy URL with url.h's grammar and rules; the value is never echoed
+ * (it could hold a secret). */
 static void
 cfg_url(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
         const char *url, enum cfg_url_kind kind)
@@ -528,117 +476,48 @@ cfg_url(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const ch
     static const char *const proxy_schemes[] = {"http",    "https",  "socks4",
                                                 "socks4a", "socks5", "socks5h"};
     const struct ynode *at = ytree_get(map, key);
-    char path[128], scheme[16];
-    struct span s, host;
-    size_t i = 0, sl;
-    bool bracketed = false, ok_scheme = false;
+    const char *why = NULL;
+    char path[128];
+    struct url u;
+    bool ok_scheme = false;
 
     if (url == NULL)
         return;
     cfg_path(path, sizeof(path), prefix, key);
-    s = span_cstr(url);
-    while (i < s.len && i < sizeof(scheme) - 1 &&
-           ((s.p[i] >= 'a' && s.p[i] <= 'z') || (s.p[i] >= 'A' && s.p[i] <= 'Z') ||
-            (s.p[i] >= '0' && s.p[i] <= '9'))) {
-        char ch = s.p[i];
-        scheme[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        i++;
-    }
-    scheme[i] = '\0';
-    sl = i;
-    if (sl == 0 || s.len - sl < 3 || memcmp(s.p + sl, "://", 3) != 0) {
-        cfg_error(c, at, path, "not a URL (expected %s)",
-                  kind == CFG_URL_ENDPOINT ? "https://host[:port][/path]"
-                                           : "http://host:port or socks5://host:port");
+    if (url_parse(span_cstr(url), &u, &why) != HAF_OK) {
+        if (strcmp(why, URL_WHY_NOT_A_URL) == 0)
+            cfg_error(c, at, path, "not a URL (expected %s)",
+                      kind == CFG_URL_ENDPOINT ? "https://host[:port][/path]"
+                                               : "http://host:port or socks5://host:port");
+        else
+            cfg_error(c, at, path, "%s", why);
         return;
     }
     if (kind == CFG_URL_ENDPOINT) {
-        ok_scheme = strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0;
+        ok_scheme = url_scheme_is(&u, "https") || url_scheme_is(&u, "http");
     } else {
         for (size_t k = 0; k < sizeof(proxy_schemes) / sizeof(proxy_schemes[0]); k++)
-            ok_scheme = ok_scheme || strcmp(scheme, proxy_schemes[k]) == 0;
+            ok_scheme = ok_scheme || url_scheme_is(&u, proxy_schemes[k]);
     }
     if (!ok_scheme) {
-        cfg_error(c, at, path, "unsupported URL scheme \"%s\" (use %s)", scheme,
+        cfg_error(c, at, path, "unsupported URL scheme \"%s\" (use %s)", u.scheme,
                   kind == CFG_URL_ENDPOINT ? "https"
                                            : "http, https, socks4, socks4a, socks5 or socks5h");
         return;
     }
-    i = sl + 3;
-    for (size_t j = i; j < s.len && s.p[j] != '/' && s.p[j] != '?' && s.p[j] != '#'; j++)
-        if (s.p[j] == '@') {
-            cfg_error(c, at, path,
-                      "user information in the URL is not supported (no credentials in the "
-                      "config file%s)",
-                      kind == CFG_URL_PROXY ? "; set HTTPS_PROXY in the environment instead" : "");
-            return;
-        }
-    if (i < s.len && s.p[i] == '[') {
-        size_t start = ++i;
-        while (i < s.len && s.p[i] != ']')
-            i++;
-        if (i >= s.len) {
-            cfg_error(c, at, path, "unterminated [IPv6 address] in URL");
-            return;
-        }
-        host = span_make(s.p + start, i - start);
-        i++;
-        bracketed = true;
-        for (size_t j = 0; j < host.len; j++) {
-            char ch = host.p[j];
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-                  (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.')) {
-                cfg_error(c, at, path, "invalid IPv6 address in URL");
-                return;
-            }
-        }
-    } else {
-        size_t start = i;
-        while (i < s.len && s.p[i] != ':' && s.p[i] != '/' && s.p[i] != '?' && s.p[i] != '#') {
-            char ch = s.p[i];
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')) {
-                cfg_error(c, at, path, "invalid character in URL host name");
-                return;
-            }
-            i++;
-        }
-        host = span_make(s.p + start, i - start);
-    }
-    if (host.len == 0 || host.len > 253) {
-        cfg_error(c, at, path, "URL has no valid host");
+    if (u.has_userinfo) {
+        cfg_error(c, at, path,
+                  "user information in the URL is not supported (no credentials in the "
+                  "config file%s)",
+                  kind == CFG_URL_PROXY ? "; set HTTPS_PROXY in the environment instead" : "");
         return;
     }
-    if (i < s.len && s.p[i] == ':') {
-        size_t start = ++i;
-        uint64_t port;
-        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
-            i++;
-        if (i - start > 5 || !span_to_u64_dec(span_make(s.p + start, i - start), &port) ||
-            port == 0 || port > 65535) {
-            cfg_error(c, at, path, "invalid port in URL (1..65535)");
-            return;
-        }
-    }
-    if (i < s.len && s.p[i] != '/') {
-        cfg_error(c, at, path, "URL must not have a query or fragment");
-        return;
-    }
-    for (size_t j = i; j < s.len; j++)
-        if (s.p[j] == '?' || s.p[j] == '#' || s.p[j] == ' ' || (unsigned char)s.p[j] >= 0x7f) {
-            cfg_error(c, at, path,
-                      "URL path must not have a query, fragment, space or non-ASCII byte");
-            return;
-        }
-    if (kind == CFG_URL_PROXY && i < s.len && !(s.len - i == 1)) {
+    if (kind == CFG_URL_PROXY && u.path.len > 1) {
         cfg_error(c, at, path, "a proxy URL has no path");
         return;
     }
-    if (kind == CFG_URL_ENDPOINT && strcmp(scheme, "http") == 0 &&
-        !cfg_host_is_loopback(host, bracketed))
-        cfg_error(c, at, path,
-                  "plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, "
-                  "localhost); use https://");
+    if (kind == CFG_URL_ENDPOINT && url_check_endpoint(&u, &why) != HAF_OK)
+        cfg_error(c, at, path, "%s", why);
 }
 
 /* glob(3) pattern syntax: balanced [ ], no trailing backslash, absolute. */
