@@ -49,6 +49,7 @@ creds_provider_container(struct creds_provider *p, struct aws_creds *out, struct
     const char *tok_file = creds_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     const char *tok_env = creds_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     struct buf url, tok;
+    const char *reason = NULL;
     struct http_response resp;
     struct http_header h[1];
     struct creds_doc d = {0};
@@ -84,9 +85,10 @@ creds_provider_container(struct creds_provider *p, struct aws_creds *out, struct
     }
     c.no_proxy = !url_scheme_is(&u, "https");
     if (tok_file != NULL) {
-        e = creds_read_file(tok_file, CREDS_TOKEN_FILE_MAX_BYTES, &tok);
+        e = creds_read_file(tok_file, CREDS_TOKEN_FILE_MAX_BYTES, &tok, &reason);
         if (e != HAF_OK) {
-            creds_why(why, "container: cannot read %s (%s)", tok_file, haf_err_str(e));
+            creds_why(why, "container: cannot read %s (%s)", tok_file,
+                      reason ? reason : haf_err_str(e));
             e = HAF_ECREDS;
             goto out;
         }

@@ -143,9 +143,12 @@ void creds_doc_take(struct creds_doc *d, struct aws_creds *out, const char *sour
 /* Appends "; " and a formatted text to why, a capped buffer of fixed texts that never takes a
  * secret; past the cap the text is cut short (it is advisory). */
 void creds_why(struct buf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reads a whole small regular file (at most max bytes) without ever blocking on a FIFO or a
- * device; the null device reads as empty. HAF_ENOTFOUND when absent; see creds_io.c. */
-HAF_MUST_USE enum haf_err creds_read_file(const char *path, size_t max, struct buf *out);
+/* Reads a whole small regular file (at most max bytes) into out (initialised here) without ever
+ * blocking on a FIFO or a device, which are refused; the null device reads as empty.
+ * HAF_ENOTFOUND when absent; *reason (may be NULL) a static sentence for messages; see
+ * creds_io.c. */
+HAF_MUST_USE enum haf_err creds_read_file(const char *path, size_t max, struct buf *out,
+                                          const char **reason);
 /* $HOME/rel, or NULL without a HOME. Caller frees. */
 char *creds_home_path(const char *rel);
 /* One blocking call; describes a transport failure in why. resp must be initialised. */

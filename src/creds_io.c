@@ -73,27 +73,62 @@ creds_why(struct buf *why, const char *fmt, ...)
 
 /* ---- files ---- */
 
-/* Read a whole small file (regular file, at most max bytes). HAF_ENOTFOUND when absent. The null
- * device reads as an empty file: AWS_CONFIG_FILE=/dev/null is the usual way to say "no shared
- * files" (the AWS CLI and SDKs accept it), and must let the chain go on to IMDS. */
-enum haf_err
-creds_read_file(const char *path, size_t max, struct buf *out)
+/* What a non-regular file is, for the refusal. */
+static const char *
+file_kind(mode_t mode)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (S_ISFIFO(mode))
+        return "a FIFO, not a regular file";
+    if (S_ISDIR(mode))
+        return "a directory, not a regular file";
+    if (S_ISSOCK(mode))
+        return "a socket, not a regular file";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device, not a regular file";
+    return "not a regular file";
+}
+
+/*
+ * Read a whole small file (regular file, at most max bytes). HAF_ENOTFOUND when absent. The null
+ * device reads as an empty file: AWS_CONFIG_FILE=/dev/null is the usual way to say "no shared
+ * files" (the AWS CLI and SDKs accept it), and must let the chain go on to IMDS.
+ *
+ * Never blocks on what is not a regular file (issue 11 §5): open(2) of a FIFO without a writer
+ * blocks for ever (and the daemon, whose signals wait in a signalfd, could not even be stopped),
+ * so the file is opened O_NONBLOCK and what was opened is checked with fstat before any read; a
+ * FIFO, directory, socket or device other than /dev/null is refused. Symbolic links are followed
+ * on purpose (Kubernetes projects token files through links), and the check is on the opened
+ * descriptor, so there is no window between check and use. *reason (may be NULL) gets a static
+ * sentence for the caller's message when the error has a more precise cause than its code.
+ */
+enum haf_err
+creds_read_file(const char *path, size_t max, struct buf *out, const char **reason)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
     enum haf_err e = HAF_OK;
+    const char *dummy;
     char chunk[4096];
 
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? HAF_ENOTFOUND : HAF_EIO;
+    if (reason == NULL)
+        reason = &dummy;
+    *reason = NULL;
+    buf_init(out, max);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return HAF_ENOTFOUND;
+        *reason = strerror(errno);
+        return HAF_EIO;
+    }
     if (fstat(fd, &st) != 0) {
+        *reason = strerror(errno);
         e = HAF_EIO;
         goto out;
     }
-    buf_init(out, max);
     if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
         goto out; /* /dev/null */
     if (!S_ISREG(st.st_mode)) {
+        *reason = file_kind(st.st_mode);
         e = HAF_EIO;
         goto out;
     }
@@ -102,6 +137,7 @@ creds_read_file(const char *path, size_t max, struct buf *out)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            *reason = strerror(errno);
             e = HAF_EIO;
             break;
         }

@@ -60,12 +60,13 @@ ini_read(const char *path, const char *profile, bool config_file, struct creds_i
          struct buf *why)
 {
     struct buf b;
-    enum haf_err e = creds_read_file(path, CREDS_INI_MAX_BYTES, &b);
+    const char *reason = NULL;
+    enum haf_err e = creds_read_file(path, CREDS_INI_MAX_BYTES, &b, &reason);
 
     if (e == HAF_ENOTFOUND)
         return HAF_OK;
     if (e != HAF_OK) {
-        creds_why(why, "profile: cannot read %s (%s)", path, haf_err_str(e));
+        creds_why(why, "profile: cannot read %s (%s)", path, reason ? reason : haf_err_str(e));
         return e;
     }
     e = creds_parse_ini(buf_span(&b), profile, config_file, ini);

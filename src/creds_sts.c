@@ -177,6 +177,7 @@ creds_provider_web_identity(struct creds_provider *p, int64_t now_ms, struct aws
     const char *role = creds_env("AWS_ROLE_ARN");
     const char *session = creds_env("AWS_ROLE_SESSION_NAME");
     struct buf tok, form;
+    const char *reason = NULL;
     enum haf_err e;
 
     if (file == NULL && role == NULL)
@@ -188,9 +189,9 @@ creds_provider_web_identity(struct creds_provider *p, int64_t now_ms, struct aws
     }
     buf_init(&form, 64u << 10);
     /* Re-read at every refresh: the orchestrator rotates the token file. */
-    e = creds_read_file(file, CREDS_TOKEN_FILE_MAX_BYTES, &tok);
+    e = creds_read_file(file, CREDS_TOKEN_FILE_MAX_BYTES, &tok, &reason);
     if (e != HAF_OK) {
-        creds_why(why, "web-identity: cannot read %s (%s)", file, haf_err_str(e));
+        creds_why(why, "web-identity: cannot read %s (%s)", file, reason ? reason : haf_err_str(e));
         e = HAF_ECREDS;
         goto out;
     }
