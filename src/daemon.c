@@ -655,8 +655,8 @@ daemon_main(const struct daemon_opts *opts)
     if (rc == 0 && opts->once && d.failed)
         rc = EXIT_RUNTIME;
     stats_log(&d.stats);
-    if (rc != 0 && d.tail != NULL)
-        daemon_teardown(&d);
+    if (rc != 0)
+        daemon_teardown(&d); /* a setup that failed half-way: everything it built is freed */
     config_free(d.cfg);
     config_free(d.reload_cfg);
     close(d.sigfd);
