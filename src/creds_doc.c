@@ -329,12 +329,35 @@ json_take_string(json_t *o, const char *key, char **out)
     return HAF_OK;
 }
 
+/* The last step of every document: its Expiration read, its strings checked, then moved to *out
+ * (d left empty). HAF_EPARSE with *problem (when not NULL) saying which check failed. */
+static enum haf_err
+doc_finish(struct creds_doc *d, const char *exp, struct creds_doc *out, const char **problem)
+{
+    const char *dummy;
+
+    if (problem == NULL)
+        problem = &dummy;
+    if (!creds_parse_iso8601(span_cstr(exp), &d->expiration_ms)) {
+        *problem = "credentials document has a malformed Expiration";
+        return HAF_EPARSE;
+    }
+    if (!creds_doc_valid(d)) {
+        *problem = "credentials document has malformed key id, secret or token";
+        return HAF_EPARSE;
+    }
+    *out = *d;
+    memset(d, 0, sizeof(*d));
+    return HAF_OK;
+}
+
 enum haf_err
 creds_parse_json(struct span body, struct creds_doc *out, char *why, size_t why_len)
 {
     struct creds_doc d = {0};
     json_t *root = NULL, *code;
     json_error_t jerr;
+    const char *problem = NULL;
     char *exp = NULL;
     enum haf_err e = HAF_EPARSE;
 
@@ -364,19 +387,9 @@ creds_parse_json(struct span body, struct creds_doc *out, char *why, size_t why_
                     "credentials document lacks AccessKeyId, SecretAccessKey, Token or Expiration");
         goto out;
     }
-    if (!creds_parse_iso8601(span_cstr(exp), &d.expiration_ms)) {
-        set_why(why, why_len, "credentials document has a malformed Expiration");
-        e = HAF_EPARSE;
-        goto out;
-    }
-    if (!creds_doc_valid(&d)) {
-        set_why(why, why_len, "credentials document has malformed key id, secret or token");
-        e = HAF_EPARSE;
-        goto out;
-    }
-    *out = d;
-    memset(&d, 0, sizeof(d));
-    e = HAF_OK;
+    e = doc_finish(&d, exp, out, &problem);
+    if (e != HAF_OK)
+        set_why(why, why_len, problem);
 out:
     free(exp);
     creds_doc_clean_up(&d);
@@ -419,13 +432,7 @@ creds_parse_sts_xml(struct span body, struct creds_doc *out, char *code, size_t 
             e = HAF_EPARSE;
         goto out;
     }
-    if (!creds_parse_iso8601(span_cstr(exp), &d.expiration_ms) || !creds_doc_valid(&d)) {
-        e = HAF_EPARSE;
-        goto out;
-    }
-    *out = d;
-    memset(&d, 0, sizeof(d));
-    e = HAF_OK;
+    e = doc_finish(&d, exp, out, NULL);
 out:
     free(exp);
     creds_doc_clean_up(&d);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "creds_internal.h"
+#include "haf/url.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
 #define IMDS_TOKEN_TTL_S      21600
@@ -19,16 +20,28 @@
 
 /* ---- IMDSv2 ---- */
 
-static void
-imds_endpoint(char *out, size_t len)
+/* The endpoint without trailing slashes: AWS_EC2_METADATA_SERVICE_ENDPOINT under url.h's grammar
+ * (http or https, no userinfo, fits in out), else the link-local default. */
+static enum haf_err
+imds_endpoint(char *out, size_t len, struct buf *why)
 {
     const char *ep = creds_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    struct url u;
     size_t n;
 
-    snprintf(out, len, "%s", ep ? ep : IMDS_DEFAULT_ENDPOINT);
-    n = strlen(out);
+    if (ep == NULL)
+        ep = IMDS_DEFAULT_ENDPOINT;
+    n = strlen(ep);
+    if (n >= len || url_parse(span_make(ep, n), &u, NULL) != HAF_OK || u.has_userinfo ||
+        !(url_scheme_is(&u, "http") || url_scheme_is(&u, "https"))) {
+        creds_why(why, "imds: AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http(s) URL without "
+                       "user information");
+        return HAF_ECREDS;
+    }
+    memcpy(out, ep, n + 1);
     while (n > 0 && out[n - 1] == '/')
         out[--n] = '\0';
+    return HAF_OK;
 }
 
 static bool
@@ -143,10 +156,11 @@ static enum haf_err
 imds_request(struct http_client *http, char **token_cache, int64_t *expiry_ms, int64_t now_ms,
              const char *path, struct http_response *resp, struct buf *why)
 {
-    char ep[512], *local = NULL, **token = token_cache ? token_cache : &local;
+    char ep[256], *local = NULL, **token = token_cache ? token_cache : &local;
     enum haf_err e = HAF_ECREDS;
 
-    imds_endpoint(ep, sizeof(ep));
+    if (imds_endpoint(ep, sizeof(ep), why) != HAF_OK)
+        return HAF_ECREDS;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (*token != NULL && expiry_ms && now_ms >= *expiry_ms) {
             creds_secret_free(*token);

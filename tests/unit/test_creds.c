@@ -1046,6 +1046,32 @@ test_creds_get_fifo_paths_refused_without_blocking(void **state)
     unlink(fifo);
 }
 
+/* The IMDS endpoint from the environment goes through the one URL parser: userinfo, other schemes
+ * and non-URLs are refused without a request (nothing listens on port 9 anyway). */
+static void
+test_creds_get_imds_endpoint_env_checked(void **state)
+{
+    static const char *const bad[] = {"http://user:pw@127.0.0.1:9", "ftp://127.0.0.1:9",
+                                      "169.254.169.254", "http://127.0.0.1:9/a b"};
+    struct creds_provider *p;
+    const struct aws_creds *c = NULL;
+    char why[512];
+
+    (void)state;
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", bad[i], 1);
+        p = provider(NULL, NULL);
+        assert_int_equal(creds_get(p, T0_MS, &c, why, sizeof(why)), HAF_ECREDS);
+        if (strstr(why, "imds: AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http(s) URL") == NULL)
+            fail_msg("%s: %s", bad[i], why);
+        assert_null(strstr(why, "pw"));
+        creds_provider_free(p);
+    }
+}
+
 /* Regression (reliability_creds): AWS_CONFIG_FILE=/dev/null, the usual way to say "no shared
  * files", stopped the chain before IMDS; the null device must read as an empty file. */
 static void
@@ -1357,6 +1383,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_creds_get_environment_first, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_fifo_paths_refused_without_blocking,
                                         env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_imds_endpoint_env_checked, env_setup,
+                                        env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_environment_half_set_is_an_error, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_profile_from_files, env_setup, env_teardown),
