@@ -8,6 +8,7 @@ proves that no request went through the proxy. Exits after --max-seconds (defaul
 crashed test cannot leave it behind. Loopback only.
 """
 import argparse
+import os
 import socket
 import threading
 import time
@@ -47,7 +48,6 @@ def main():
     s.settimeout(0.5)
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
-    import os
     os.rename(a.port_file + ".tmp", a.port_file)
     lock = threading.Lock()
     deadline = time.monotonic() + a.max_seconds
