@@ -35,7 +35,10 @@
 
 #include "haf/creds.h"
 #include "haf/cwl_rules.h"
+#include "haf/printable.h"
 #include "haf/sigv4.h"
+#include "haf/url.h"
+#include "haf/xml_scan.h"
 
 #define CWL_TARGET_PREFIX  "Logs_20140328."
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
@@ -48,7 +51,7 @@
 struct put_ctx;
 
 struct cwl_client {
-    char *url;  /* the endpoint, as given */
+    char *url;  /* the endpoint, in canonical form (url_format) */
     char *host; /* authority part, signed and sent as Host */
     char *path; /* "/" unless the endpoint names one */
     char *region;
@@ -118,24 +121,6 @@ result_init(struct cwl_result *r)
     r->expired_end = -1;
 }
 
-/* Printable ASCII only: other control bytes become spaces, non-ASCII bytes '?'. Bounded. */
-static void
-copy_message(char *dst, size_t dst_len, struct span v)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < v.len && o + 1 < dst_len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch >= 0x20 && ch < 0x7f)
-            dst[o++] = (char)ch;
-        else if (ch < 0x20 || ch == 0x7f)
-            dst[o++] = ' ';
-        else
-            dst[o++] = '?';
-    }
-    dst[o] = '\0';
-}
-
 /* Smithy awsJson1_1 error type sanitizing (docs/cloudwatch-limits.md section 4), then printable
  * ASCII only. */
 static void
@@ -154,7 +139,7 @@ sanitize_type(char *dst, size_t dst_len, struct span v)
         v.len -= i + 1;
     }
     t = span_trim(v);
-    copy_message(dst, dst_len, t);
+    printable_copy(dst, dst_len, t);
 }
 
 static bool
@@ -280,28 +265,6 @@ json_index(const json_t *v)
     return (int64_t)json_integer_value(v);
 }
 
-/* The text of the first <name>...</name> in an untrusted body; SPAN_NULL when there is none. */
-static struct span
-xml_element(struct span body, const char *name)
-{
-    char open[32], close[32];
-    int no = snprintf(open, sizeof(open), "<%s>", name);
-    int nc = snprintf(close, sizeof(close), "</%s>", name);
-    const char *start, *end;
-
-    if (body.p == NULL || no <= 0 || nc <= 0 || (size_t)no >= sizeof(open) ||
-        (size_t)nc >= sizeof(close))
-        return SPAN_NULL;
-    start = memmem(body.p, body.len, open, (size_t)no);
-    if (start == NULL)
-        return SPAN_NULL;
-    start += no;
-    end = memmem(start, body.len - (size_t)(start - body.p), close, (size_t)nc);
-    if (end == NULL)
-        return SPAN_NULL;
-    return span_make(start, (size_t)(end - start));
-}
-
 static bool
 body_is_blank(const struct buf *b)
 {
@@ -317,8 +280,9 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
 
     result_init(out);
     out->status = resp->status;
-    copy_message(out->request_id, sizeof(out->request_id),
-                 span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
+    printable_copy(
+        out->request_id, sizeof(out->request_id),
+        span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
     switch (resp->outcome) {
     case HTTP_ANSWERED:
         break;
@@ -334,8 +298,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
     {
         char date[sizeof(resp->date)];
         int64_t ms;
-        copy_message(date, sizeof(date),
-                     span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
+        printable_copy(date, sizeof(date),
+                       span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
         if (http_parse_date(date, &ms))
             out->server_time_ms = ms;
     }
@@ -355,8 +319,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
             out->cls = CWL_OK;
         } else {
             out->cls = CWL_AMBIGUOUS;
-            copy_message(out->message, sizeof(out->message),
-                         SPAN_LIT("2xx answer whose body is not a JSON object"));
+            printable_copy(out->message, sizeof(out->message),
+                           SPAN_LIT("2xx answer whose body is not a JSON object"));
         }
         goto out;
     }
@@ -373,16 +337,17 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
             type = json_str_span(json_object_get(root, "__type"));
         if (type.p == NULL)
             type = json_str_span(json_object_get(root, "code"));
-        copy_message(out->message, sizeof(out->message), msg);
-        copy_message(out->expected_sequence_token, sizeof(out->expected_sequence_token),
-                     json_str_span(json_object_get(root, "expectedSequenceToken")));
+        printable_copy(out->message, sizeof(out->message), msg);
+        printable_copy(out->expected_sequence_token, sizeof(out->expected_sequence_token),
+                       json_str_span(json_object_get(root, "expectedSequenceToken")));
     } else {
         /* Not JSON. An XML error document (query-protocol services, and moto's IAM layer) names
          * its <Code> and <Message>; anything else (a proxy's HTML) is the message, as botocore. */
-        struct span msg = xml_element(buf_span(&resp->body), "Message");
+        struct span msg = SPAN_NULL;
+        (void)xml_scan_element(buf_span(&resp->body), "Message", &msg);
         if (type.p == NULL)
-            type = xml_element(buf_span(&resp->body), "Code");
-        copy_message(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
+            (void)xml_scan_element(buf_span(&resp->body), "Code", &type);
+        printable_copy(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
     }
     sanitize_type(out->error_type, sizeof(out->error_type), type);
     out->cls = class_for(out->error_type, out->message, resp->status);
@@ -390,8 +355,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
 
 transport:
     out->status = 0;
-    copy_message(out->message, sizeof(out->message),
-                 span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
+    printable_copy(out->message, sizeof(out->message),
+                   span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
 out:
     json_decref(root);
 }
@@ -438,38 +403,26 @@ cwl_default_endpoint(const char *region)
     return b.p;
 }
 
-/* Split "scheme://authority/path" into host (authority) and path; no userinfo, query or fragment.
- */
+/* The endpoint under url.h's rule (http only on loopback, no userinfo, no query), stored in
+ * canonical form (a lower-case scheme), with its authority (signed and sent as Host) and path. */
 static enum haf_err
-endpoint_split(const char *url, char **host, char **path)
+endpoint_split(const char *text, char **url, char **host, char **path)
 {
-    const char *a, *p;
-    size_t alen;
+    struct url u;
+    struct buf canon;
 
-    if (strncmp(url, "https://", 8) == 0)
-        a = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        a = url + 7;
-    else
+    if (url_parse(span_cstr(text), &u, NULL) != HAF_OK || url_check_endpoint(&u, NULL) != HAF_OK)
         return HAF_ECONFIG;
-    for (p = a; *p && *p != '/'; p++)
-        ;
-    alen = (size_t)(p - a);
-    if (alen == 0 || memchr(a, '@', alen) != NULL)
-        return HAF_ECONFIG;
-    for (const char *q = a; *q; q++) {
-        unsigned char ch = (unsigned char)*q;
-        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#')
-            return HAF_ECONFIG;
-    }
-    *host = strndup(a, alen);
-    *path = strdup(*p ? p : "/");
-    if (*host == NULL || *path == NULL) {
-        free(*host);
-        free(*path);
-        *host = *path = NULL;
+    buf_init(&canon, 0);
+    if (url_format(&u, &canon) != HAF_OK) {
+        buf_clean_up(&canon);
         return HAF_ENOMEM;
     }
+    *url = canon.p;
+    *host = strndup(u.authority.p, u.authority.len);
+    *path = u.path.len ? strndup(u.path.p, u.path.len) : strdup("/");
+    if (*host == NULL || *path == NULL)
+        return HAF_ENOMEM; /* the caller frees what was set */
     return HAF_OK;
 }
 
@@ -477,6 +430,7 @@ struct cwl_client *
 cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct creds_provider *creds)
 {
     struct cwl_client *c;
+    char *given = NULL;
 
     if (opts == NULL || opts->region == NULL || opts->region[0] == '\0' || http == NULL)
         return NULL;
@@ -485,17 +439,19 @@ cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct cre
         return NULL;
     c->http = http;
     c->creds = creds;
-    c->url = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
+    given = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
     c->region = strdup(opts->region);
-    if (c->url == NULL || c->region == NULL)
+    if (given == NULL || c->region == NULL)
         goto fail;
-    if (endpoint_split(c->url, &c->host, &c->path) != HAF_OK)
+    if (endpoint_split(given, &c->url, &c->host, &c->path) != HAF_OK)
         goto fail;
+    free(given);
     c->signer = sigv4_signer_new();
     if (c->signer == NULL)
         goto fail;
     return c;
 fail:
+    free(given);
     cwl_client_free(c);
     return NULL;
 }
@@ -594,14 +550,15 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
     if (n < 0 || (size_t)n >= sizeof(out->target))
         return HAF_EINVAL;
     if (c->creds == NULL) {
-        copy_message(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
+        printable_copy(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
         return HAF_ECREDS;
     }
     /* Expiry times come from our own credential sources (IMDS, STS, a process on this host):
      * compare them with the local clock, not the service's. */
     e = creds_get(c->creds, local_ms, &ac, why, sizeof(why));
     if (e != HAF_OK || ac == NULL) {
-        copy_message(res->message, sizeof(res->message), span_make(why, strnlen(why, sizeof(why))));
+        printable_copy(res->message, sizeof(res->message),
+                       span_make(why, strnlen(why, sizeof(why))));
         return HAF_ECREDS;
     }
     sh[0] = (struct sigv4_header){"host", c->host};

@@ -41,6 +41,9 @@
 
 #include <curl/curl.h>
 
+#include "haf/printable.h"
+#include "haf/url.h"
+
 #define HTTP_POOL_MAX       8
 #define HTTP_USER_AGENT     "hsm-audit-forwarder/" HAF_VERSION
 #define HTTP_POLL_FDS_STACK 8
@@ -78,8 +81,6 @@ struct http_client {
 };
 
 static unsigned http_global_refs;
-
-static void copy_printable(char *dst, size_t dst_len, struct span v);
 
 void
 http_response_init(struct http_response *r)
@@ -173,7 +174,7 @@ http_client_free(struct http_client *c)
         x->resp.outcome = HTTP_AMBIGUOUS;
         x->resp.status = 0;
         buf_reset(&x->resp.body);
-        copy_printable(x->resp.error, sizeof(x->resp.error),
+        printable_copy(x->resp.error, sizeof(x->resp.error),
                        SPAN_LIT("cancelled: the HTTP client was freed"));
         x->done(x->arg, &x->resp);
         xfer_free(x);
@@ -213,19 +214,6 @@ span_ieq(struct span s, const char *lit)
 }
 
 /* Copy printable ASCII from `v` into dst (always NUL-terminated, truncated to fit). */
-static void
-copy_printable(char *dst, size_t dst_len, struct span v)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < v.len && o + 1 < dst_len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch >= 0x20 && ch < 0x7f)
-            dst[o++] = (char)ch;
-    }
-    dst[o] = '\0';
-}
-
 static size_t
 on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
@@ -249,11 +237,11 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     name = span_make(line.p, colon);
     value = span_trim(span_make(line.p + colon + 1, line.len - colon - 1));
     if (span_ieq(name, "x-amzn-requestid"))
-        copy_printable(x->resp.request_id, sizeof(x->resp.request_id), value);
+        printable_copy(x->resp.request_id, sizeof(x->resp.request_id), value);
     else if (span_ieq(name, "x-amzn-errortype"))
-        copy_printable(x->resp.error_type, sizeof(x->resp.error_type), value);
+        printable_copy(x->resp.error_type, sizeof(x->resp.error_type), value);
     else if (span_ieq(name, "date"))
-        copy_printable(x->resp.date, sizeof(x->resp.date), value);
+        printable_copy(x->resp.date, sizeof(x->resp.date), value);
     return nitems;
 }
 
@@ -379,6 +367,14 @@ method_is(const char *m, const char *lit)
     return strcmp(m, lit) == 0;
 }
 
+static bool
+http_url_is_loopback(const char *text)
+{
+    struct url u;
+
+    return url_parse(span_cstr(text), &u, NULL) == HAF_OK && url_host_is_loopback(&u);
+}
+
 static enum haf_err
 xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request *req)
 {
@@ -413,7 +409,10 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     SET(CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
-    if (req->no_proxy)
+    /* A loopback endpoint never goes through a proxy, whoever asks (proxy: or http_proxy in the
+     * environment would otherwise carry plain http, signed, to another host). "*" overrides
+     * both CURLOPT_PROXY and the environment. */
+    if (req->no_proxy || http_url_is_loopback(req->url))
         SET(CURLOPT_NOPROXY, "*");
     else if (c->proxy)
         SET(CURLOPT_PROXY, c->proxy);
@@ -520,7 +519,7 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
     } else {
         r->outcome = HTTP_AMBIGUOUS;
     }
-    copy_printable(r->error, sizeof(r->error),
+    printable_copy(r->error, sizeof(r->error),
                    span_cstr(x->oom         ? "out of memory reading the response"
                              : x->errbuf[0] ? x->errbuf
                                             : curl_easy_strerror(rc)));
