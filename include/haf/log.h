@@ -32,5 +32,7 @@ void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed at -vv. */
 void log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* head on one line, then each line of text (a list of errors) on its own line, indented. */
+void log_lines(enum log_level lvl, const char *head, const char *text);
 
 #endif

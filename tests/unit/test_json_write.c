@@ -106,8 +106,7 @@ test_json_write_escaped_invalid_utf8_one_replacement_per_byte(void **state)
     check_escaped("\x80", 1, "\xEF\xBF\xBD", 1);
     check_escaped("a\xc0\x80z", 4, "a\xEF\xBF\xBD\xEF\xBF\xBDz", 2);
     check_escaped("\xed\xa0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 3);
-    check_escaped("\xf4\x90\x80\x80", 4,
-                  "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 4);
+    check_escaped("\xf4\x90\x80\x80", 4, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 4);
     check_escaped("ok\xe2\x82", 4, "ok\xEF\xBF\xBD\xEF\xBF\xBD", 2);
     check_escaped("\xf5\xff\"", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\\\"", 2);
 }
@@ -116,8 +115,8 @@ test_json_write_escaped_invalid_utf8_one_replacement_per_byte(void **state)
 static size_t
 random_text(unsigned char *p, size_t max, unsigned *seed)
 {
-    static const unsigned char pool[] = {'"', '\\', '\n', 0, 0x1f, 0x7f, 0x80, 0xc3, 0xa9, 0xe2,
-                                         0x82, 0xac, 0xf0, 0x9f, 0xed, 0xa0, 0xff, 'a', 'b'};
+    static const unsigned char pool[] = {'"',  '\\', '\n', 0,    0x1f, 0x7f, 0x80, 0xc3, 0xa9, 0xe2,
+                                         0x82, 0xac, 0xf0, 0x9f, 0xed, 0xa0, 0xff, 'a',  'b'};
     size_t n = (size_t)rand_r(seed) % max;
     unsigned mode = (unsigned)rand_r(seed) % 4;
 
