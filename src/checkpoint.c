@@ -188,7 +188,18 @@ nomem:
     return HAF_ENOMEM;
 }
 
+bool
+ckpt_file_stale(const struct ckpt_file *f, int64_t now_ms, int64_t age_ms)
+{
+    /* now >= updated, so the difference of the two as unsigned values is exact. */
+    return age_ms >= 0 && now_ms >= f->updated_ms &&
+           (uint64_t)now_ms - (uint64_t)f->updated_ms > (uint64_t)age_ms;
+}
+
 /* ---- serialization ---- */
+
+/* 9999-12-31T23:59:59.999Z in epoch milliseconds: the largest updated_ms a state file may hold. */
+#define CKPT_MAX_TIME_MS 253402300799999LL
 
 static const char ckpt_hexdigits[] = "0123456789abcdef";
 
@@ -441,8 +452,12 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
         f->fp.hash[k] = (uint8_t)(hi << 4 | lo);
     }
     v = json_object_get(o, "updated_ms");
-    if (!json_is_integer(v))
-        return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer", i);
+    /* We write the wall clock here; anything outside 1970..9999 is not ours, and a value at the
+     * int64 extremes made the daemon's age arithmetic overflow. */
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > CKPT_MAX_TIME_MS)
+        return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer 0..%lld", i,
+                         (long long)CKPT_MAX_TIME_MS);
     f->updated_ms = json_integer_value(v);
     f->path = ckpt_get_text(o, "path", false);
     if (f->path == NULL)

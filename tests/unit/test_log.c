@@ -108,9 +108,11 @@ test_log_escapes_control_bytes_invalid_utf8_and_backslash(void **state)
 
     (void)state;
     log_init(false, 0);
-    log_info("a\tb\x01" "c\x1b[31m\x7f d\\e \xc3\xa9 \xff\xc3 \xe2\x80\xa8 end");
+    log_info("a\tb\x01"
+             "c\x1b[31m\x7f d\\e \xc3\xa9 \xff\xc3 \xe2\x80\xa8 end");
     out = captured(&len);
-    assert_string_equal(out, "<6>a\\tb\\x01c\\x1b[31m\\x7f d\\\\e \xc3\xa9 \\xff\\xc3 \\xe2\\x80\\xa8 end\n");
+    assert_string_equal(
+        out, "<6>a\\tb\\x01c\\x1b[31m\\x7f d\\\\e \xc3\xa9 \\xff\\xc3 \\xe2\\x80\\xa8 end\n");
     free(out);
 }
 
