@@ -831,8 +831,8 @@ cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 static void
 cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_source *src)
 {
-    static const char *const keys[] = {"path",           "log_group", "log_stream", "format",
-                                       "start_position", "hsm_id",    NULL};
+    static const char *const keys[] = {"path",           "log_group", "log_stream",      "format",
+                                       "start_position", "hsm_id",    "follow_symlinks", NULL};
     static const char *const formats[] = {"json", "raw"};
     static const char *const starts[] = {"beginning", "end"};
     char p[64], kp[96];
@@ -867,6 +867,7 @@ cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_s
     v = cfg_enum(c, n, p, "start_position", starts, 2);
     if (v >= 0)
         src->start_position = v == 0 ? START_BEGINNING : START_END;
+    cfg_bool(c, n, p, "follow_symlinks", &src->follow_symlinks);
 }
 
 static void
@@ -1223,6 +1224,7 @@ config_dump(const struct haf_config *cfg, struct buf *out)
         DUMP(buf_addf(out, "    start_position: %s\n",
                       s->start_position == START_END ? "end" : "beginning"));
         DUMP(cfg_dump_str(out, "    ", "hsm_id", s->hsm_id, NULL));
+        DUMP(buf_addf(out, "    follow_symlinks: %s\n", s->follow_symlinks ? "true" : "false"));
     }
 #undef DUMP
     return e;
