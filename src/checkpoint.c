@@ -28,6 +28,7 @@
  * everything.
  */
 #include "haf/checkpoint.h"
+#include "haf/json_write.h"
 #include "haf/utf8.h"
 
 #include <errno.h>
@@ -243,7 +244,6 @@ enum haf_err
 ckpt_serialize(const struct ckpt_state *s, struct buf *out)
 {
     json_t *root = json_object(), *files = json_array(), *streams = json_array();
-    char *text = NULL;
     enum haf_err e = HAF_ENOMEM;
     int bad = 0;
 
@@ -293,14 +293,12 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
     bad |= json_object_set(root, "streams", streams);
     if (bad)
         goto out;
-    text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (text == NULL)
-        goto out;
-    e = buf_adds(out, text);
+    e = json_write_tree(out, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (e == HAF_EINVAL)
+        e = HAF_ENOMEM; /* a tree we built, refused only when jansson runs out of memory */
     if (e == HAF_OK)
         e = buf_addc(out, '\n');
 out:
-    free(text);
     json_decref(files);
     json_decref(streams);
     json_decref(root);

@@ -14,6 +14,8 @@
 #include "haf/json_write.h"
 #include "haf/utf8.h"
 
+#include <jansson.h>
+
 static const char hex_digits[] = "0123456789abcdef";
 
 /* The two-character escapes JSON has, by control character; 0 means \u00XX. */
@@ -263,4 +265,33 @@ json_write_string(struct buf *b, struct span s)
             b->p[mark] = '\0';
     }
     return e;
+}
+
+struct tree_sink {
+    struct buf *out;
+    enum haf_err err;
+};
+
+static int
+tree_append(const char *p, size_t n, void *data)
+{
+    struct tree_sink *k = data;
+
+    k->err = buf_add(k->out, p, n);
+    return k->err == HAF_OK ? 0 : -1;
+}
+
+enum haf_err
+json_write_tree(struct buf *out, const json_t *v, size_t flags)
+{
+    struct tree_sink k = {.out = out, .err = HAF_OK};
+    size_t mark = out->len;
+
+    if (v == NULL || json_dump_callback(v, tree_append, &k, flags) != 0) {
+        out->len = mark;
+        if (out->p)
+            out->p[mark] = '\0';
+        return k.err != HAF_OK ? k.err : HAF_EINVAL;
+    }
+    return HAF_OK;
 }

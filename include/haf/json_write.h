@@ -34,6 +34,14 @@ HAF_MUST_USE enum haf_err json_write_escaped(struct buf *b, struct span s, size_
 /* Appends s as a complete JSON string, quotes included. */
 HAF_MUST_USE enum haf_err json_write_string(struct buf *b, struct span s);
 
+/* Appends a jansson tree serialized with json_dump_callback's `flags` (JSON_COMPACT...), for the
+ * small documents built as trees (requests of cwl.c, the checkpoint). Through a buf rather than
+ * json_dumps, whose result would have to be freed with jansson's allocator (secmem.h), and so
+ * that the text is wiped when the buf is. HAF_EINVAL when jansson refuses the tree, or the buf's
+ * error; out is restored to its old length on failure. */
+struct json_t;
+HAF_MUST_USE enum haf_err json_write_tree(struct buf *out, const struct json_t *v, size_t flags);
+
 /*
  * True when no byte of s[0..n) needs escaping (none below 0x20 or from 0x80, no '"' or '\\'): the
  * caller may then copy s verbatim between quotes. May say false for a clean string (the escaper
