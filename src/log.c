@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -124,18 +125,6 @@ log_vemit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
     errno = saved;
 }
 
-void
-log_msg(enum log_level lvl, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (lvl == LOG_LVL_DEBUG && log_verbose < 1)
-        return;
-    va_start(ap, fmt);
-    log_vemit(lvl, NULL, fmt, ap);
-    va_end(ap);
-}
-
 #define LOG_FN_(name, lvl, min_verbose)                                                            \
     void name(const char *fmt, ...)                                                                \
     {                                                                                              \
@@ -165,17 +154,40 @@ log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+__attribute__((format(printf, 2, 3))) static void
+log_emitf(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vemit(lvl, NULL, fmt, ap);
+    va_end(ap);
+}
+
 void
 log_lines(enum log_level lvl, const char *head, const char *text)
 {
     const char *p = text;
 
-    log_msg(lvl, "%s", head);
+    if (lvl == LOG_LVL_DEBUG && log_verbose < 1)
+        return;
+    log_emitf(lvl, "%s", head);
     while (p != NULL && *p != '\0') {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
 
-        log_msg(lvl, "  %.*s", len, p);
+        log_emitf(lvl, "  %.*s", len, p);
         p = nl ? nl + 1 : NULL;
     }
+}
+
+void
+fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vemit(LOG_LVL_ERR, NULL, fmt, ap);
+    va_end(ap);
+    abort();
 }
