@@ -352,6 +352,8 @@ note_link_refused(struct tail *t, const char *path)
         free(t->last_refused_link);
         t->last_refused_link = copy;
     }
+    if (t->cb.on_link_refused != NULL)
+        t->cb.on_link_refused(t->cb.ctx, path);
 }
 
 /* Whether the symlink `path` of glob g, whose target stat(2) gave `target`, may be followed by

@@ -59,6 +59,9 @@ struct tail_callbacks {
     void (*on_truncate)(void *ctx, struct tail_file *f);
     /* The file is being released (draining and at EOF, or gone). f->user must be freed here. */
     void (*on_close)(void *ctx, struct tail_file *f);
+    /* A matching symlink was not followed (tail_add_glob_flags says when). Called at every
+     * attempt (each rescan), so an owner that warns keeps track of what it warned about. */
+    void (*on_link_refused)(void *ctx, const char *path);
     void *ctx;
 };
 
