@@ -3,7 +3,8 @@
 
     memscan.py PID ISSUED_JSONL [--skip-last N]
 
-Reads every readable mapping of /proc/PID/maps through /proc/PID/mem (root, or a ptrace-capable
+Reads every readable mapping of /proc/PID/maps (in 64 MiB pieces; mappings over 4 GiB, which only
+a sanitizer's reservations are, are skipped and counted) through /proc/PID/mem (root, or a ptrace-capable
 user: the daemon sets PR_SET_DUMPABLE 0, which leaves it readable to root only) and counts the
 occurrences of each session token and secret access key listed in ISSUED_JSONL (as
 imds_server.py --issued-file writes them), leaving out the last N issued (still in use). Prints
@@ -14,6 +15,8 @@ import argparse
 import json
 import re
 import sys
+
+MAX_REGION = 4 << 30
 
 
 def main():
@@ -36,33 +39,43 @@ def main():
     except OSError as e:
         print("cannot read process %d: %s" % (a.pid, e))
         sys.exit(2)
-    regions = 0
+    regions = skipped = 0
+    chunk = 64 << 20
+    overlap = max(len(n[2]) for n in needles) - 1 if needles else 0
     for line in maps:
         m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
         if not m or m.group(3)[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
             continue
         lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except (OSError, ValueError, OverflowError):
+        if hi - lo > MAX_REGION:
+            skipped += 1  # a sanitizer's reservation: terabytes of untouched address space
             continue
         regions += 1
-        for n in needles:
-            start = 0
-            while True:
-                k = data.find(n[2], start)
-                if k < 0:
-                    break
-                hits[n].append(lo + k)
-                start = k + 1
+        pos = lo
+        while pos < hi:
+            try:
+                mem.seek(pos)
+                data = mem.read(min(chunk + overlap, hi - pos))
+            except (OSError, ValueError, OverflowError):
+                break
+            for n in needles:
+                start = 0
+                while True:
+                    k = data.find(n[2], start)
+                    if k < 0:
+                        break
+                    if pos + k not in hits[n]:
+                        hits[n].append(pos + k)
+                    start = k + 1
+            pos += chunk
     total = 0
     for n, where in hits.items():
         if where:
             total += len(where)
             print("%s %d: %d copies at %s" % (n[0], n[1], len(where),
                                                ", ".join(hex(x) for x in where[:8])))
-    print("scanned %d regions for %d expired secrets" % (regions, len(needles)))
+    print("scanned %d regions for %d expired secrets (%d regions over %d GiB skipped)" % (
+        regions, len(needles), skipped, MAX_REGION >> 30))
     print("TOTAL %d" % total)
 
 
