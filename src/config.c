@@ -20,6 +20,7 @@
  * file are not supported.
  */
 #include "haf/config.h"
+#include "haf/json_write.h"
 #include "haf/streamname.h"
 #include "haf/yaml_tree.h"
 
@@ -1147,15 +1148,12 @@ cfg_dump_str(struct buf *out, const char *indent, const char *key, const char *v
     if (v == NULL)
         return unset_note ? buf_addf(out, "%s%s: ~  # %s\n", indent, key, unset_note)
                           : buf_addf(out, "%s%s: ~\n", indent, key);
-    e = buf_addf(out, "%s%s: \"", indent, key);
-    for (const char *p = v; e == HAF_OK && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            e = buf_addc(out, '\\');
-        if (e == HAF_OK)
-            e = buf_addc(out, *p);
-    }
+    /* A JSON string is a YAML double-quoted scalar: the one JSON writer does the escaping. */
+    e = buf_addf(out, "%s%s: ", indent, key);
     if (e == HAF_OK)
-        e = buf_adds(out, "\"\n");
+        e = json_write_string(out, span_cstr(v));
+    if (e == HAF_OK)
+        e = buf_addc(out, '\n');
     return e;
 }
 
