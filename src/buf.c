@@ -1,6 +1,11 @@
 /*
  * buf.c: the capped growable buffer of buf.h. Capacity doubles (amortised O(1) appends) and every
  * size computation is checked for overflow before it is used.
+ *
+ * Buffers carry secrets (credential documents, canonical requests, header lines), and a buffer
+ * does not know whether it does, so every buffer is wiped: growing copies into a new block and
+ * wipes the old one (realloc would leave the old bytes in the heap), and release wipes the block.
+ * That costs one memset per byte of capacity, amortised like the doubling itself.
  */
 #include "haf/buf.h"
 
@@ -24,6 +29,8 @@ buf_clean_up(struct buf *b)
 {
     if (b == NULL)
         return;
+    if (b->p)
+        OPENSSL_cleanse(b->p, b->cap);
     free(b->p);
     b->p = NULL;
     b->len = 0;
@@ -33,10 +40,6 @@ buf_clean_up(struct buf *b)
 void
 buf_wipe(struct buf *b)
 {
-    if (b == NULL)
-        return;
-    if (b->p)
-        OPENSSL_cleanse(b->p, b->cap);
     buf_clean_up(b);
 }
 
@@ -61,10 +64,16 @@ buf_reserve(struct buf *b, size_t extra)
         }
         cap *= 2;
     }
-    p = realloc(b->p, cap);
+    /* Not realloc: the old block is wiped before it goes back to the heap. */
+    p = malloc(cap);
     if (p == NULL)
         return HAF_ENOMEM;
-    b->p = p;
+    if (b->p != NULL) {
+        memcpy(p, b->p, b->len + 1 <= b->cap ? b->len + 1 : b->cap);
+        OPENSSL_cleanse(b->p, b->cap);
+        free(b->p);
+    }
+    b->p = p; /* the old block is dead */
     b->cap = cap;
     return HAF_OK;
 }

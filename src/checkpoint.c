@@ -28,6 +28,8 @@
  * everything.
  */
 #include "haf/checkpoint.h"
+#include "haf/json_write.h"
+#include "haf/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,50 +189,18 @@ nomem:
     return HAF_ENOMEM;
 }
 
+bool
+ckpt_file_stale(const struct ckpt_file *f, int64_t now_ms, int64_t age_ms)
+{
+    /* now >= updated, so the difference of the two as unsigned values is exact. */
+    return age_ms >= 0 && now_ms >= f->updated_ms &&
+           (uint64_t)now_ms - (uint64_t)f->updated_ms > (uint64_t)age_ms;
+}
+
 /* ---- serialization ---- */
 
-static bool
-ckpt_utf8_valid(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i - 1 < n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
+/* 9999-12-31T23:59:59.999Z in epoch milliseconds: the largest updated_ms a state file may hold. */
+#define CKPT_MAX_TIME_MS 253402300799999LL
 
 static const char ckpt_hexdigits[] = "0123456789abcdef";
 
@@ -243,7 +213,7 @@ ckpt_put_text(json_t *obj, const char *key, const char *text)
     char *hex;
     int rc;
 
-    if (ckpt_utf8_valid((const unsigned char *)text, len))
+    if (utf8_valid((const unsigned char *)text, len))
         return json_object_set_new(obj, key, json_stringn(text, len)); /* steals the new string */
     if (len > SIZE_MAX / 2 - 1)
         return -1;
@@ -274,7 +244,6 @@ enum haf_err
 ckpt_serialize(const struct ckpt_state *s, struct buf *out)
 {
     json_t *root = json_object(), *files = json_array(), *streams = json_array();
-    char *text = NULL;
     enum haf_err e = HAF_ENOMEM;
     int bad = 0;
 
@@ -324,14 +293,12 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
     bad |= json_object_set(root, "streams", streams);
     if (bad)
         goto out;
-    text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (text == NULL)
-        goto out;
-    e = buf_adds(out, text);
+    e = json_write_tree(out, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (e == HAF_EINVAL)
+        e = HAF_ENOMEM; /* a tree we built, refused only when jansson runs out of memory */
     if (e == HAF_OK)
         e = buf_addc(out, '\n');
 out:
-    free(text);
     json_decref(files);
     json_decref(streams);
     json_decref(root);
@@ -483,8 +450,12 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
         f->fp.hash[k] = (uint8_t)(hi << 4 | lo);
     }
     v = json_object_get(o, "updated_ms");
-    if (!json_is_integer(v))
-        return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer", i);
+    /* We write the wall clock here; anything outside 1970..9999 is not ours, and a value at the
+     * int64 extremes made the daemon's age arithmetic overflow. */
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > CKPT_MAX_TIME_MS)
+        return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer 0..%lld", i,
+                         (long long)CKPT_MAX_TIME_MS);
     f->updated_ms = json_integer_value(v);
     f->path = ckpt_get_text(o, "path", false);
     if (f->path == NULL)

@@ -21,6 +21,7 @@
  * config_dump) are config_file.c's.
  */
 #include "haf/config.h"
+#include "haf/json_write.h"
 #include "haf/streamname.h"
 #include "haf/url.h"
 #include "haf/utf8.h"
@@ -669,8 +670,8 @@ cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 static void
 cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_source *src)
 {
-    static const char *const keys[] = {"path",           "log_group", "log_stream", "format",
-                                       "start_position", "hsm_id",    NULL};
+    static const char *const keys[] = {"path",           "log_group", "log_stream",      "format",
+                                       "start_position", "hsm_id",    "follow_symlinks", NULL};
     static const char *const formats[] = {"json", "raw"};
     static const char *const starts[] = {"beginning", "end"};
     char p[64], kp[96];
@@ -705,6 +706,7 @@ cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_s
     v = cfg_enum(c, n, p, "start_position", starts, 2);
     if (v >= 0)
         src->start_position = v == 0 ? START_BEGINNING : START_END;
+    cfg_bool(c, n, p, "follow_symlinks", &src->follow_symlinks);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "haf/config.h"
+#include "haf/json_write.h"
 
 static void cfg_msgf(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -113,15 +114,12 @@ cfg_dump_str(struct buf *out, const char *indent, const char *key, const char *v
     if (v == NULL)
         return unset_note ? buf_addf(out, "%s%s: ~  # %s\n", indent, key, unset_note)
                           : buf_addf(out, "%s%s: ~\n", indent, key);
-    e = buf_addf(out, "%s%s: \"", indent, key);
-    for (const char *p = v; e == HAF_OK && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            e = buf_addc(out, '\\');
-        if (e == HAF_OK)
-            e = buf_addc(out, *p);
-    }
+    /* A JSON string is a YAML double-quoted scalar: the one JSON writer does the escaping. */
+    e = buf_addf(out, "%s%s: ", indent, key);
     if (e == HAF_OK)
-        e = buf_adds(out, "\"\n");
+        e = json_write_string(out, span_cstr(v));
+    if (e == HAF_OK)
+        e = buf_addc(out, '\n');
     return e;
 }
 
@@ -178,6 +176,7 @@ config_dump(const struct haf_config *cfg, struct buf *out)
         DUMP(buf_addf(out, "    start_position: %s\n",
                       s->start_position == START_END ? "end" : "beginning"));
         DUMP(cfg_dump_str(out, "    ", "hsm_id", s->hsm_id, NULL));
+        DUMP(buf_addf(out, "    follow_symlinks: %s\n", s->follow_symlinks ? "true" : "false"));
     }
 #undef DUMP
     return e;

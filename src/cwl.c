@@ -24,6 +24,7 @@
  *   header) itself, for every operation, so a plain resend works; nobody else does.
  */
 #include "haf/cwl.h"
+#include "haf/json_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,23 +634,6 @@ cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_res
     return HAF_OK;
 }
 
-/* Serialize `obj` (reference stolen) compactly into a fresh heap string. */
-static enum haf_err
-json_take_dump(json_t *obj, char **out, size_t *len)
-{
-    char *s;
-
-    if (obj == NULL)
-        return HAF_EINVAL;
-    s = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (s == NULL)
-        return HAF_ENOMEM;
-    *out = s;
-    *len = strlen(s); /* our own serializer's output, NUL-terminated */
-    return HAF_OK;
-}
-
 /* json_string() refuses invalid UTF-8 and NULL; a failed set is reported as HAF_EINVAL. The _new
  * setters steal the value reference (also on failure). */
 static bool
@@ -663,17 +647,18 @@ static enum haf_err
 simple_call(struct cwl_client *c, const char *op, json_t *obj, struct cwl_result *res)
 {
     struct http_response resp;
-    char *body = NULL;
-    size_t len = 0;
+    struct buf body;
     enum haf_err e;
 
     http_response_init(&resp);
-    e = json_take_dump(obj, &body, &len);
+    buf_init(&body, 0);
+    e = json_write_tree(&body, obj, JSON_COMPACT);
+    json_decref(obj); /* the reference was ours (NULL accepted) */
     if (e != HAF_OK)
         goto out;
-    e = cwl_call(c, op, span_make(body, len), &resp, res);
+    e = cwl_call(c, op, buf_span(&body), &resp, res);
 out:
-    free(body);
+    buf_clean_up(&body);
     http_response_clean_up(&resp);
     return e;
 }
@@ -753,12 +738,12 @@ get_page(struct cwl_client *c, const char *group, const char *stream, bool from_
     struct http_response resp;
     json_error_t jerr;
     json_t *o, *next;
-    char *body = NULL;
-    size_t len = 0;
+    struct buf body;
     enum haf_err e;
 
     memset(page, 0, sizeof(*page));
     http_response_init(&resp);
+    buf_init(&body, 0);
     o = json_object();
     if (o == NULL)
         return HAF_ENOMEM;
@@ -771,10 +756,11 @@ get_page(struct cwl_client *c, const char *group, const char *stream, bool from_
         json_decref(o);
         return HAF_EINVAL;
     }
-    e = json_take_dump(o, &body, &len);
+    e = json_write_tree(&body, o, JSON_COMPACT);
+    json_decref(o);
     if (e != HAF_OK)
         goto out;
-    e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
+    e = cwl_call(c, "GetLogEvents", buf_span(&body), &resp, res);
     page->too_large = resp.outcome == HTTP_TOO_LARGE;
     if (e != HAF_OK || res->cls != CWL_OK)
         goto out;
@@ -791,7 +777,7 @@ get_page(struct cwl_client *c, const char *group, const char *stream, bool from_
     next = json_object_get(page->root, from_head ? "nextForwardToken" : "nextBackwardToken");
     page->next = json_is_string(next) ? json_string_value(next) : NULL;
 out:
-    free(body);
+    buf_clean_up(&body);
     http_response_clean_up(&resp);
     return e;
 }

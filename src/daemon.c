@@ -202,8 +202,12 @@ handle_signals(struct daemon *d)
             buf_init(&err, 1 << 16);
             IGNORE_RESULT(sdnotify_reloading());
             if (config_load(d->opts->config_path, &ncfg, &err) != HAF_OK) {
-                log_err("reload: configuration %s is invalid; keeping the running one:\n%s",
-                        d->opts->config_path, buf_cstr(&err));
+                char head[PATH_MAX + 64];
+
+                snprintf(head, sizeof(head),
+                         "reload: configuration %s is invalid; keeping the running one:",
+                         d->opts->config_path);
+                log_lines(LOG_LVL_ERR, head, buf_cstr(&err));
                 IGNORE_RESULT(sdnotify_ready());
             } else {
                 log_notice("reload: configuration %s is valid; switching over",
@@ -265,6 +269,7 @@ daemon_setup(struct daemon *d)
     struct tail_callbacks cb = {.on_open = reader_on_tail_open,
                                 .on_truncate = reader_on_tail_truncate,
                                 .on_close = reader_on_tail_close,
+                                .on_link_refused = reader_on_link_refused,
                                 .ctx = d};
     struct tail_opts topts = {.force_poll = getenv("HAF_FORCE_POLL") != NULL,
                               .max_open = max_open_files()};
@@ -352,7 +357,8 @@ daemon_setup(struct daemon *d)
     }
     d->initial_scan = true;
     for (size_t i = 0; i < d->cfg->n_sources; i++) {
-        e = tail_add_glob(d->tail, d->cfg->sources[i].path, i);
+        e = tail_add_glob_flags(d->tail, d->cfg->sources[i].path, i,
+                                d->cfg->sources[i].follow_symlinks ? TAIL_FOLLOW_SYMLINKS : 0);
         if (e != HAF_OK) {
             log_err("source %s: %s", d->cfg->sources[i].path, haf_err_str(e));
             return e;
@@ -398,6 +404,11 @@ daemon_teardown(struct daemon *d)
     buf_clean_up(&d->part);
     free(d->readbuf);
     d->readbuf = NULL;
+    for (size_t i = 0; i < d->n_warned_links; i++)
+        free(d->warned_links[i]);
+    free(d->warned_links);
+    d->warned_links = NULL;
+    d->n_warned_links = 0;
     free(d->region);
     free(d->endpoint);
     free(d->instance_id);
@@ -633,7 +644,10 @@ daemon_main(const struct daemon_opts *opts)
     buf_init(&err, 1 << 16);
     e = config_load(opts->config_path, &d.cfg, &err);
     if (e != HAF_OK) {
-        log_err("configuration %s: %s\n%s", opts->config_path, haf_err_str(e), buf_cstr(&err));
+        char head[PATH_MAX + 64];
+
+        snprintf(head, sizeof(head), "configuration %s: %s", opts->config_path, haf_err_str(e));
+        log_lines(LOG_LVL_ERR, head, buf_cstr(&err));
         buf_clean_up(&err);
         return EXIT_USAGE;
     }

@@ -211,6 +211,8 @@ struct daemon {
     bool tearing_down;
     uint64_t open_counter;
     size_t warned_pending; /* files matched but not followed, as last logged */
+    char **warned_links;   /* symlinks not followed that were logged (once each) */
+    size_t n_warned_links;
     uint64_t read_turn;
 };
 
@@ -244,6 +246,7 @@ void queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e
 uint64_t reader_on_tail_open(void *ctx, struct tail_file *tf);
 void reader_on_tail_truncate(void *ctx, struct tail_file *tf);
 void reader_on_tail_close(void *ctx, struct tail_file *tf);
+void reader_on_link_refused(void *ctx, const char *path);
 void file_free(struct daemon *d, struct file_rt *f);
 void file_ack(struct daemon *d, uint32_t id, uint64_t src_end);
 bool file_unfinished(const struct file_rt *f);

@@ -53,7 +53,7 @@ state_prune(struct daemon *d)
         struct stat sb;
         bool gone = stat(cf->path, &sb) != 0 || (uint64_t)sb.st_ino != cf->ino;
 
-        if (gone && d->wall_ms - cf->updated_ms > CKPT_PRUNE_AGE_MS) {
+        if (gone && ckpt_file_stale(cf, d->wall_ms, CKPT_PRUNE_AGE_MS)) {
             ckpt_remove_file(&d->state, cf->dev, cf->ino);
             d->state_dirty = true;
             continue;

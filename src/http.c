@@ -32,6 +32,7 @@
  * creates and frees clients repeatedly re-initialises libcurl each time; we create one client.
  */
 #include "haf/http.h"
+#include "haf/secmem.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "haf/printable.h"
 #include "haf/url.h"
@@ -110,7 +112,11 @@ http_client_new(const struct http_opts *opts)
 {
     struct http_client *c;
 
-    if (http_global_refs == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    /* libcurl copies our header lines (the session token) into its own blocks: it gets the wiping
+     * allocators of secmem.h, so those copies are overwritten when curl frees them. */
+    if (http_global_refs == 0 &&
+        curl_global_init_mem(CURL_GLOBAL_DEFAULT, secmem_malloc, secmem_free, secmem_realloc,
+                             secmem_strdup, secmem_calloc) != CURLE_OK)
         return NULL;
     http_global_refs++;
     c = calloc(1, sizeof(*c));
@@ -145,12 +151,22 @@ fail:
     return NULL;
 }
 
+/* A header list holds the session token and the signature: wiped before curl frees it. */
+static void
+headers_free(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l != NULL; l = l->next)
+        if (l->data != NULL)
+            OPENSSL_cleanse(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
 static void
 xfer_free(struct http_xfer *x)
 {
     if (x == NULL)
         return;
-    curl_slist_free_all(x->headers);
+    headers_free(x->headers);
     http_response_clean_up(&x->resp);
     free(x);
 }
@@ -354,7 +370,7 @@ build_headers(const struct http_request *req, struct curl_slist **out)
 out:
     buf_clean_up(&line);
     if (e != HAF_OK) {
-        curl_slist_free_all(list);
+        headers_free(list);
         return e;
     }
     *out = list;
@@ -556,7 +572,7 @@ http_perform(struct http_client *c, const struct http_request *req, struct http_
 out:
     /* The handle keeps pointers to x's header list and buffers: drop them before x goes. */
     curl_easy_reset(c->blocking);
-    curl_slist_free_all(x.headers);
+    headers_free(x.headers);
     http_response_clean_up(&x.resp);
     return e;
 }

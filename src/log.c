@@ -2,8 +2,18 @@
  * log.c: see log.h. One write(2)-sized fprintf per line so concurrent writers (there are none; we
  * are single-threaded) and journald see whole lines. The service mode prefixes "<N>" as documented
  * in sd-daemon(3); the foreground mode is for people reading a terminal.
+ *
+ * Every message is escaped here, after formatting and before it is written, because messages carry
+ * untrusted text (file names from the audit directory, stream names, answers from the network)
+ * and journald starts a new entry, with whatever "<N>" priority it finds, at each newline. So a
+ * line we write is always exactly one line: control bytes (C0, DEL, and the C1 controls and
+ * U+2028/U+2029 in UTF-8, which terminals and some viewers treat as controls or line breaks)
+ * become \n \r \t or \xNN, a backslash becomes \\ (so an escape in the output always means an
+ * escaped byte), bytes that are not valid UTF-8 (utf8.h's rules) become \xNN, and valid UTF-8 is
+ * kept. Multi-line text (a list of configuration errors) goes through log_lines, one line each.
  */
 #include "haf/log.h"
+#include "haf/utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,13 +57,59 @@ level_name(enum log_level lvl)
     }
 }
 
+/* Room for a formatted message; the escaped form takes at most 4 bytes per byte. */
+#define LOG_MSG_MAX_BYTES 4096
+
+/* True for the UTF-8 sequence s[0..k) that is a C1 control (U+0080..U+009F) or U+2028/U+2029. */
+static bool
+seq_is_control(const unsigned char *s, size_t k)
+{
+    return (k == 2 && s[0] == 0xC2 && s[1] < 0xA0) ||
+           (k == 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9));
+}
+
+/* The escaped form of src (NUL-terminated) into dst (4 * strlen(src) + 1 bytes at least). */
+static void
+log_escape(char *dst, const char *src)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src), i = 0, o = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k = 1;
+
+        if (c >= 0x80)
+            k = utf8_seq_len(s + i, n - i);
+        if (c >= 0x20 && c != 0x7f && c != '\\' && k > 0 && !seq_is_control(s + i, k)) {
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+            continue;
+        }
+        /* One escaped byte: the rest of an escaped sequence follows byte by byte. */
+        dst[o++] = '\\';
+        if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
+            dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+        } else {
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 0xf];
+        }
+        i++;
+    }
+    dst[o] = '\0';
+}
+
 __attribute__((format(printf, 3, 0))) static void
 log_vemit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 {
-    char msg[4096];
+    char raw[LOG_MSG_MAX_BYTES], msg[4 * LOG_MSG_MAX_BYTES];
     int saved = errno;
 
-    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    (void)vsnprintf(raw, sizeof(raw), fmt, ap);
+    log_escape(msg, raw);
     if (log_foreground) {
         struct timespec ts;
         struct tm tm;
@@ -96,6 +152,33 @@ log_warn(const char *fmt, ...)
     va_start(ap, fmt);
     log_vemit(LOG_LVL_WARNING, why, fmt, ap);
     va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3))) static void
+log_emitf(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vemit(lvl, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_lines(enum log_level lvl, const char *head, const char *text)
+{
+    const char *p = text;
+
+    if (lvl == LOG_LVL_DEBUG && log_verbose < 1)
+        return;
+    log_emitf(lvl, "%s", head);
+    while (p != NULL && *p != '\0') {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+        log_emitf(lvl, "  %.*s", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "haf/cmd.h"
 #include "haf/config.h"
+#include "haf/secmem.h"
 
 static void
 usage(FILE *out)
@@ -55,6 +56,9 @@ main(int argc, char **argv)
     struct daemon_opts opts = {.config_path = CONFIG_DEFAULT_PATH};
     int c;
 
+    /* First, before any library allocates: wiping allocators, and no core dumps (secmem.h). */
+    if (secmem_init() != 0)
+        perror("hsm-audit-forwarder: prctl(PR_SET_DUMPABLE)");
     if (argc >= 2 && strcmp(argv[1], "parse") == 0)
         return cmd_parse(argc - 1, argv + 1);
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "daemon_internal.h"
+#include "haf/json_write.h"
 #include "haf/log.h"
 #include "haf/streamname.h"
 
@@ -155,25 +156,62 @@ file_skip(struct daemon *d, struct file_rt *f, uint64_t src_end)
 }
 
 /* --dry-run: the event as it would be sent, one JSON line per event as it comes (also into a
- * pipe). */
+ * pipe). Names and message go through the one JSON writer: a stream name may hold '"' or '\\'. */
 static void
 print_dry_run_event(const struct stream *st, int64_t ts, struct span msg)
 {
-    printf("{\"logGroupName\":\"%s\",\"logStreamName\":\"%s\",\"timestamp\":%" PRId64
-           ",\"message\":",
-           st->group, st->name, ts);
-    putchar('"');
-    for (size_t i = 0; i < msg.len; i++) {
-        unsigned char c = (unsigned char)msg.p[i];
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
+    struct buf line;
+    enum haf_err e;
+
+    buf_init(&line, 0);
+    e = buf_adds(&line, "{\"logGroupName\":");
+    if (e == HAF_OK)
+        e = json_write_string(&line, span_cstr(st->group));
+    if (e == HAF_OK)
+        e = buf_adds(&line, ",\"logStreamName\":");
+    if (e == HAF_OK)
+        e = json_write_string(&line, span_cstr(st->name));
+    if (e == HAF_OK)
+        e = buf_addf(&line, ",\"timestamp\":%" PRId64 ",\"message\":", ts);
+    if (e == HAF_OK)
+        e = json_write_string(&line, msg);
+    if (e == HAF_OK)
+        e = buf_adds(&line, "}\n");
+    if (e == HAF_OK) {
+        (void)fwrite(line.p, 1, line.len, stdout);
+        fflush(stdout);
+    } else {
+        log_err("dry-run: cannot print an event of %s/%s: %s", st->group, st->name, haf_err_str(e));
     }
-    printf("\"}\n");
-    fflush(stdout);
+    buf_clean_up(&line);
+}
+
+/* At most this many refused links are remembered (and warned about) by name. */
+#define WARNED_LINKS_MAX 256
+
+/* A symlink in a source's directory was not followed (tail.h says when): warn once per name. */
+void
+reader_on_link_refused(void *ctx, const char *path)
+{
+    struct daemon *d = ctx;
+    char **nw;
+
+    for (size_t i = 0; i < d->n_warned_links; i++)
+        if (strcmp(d->warned_links[i], path) == 0)
+            return;
+    if (d->n_warned_links >= WARNED_LINKS_MAX)
+        return;
+    log_warnx("%s: symlink not followed: its target is outside the source's directory, or has "
+              "neither the owner nor the group of that directory (follow_symlinks: true "
+              "follows it)",
+              path);
+    nw = realloc(d->warned_links, (d->n_warned_links + 1) * sizeof(*nw));
+    if (nw == NULL)
+        return;
+    d->warned_links = nw; /* the old pointer is dead */
+    nw[d->n_warned_links] = strdup(path);
+    if (nw[d->n_warned_links] != NULL)
+        d->n_warned_links++;
 }
 
 static int on_entry(void *ctx, const struct haf_entry *e);

@@ -511,7 +511,7 @@ sigv4_canonical_request(const struct sigv4_request *req, struct buf *out,
         goto out;
 out:
     free(h);
-    buf_clean_up(&creq);
+    buf_wipe(&creq); /* the canonical request holds the session token */
     buf_clean_up(&sh);
     return e;
 }
@@ -776,9 +776,9 @@ sigv4_sign(struct sigv4_signer *s, const struct sigv4_creds *creds, const char *
     buf_init(&authz, 0);
 out:
     free(all);
-    buf_clean_up(&creq);
+    buf_wipe(&creq); /* the canonical request holds the session token */
     buf_clean_up(&sh);
     buf_clean_up(&sts);
-    buf_clean_up(&authz);
+    buf_wipe(&authz);
     return e;
 }

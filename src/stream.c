@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "daemon_internal.h"
+#include "haf/json_write.h"
 #include "haf/cwl_rules.h"
 #include "haf/log.h"
 
@@ -356,21 +357,12 @@ queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int
                    gap->prev_reboot, e->reboot_counter);
         d->stats.reboots++;
     }
-    IGNORE_RESULT(buf_adds(&d->part, ",\"host\":\""));
-    IGNORE_RESULT(buf_adds(&d->part, d->hostname));
-    IGNORE_RESULT(buf_adds(&d->part, "\",\"source\":"));
-    /* The path came from the file system: escape it as JSON. */
-    IGNORE_RESULT(buf_addc(&d->part, '"'));
-    for (const char *p = f->path; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            IGNORE_RESULT(buf_addf(&d->part, "\\%c", c));
-        else if (c < 0x20 || c >= 0x80)
-            IGNORE_RESULT(buf_addf(&d->part, "\\u%04x", c));
-        else
-            IGNORE_RESULT(buf_addc(&d->part, (char)c));
-    }
-    IGNORE_RESULT(buf_adds(&d->part, "\"}"));
+    /* Host and path come from the system and the file system: through the one JSON writer. */
+    IGNORE_RESULT(buf_adds(&d->part, ",\"host\":"));
+    IGNORE_RESULT(json_write_string(&d->part, span_cstr(d->hostname)));
+    IGNORE_RESULT(buf_adds(&d->part, ",\"source\":"));
+    IGNORE_RESULT(json_write_string(&d->part, span_cstr(f->path)));
+    IGNORE_RESULT(buf_adds(&d->part, "}"));
     /* A marker completes nothing: it carries the offset where its entry starts. */
     queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0);
 }

@@ -57,6 +57,14 @@
  * TAIL_FP_MAX_BYTES its fingerprint grows with it, so owners persist the latest
  * f->fp.
  *
+ * Links. A match that is a symbolic link is followed only when its target
+ * resolves (realpath) inside the directory the glob names and has that
+ * directory's owner or group (tail.h says why), unless the glob was added with
+ * TAIL_FOLLOW_SYMLINKS. The check is on names, so the fd we then open must be
+ * the (dev, ino) the check approved, or the match is refused this time (a link
+ * swapped in between). Refusals are counted and the last one named in the
+ * stats, for the owner to warn about; nothing is logged here.
+ *
  * Limits. At most max_open files are open; further matches are counted as
  * pending and opened by the rescan that follows a release (they are not read
  * meanwhile: the trade-off that keeps fds bounded with 10,000 matches).
@@ -111,6 +119,7 @@ struct tglob {
     size_t source_idx;
     int wd; /* -1 when polled */
     bool watch_failure_counted;
+    bool follow_links; /* TAIL_FOLLOW_SYMLINKS */
 };
 
 /* Open addressing with linear probing; v == NULL marks an empty slot. */
@@ -145,6 +154,7 @@ struct tail {
     size_t it_start;        /* where the current walk started */
     struct tail_stats st;
     char *last_open_path;
+    char *last_refused_link;
 };
 
 /* ---- a small (u64, u64) -> pointer map ---- */
@@ -329,6 +339,57 @@ note_open_failure(struct tail *t, const char *path, int err)
         free(t->last_open_path);
         t->last_open_path = copy;
     }
+}
+
+/* A symlink that was not followed: counted, and its name kept for the owner's warning. */
+static void
+note_link_refused(struct tail *t, const char *path)
+{
+    char *copy = strdup(path);
+
+    t->st.links_refused++;
+    if (copy != NULL) {
+        free(t->last_refused_link);
+        t->last_refused_link = copy;
+    }
+    if (t->cb.on_link_refused != NULL)
+        t->cb.on_link_refused(t->cb.ctx, path);
+}
+
+/* Whether the symlink `path` of glob g, whose target stat(2) gave `target`, may be followed by
+ * default: the target's real path lies below the real path of the glob's directory (the
+ * matched file's own directory when the glob's has wildcards), and the target has that
+ * directory's owner or group. */
+static bool
+link_allowed(const struct tglob *g, const char *path, const struct stat *target)
+{
+    char *dir_copy = NULL, *dir_real = NULL, *target_real = NULL;
+    const char *dir = g->dir;
+    struct stat dst;
+    bool ok = false;
+    size_t n;
+
+    if (dir == NULL) {
+        const char *slash = strrchr(path, '/');
+        dir_copy =
+            slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+        dir = dir_copy;
+    }
+    if (dir == NULL)
+        goto out;
+    dir_real = realpath(dir, NULL);
+    target_real = realpath(path, NULL);
+    if (dir_real == NULL || target_real == NULL || stat(dir_real, &dst) != 0)
+        goto out;
+    n = strlen(dir_real);
+    if (n > 1 && (strncmp(target_real, dir_real, n) != 0 || target_real[n] != '/'))
+        goto out;
+    ok = target->st_uid == dst.st_uid || target->st_gid == dst.st_gid;
+out:
+    free(dir_copy);
+    free(dir_real);
+    free(target_real);
+    return ok;
 }
 
 static bool
@@ -566,8 +627,10 @@ file_seen_at(struct tfile *f, const char *path)
     return HAF_OK;
 }
 
+/* Open and follow path. `approved` (may be NULL) is the stat of a link's target that
+ * link_allowed approved: the fd must be that file. */
 HAF_MUST_USE static enum haf_err
-file_open(struct tail *t, const struct tglob *g, const char *path)
+file_open(struct tail *t, const struct tglob *g, const char *path, const struct stat *approved)
 {
     struct tail_fingerprint fp;
     struct tfile *f = NULL;
@@ -590,6 +653,10 @@ file_open(struct tail *t, const struct tglob *g, const char *path)
     }
     if (!S_ISREG(st.st_mode)) { /* replaced since our stat */
         t->st.files_skipped++;
+        goto out;
+    }
+    if (approved != NULL && (st.st_dev != approved->st_dev || st.st_ino != approved->st_ino)) {
+        note_link_refused(t, path); /* the link changed since it was checked */
         goto out;
     }
     known = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
@@ -703,10 +770,11 @@ HAF_MUST_USE static enum haf_err
 glob_consider(struct tail *t, const struct tglob *g, const char *path)
 {
     struct tfile *f;
-    struct stat st;
+    struct stat st, lst;
     size_t max_open = t->opts.max_open > 0 ? t->opts.max_open : TAIL_MAX_OPEN;
+    bool checked_link = false;
 
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &lst) != 0 || stat(path, &st) != 0) {
         if (errno != ENOENT) /* ENOENT: gone since glob listed it */
             note_open_failure(t, path, errno);
         return HAF_OK;
@@ -715,6 +783,13 @@ glob_consider(struct tail *t, const struct tglob *g, const char *path)
         t->st.files_skipped++;
         return HAF_OK;
     }
+    if (S_ISLNK(lst.st_mode) && !g->follow_links) {
+        if (!link_allowed(g, path, &st)) {
+            note_link_refused(t, path);
+            return HAF_OK;
+        }
+        checked_link = true;
+    }
     f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f != NULL)
         return file_seen_at(f, path);
@@ -722,7 +797,7 @@ glob_consider(struct tail *t, const struct tglob *g, const char *path)
         t->st.files_pending++;
         return HAF_OK;
     }
-    return file_open(t, g, path);
+    return file_open(t, g, path, checked_link ? &st : NULL);
 }
 
 HAF_MUST_USE static enum haf_err
@@ -887,13 +962,21 @@ tail_free(struct tail *t)
     free(t->globs);
     free(t->files);
     free(t->last_open_path);
+    free(t->last_refused_link);
     free(t);
 }
 
 enum haf_err
 tail_add_glob(struct tail *t, const char *pattern, size_t source_idx)
 {
-    struct tglob g = {.wd = -1, .source_idx = source_idx};
+    return tail_add_glob_flags(t, pattern, source_idx, 0);
+}
+
+enum haf_err
+tail_add_glob_flags(struct tail *t, const char *pattern, size_t source_idx, unsigned flags)
+{
+    struct tglob g = {
+        .wd = -1, .source_idx = source_idx, .follow_links = (flags & TAIL_FOLLOW_SYMLINKS) != 0};
     struct tglob *ng;
     enum haf_err err;
 
@@ -1098,6 +1181,7 @@ tail_get_stats(const struct tail *t, struct tail_stats *out)
     *out = t->st;
     out->files_open = t->n_files;
     out->last_open_path = t->last_open_path;
+    out->last_refused_link = t->last_refused_link;
     out->inotify = t->ifd >= 0;
     out->polling = tail_polling(t);
 }

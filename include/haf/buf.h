@@ -24,8 +24,9 @@ struct buf {
 
 /* Zero-length, no allocation yet; a zeroed struct buf is also valid (max 0 means unlimited). */
 void buf_init(struct buf *b, size_t max);
+/* Overwrites the bytes, then frees them (any buffer may have held a secret; growth wipes too). */
 void buf_clean_up(struct buf *b);
-/* Like buf_clean_up, but overwrites the bytes first (secrets). */
+/* The same as buf_clean_up: says at the call site that the buffer held a secret. */
 void buf_wipe(struct buf *b);
 static inline void
 buf_reset(struct buf *b)

@@ -76,6 +76,10 @@ struct ckpt_file *ckpt_find_file(struct ckpt_state *s, uint64_t dev, uint64_t in
 HAF_MUST_USE enum haf_err ckpt_set_file(struct ckpt_state *s, const struct ckpt_file *f);
 void ckpt_remove_file(struct ckpt_state *s, uint64_t dev, uint64_t ino);
 
+/* True when f was last updated more than age_ms before now_ms (a file gone that long is pruned).
+ * Never overflows, whatever the values. */
+bool ckpt_file_stale(const struct ckpt_file *f, int64_t now_ms, int64_t age_ms);
+
 struct ckpt_stream *ckpt_find_stream(struct ckpt_state *s, const char *group, const char *stream);
 HAF_MUST_USE enum haf_err ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st);
 

@@ -35,7 +35,9 @@ struct config_source {
                        * name (hostname, file name) still has to be checked when it is built */
     enum audit_format format;
     enum start_position start_position;
-    char *hsm_id; /* NULL when not set */
+    char *hsm_id;         /* NULL when not set */
+    bool follow_symlinks; /* follow every symlink the glob matches (default: only those whose
+                           * target is inside the glob's directory with its owner or group) */
 };
 
 struct haf_config {

@@ -31,8 +31,11 @@ void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed at -vv. */
 void log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Unrecoverable (out of memory, a broken invariant): logs at error, then abort()s, leaving a core
- * for the post-mortem; the service manager restarts us. Never for anything input can cause. */
+/* head on one line, then each line of text (a list of errors) on its own line, indented. */
+void log_lines(enum log_level lvl, const char *head, const char *text);
+/* Unrecoverable (out of memory, a broken invariant): logs at error, then abort()s; the service
+ * manager restarts us. No core file is left (the process is not dumpable: it holds credentials,
+ * secmem.h); the log line is the post-mortem. Never for anything input can cause. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

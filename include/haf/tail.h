@@ -59,6 +59,9 @@ struct tail_callbacks {
     void (*on_truncate)(void *ctx, struct tail_file *f);
     /* The file is being released (draining and at EOF, or gone). f->user must be freed here. */
     void (*on_close)(void *ctx, struct tail_file *f);
+    /* A matching symlink was not followed (tail_add_glob_flags says when). Called at every
+     * attempt (each rescan), so an owner that warns keeps track of what it warned about. */
+    void (*on_link_refused)(void *ctx, const char *path);
     void *ctx;
 };
 
@@ -81,14 +84,17 @@ struct tail_stats {
                                  * retried at each rescan; log when errno or path changes */
     int last_open_errno;        /* errno of the latest of those, 0 if none */
     const char *last_open_path; /* its path; valid until the next tail_* call; NULL if none */
-    uint64_t watch_failures;    /* inotify_add_watch refused (ENOSPC...): that path is polled */
-    uint64_t truncations;       /* on_truncate calls */
-    uint64_t rotations;         /* files renamed out of their glob or deleted, then drained */
-    uint64_t releases;          /* on_close calls, tail_free excluded */
-    uint64_t rescans;           /* glob expansions */
-    bool inotify;               /* inotify is in use (false: force_poll or inotify_init failed) */
-    bool polling;               /* something is polled: no inotify, a missing or wildcard
-                                 * directory, or a file or directory without a watch */
+    uint64_t links_refused;     /* symlinks not followed (see tail_add_glob): counted at every
+                                 * attempt, retried at each rescan; log when the path changes */
+    const char *last_refused_link; /* its path; valid until the next tail_* call; NULL if none */
+    uint64_t watch_failures;       /* inotify_add_watch refused (ENOSPC...): that path is polled */
+    uint64_t truncations;          /* on_truncate calls */
+    uint64_t rotations;            /* files renamed out of their glob or deleted, then drained */
+    uint64_t releases;             /* on_close calls, tail_free excluded */
+    uint64_t rescans;              /* glob expansions */
+    bool inotify; /* inotify is in use (false: force_poll or inotify_init failed) */
+    bool polling; /* something is polled: no inotify, a missing or wildcard
+                   * directory, or a file or directory without a watch */
 };
 
 struct tail;
@@ -97,9 +103,22 @@ HAF_MUST_USE struct tail *tail_new(const struct tail_opts *opts, const struct ta
 /* Releases every file (on_close is called for each). NULL is accepted. */
 void tail_free(struct tail *t);
 
-/* Adds a glob(3) pattern and expands it at once (on_open runs for each new match). A file that two
+/*
+ * Adds a glob(3) pattern and expands it at once (on_open runs for each new match). A file that two
  * globs match is one tail_file, with the source_idx of the glob added first. HAF_EINVAL for an
- * empty pattern, HAF_ENOMEM. */
+ * empty pattern, HAF_ENOMEM.
+ *
+ * A match that is a symbolic link is followed only when its target resolves to a file inside the
+ * directory the glob names (the pattern up to its last '/'; the matched file's own directory when
+ * that part has wildcards), at any depth, and that file has the directory's owner or group: a
+ * writer of the audit directory cannot make us read, and ship, a file we can read and they cannot
+ * (the service's credentials, a token). Refused links are counted in the stats. The flag
+ * TAIL_FOLLOW_SYMLINKS (the source option follow_symlinks: true) follows every link.
+ */
+#define TAIL_FOLLOW_SYMLINKS 0x1u
+HAF_MUST_USE enum haf_err tail_add_glob_flags(struct tail *t, const char *glob, size_t source_idx,
+                                              unsigned flags);
+/* tail_add_glob_flags with no flags. */
 HAF_MUST_USE enum haf_err tail_add_glob(struct tail *t, const char *glob, size_t source_idx);
 
 /* The fd to poll for readability (inotify), or -1 in polling mode. */

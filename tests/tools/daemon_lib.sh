@@ -72,6 +72,19 @@ haf_gen() {
         --reboot "$HAF_REBOOT" --start-usecs "$(($(date +%s%N) / 1000))" >>"$1"
 }
 
+# haf_imds_start ARGS...: tests/tools/imds_server.py with ARGS in the background; sets IMDS_PID
+# and IMDS_PORT (the caller stops it by that PID), fails when it does not come up.
+haf_imds_start() {
+    python3 "$HAF_SOURCE_DIR/tests/tools/imds_server.py" "$@" >"$T/imds.out" 2>&1 &
+    IMDS_PID=$!
+    for _ in $(seq 1 100); do
+        grep -q '^PORT ' "$T/imds.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    IMDS_PORT=$(awk '/^PORT/ {print $2}' "$T/imds.out")
+    [ -n "$IMDS_PORT" ] || haf_fail "imds_server did not start"
+}
+
 haf_start() {
     "$HAF_BIN" -f -v -c "$T/haf.yaml" "$@" >>"$T/daemon.out" 2>>"$T/daemon.log" &
     HAF_PID=$!

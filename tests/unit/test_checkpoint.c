@@ -122,7 +122,7 @@ sample_state(struct ckpt_state *s)
     f.ino = UINT64_MAX;
     f.offset = UINT64_MAX;
     f.fp.len = 0;
-    f.updated_ms = INT64_MIN;
+    f.updated_ms = 253402300799999; /* the largest accepted (INT64_MIN is refused now) */
     assert_int_equal(ckpt_set_file(s, &f), HAF_OK);
     st.group = "/cloudhsm/audit";
     st.stream = "host-1/audit.log";
@@ -291,6 +291,19 @@ test_ckpt_parse_rejects_bad_documents(void **state)
         "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
         "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
         "\"offset\":\"0\",\"updated_ms\":\"0\"}],\"streams\":[]}",
+        /* updated_ms outside 0..9999-12-31 (a hostile value made the pruning overflow) */
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":-1}],\"streams\":[]}",
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":-9223372036854775808}],\"streams\":[]}",
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":9223372036854775807}],\"streams\":[]}",
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":253402300800000}],\"streams\":[]}",
         "{\"version\":1,\"files\":[],\"streams\":[]} trailing",
         "{\"version\":1,\"files\":[],\"streams\":[]}\xff",
     };
@@ -897,10 +910,62 @@ test_ckpt_set_stream_insert_update(void **state)
     ckpt_state_clean_up(&s);
 }
 
+/* Regression (issue 11, finding 9): a state file with updated_ms at the int64 extremes made the
+ * daemon's pruning (now - updated_ms) overflow, undefined behaviour that UBSan reports. Such a
+ * file is refused on load, and the age test cannot overflow whatever it is given. */
+static void
+test_ckpt_file_stale_extremes_do_not_overflow(void **state)
+{
+    struct ckpt_file f = {0};
+    const int64_t day = 24LL * 3600 * 1000;
+
+    (void)state;
+    f.updated_ms = INT64_MIN;
+    assert_false(ckpt_file_stale(&f, INT64_MIN, day));
+    assert_true(ckpt_file_stale(&f, INT64_MAX, day));
+    f.updated_ms = INT64_MAX;
+    assert_false(ckpt_file_stale(&f, INT64_MIN, day));
+    assert_false(ckpt_file_stale(&f, INT64_MAX, day));
+    f.updated_ms = 1000;
+    assert_false(ckpt_file_stale(&f, 1000 + day, day));
+    assert_true(ckpt_file_stale(&f, 1001 + day, day));
+    assert_false(ckpt_file_stale(&f, 0, day));
+}
+
+static void
+test_ckpt_parse_refuses_updated_ms_out_of_range(void **state)
+{
+    static const char fmt[] =
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"1\",\"fp_len\":1,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":%s}],\"streams\":[]}";
+    static const char *const ok[] = {"0", "1700000000000", "253402300799999"};
+    struct ckpt_state r;
+    struct buf msg;
+    char text[512];
+
+    (void)state;
+    ckpt_state_init(&r);
+    buf_init(&msg, 0);
+    snprintf(text, sizeof(text), fmt, "-9223372036854775808");
+    assert_int_equal(ckpt_parse(text, strlen(text), &r, &msg), HAF_EPARSE);
+    assert_non_null(strstr(buf_cstr(&msg), "updated_ms"));
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        buf_reset(&msg);
+        snprintf(text, sizeof(text), fmt, ok[i]);
+        assert_int_equal(ckpt_parse(text, strlen(text), &r, &msg), HAF_OK);
+        assert_int_equal(r.n_files, 1);
+    }
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&msg);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ckpt_file_stale_extremes_do_not_overflow),
+        cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
         cmocka_unit_test(test_ckpt_parse_rejects_bad_documents),

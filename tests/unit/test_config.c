@@ -135,6 +135,26 @@ test_config_load_buffer_full_example(void **state)
     free(data);
 }
 
+/* follow_symlinks: off unless a source says true (issue 11, finding 3); a boolean only. */
+static void
+test_config_load_buffer_follow_symlinks(void **state)
+{
+    static const char yaml[] = "sources:\n  - {path: /a/*.log, log_group: g}\n"
+                               "  - {path: /b/*.log, log_group: g, follow_symlinks: true}\n";
+    struct haf_config *cfg = NULL;
+    struct buf err;
+
+    (void)state;
+    buf_init(&err, 0);
+    assert_int_equal(config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &err), HAF_OK);
+    assert_false(cfg->sources[0].follow_symlinks);
+    assert_true(cfg->sources[1].follow_symlinks);
+    config_free(cfg);
+    buf_clean_up(&err);
+    expect_error_part("sources:\n  - {path: /a, log_group: g, follow_symlinks: maybe}\n",
+                      "sources[0].follow_symlinks");
+}
+
 static void
 test_config_load_buffer_minimal_defaults(void **state)
 {
@@ -923,6 +943,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_load_buffer_full_example),
         cmocka_unit_test(test_config_load_buffer_minimal_defaults),
+        cmocka_unit_test(test_config_load_buffer_follow_symlinks),
         cmocka_unit_test(test_config_load_buffer_reports_every_error),
         cmocka_unit_test(test_config_load_buffer_failure_leaves_out_untouched),
         cmocka_unit_test(test_config_load_buffer_yaml_syntax_error),

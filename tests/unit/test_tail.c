@@ -939,6 +939,57 @@ scn_tail_process_symlink_loop_counted(struct fx *fx)
     assert_data(fx_rec(fx, "ok.log"), "ok\n");
 }
 
+/* A 0600 file dir/name holding s; its path in out. */
+static void
+write_secret(const char *dir, const char *name, const char *s, char *out, size_t cap)
+{
+    int fd, n = snprintf(out, cap, "%s/%s", dir, name);
+
+    assert_true(n > 0 && (size_t)n < cap);
+    fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+    assert_int_equal(close(fd), 0);
+}
+
+/* Issue 11, finding 3: a link in the audit directory to a secret outside it (the service user's
+ * credentials file) is not followed, and is named in the stats for the owner's warning; a link to
+ * a file inside the directory is followed; a link created after start is judged the same way. */
+static void
+scn_tail_process_symlink_outside_refused(struct fx *fx)
+{
+    char *outside = testlib_mkdtemp(), p[4096], q[4096];
+    struct tail_stats st;
+
+    write_secret(outside, "secret", "SECRET\n", p, sizeof(p));
+    assert_int_equal(symlink(p, (fx_path(fx, "x.log", q, sizeof(q)), q)), 0);
+    assert_int_equal(mkdir((fx_path(fx, "data", q, sizeof(q)), q), 0700), 0);
+    file_put(fx, "data/in.txt", "in\n");
+    assert_int_equal(symlink("data/in.txt", (fx_path(fx, "in.log", q, sizeof(q)), q)), 0);
+    file_put(fx, "a.log", "a\n");
+    fx_start(fx, "*.log");
+    assert_int_equal(fx->opens, 2);
+    tail_get_stats(fx->t, &st);
+    assert_true(st.links_refused >= 1);
+    assert_non_null(st.last_refused_link);
+    assert_ends_with(st.last_refused_link, "/x.log");
+    assert_int_equal(fx_drain(fx), 5);
+    assert_data(fx_rec(fx, "a.log"), "a\n");
+    assert_data(fx_rec(fx, "in.log"), "in\n");
+    /* A link that appears later (an inotify event or the poll) is refused as well (x.log goes
+     * first, so the one refused link left is y.log: glob order is not sorted). */
+    file_unlink(fx, "x.log");
+    assert_int_equal(symlink(p, (fx_path(fx, "y.log", q, sizeof(q)), q)), 0);
+    fx_step(fx);
+    fx_step(fx);
+    assert_int_equal(fx->opens, 2);
+    tail_get_stats(fx->t, &st);
+    assert_ends_with(st.last_refused_link, "/y.log");
+    assert_int_equal(fx_drain(fx), 0);
+    testlib_rmtree(outside);
+    free(outside);
+}
+
 static void
 scn_tail_next_readable_round_robin(struct fx *fx)
 {
@@ -1028,6 +1079,7 @@ BOTH(tail_process_thousands_of_files)
 BOTH(tail_add_glob_two_globs_one_file)
 BOTH(tail_process_missing_directory)
 BOTH(tail_process_symlink_loop_counted)
+BOTH(tail_process_symlink_outside_refused)
 BOTH(tail_next_readable_round_robin)
 BOTH(tail_timeout_ms_schedule)
 
@@ -1156,6 +1208,58 @@ test_tail_add_glob_invalid(void **state)
     tail_free(NULL);
 }
 
+/* follow_symlinks: true (TAIL_FOLLOW_SYMLINKS) is the explicit opt-in: the same link is followed.
+ */
+static void
+test_tail_add_glob_flags_follow_symlinks(void **state)
+{
+    struct fx *fx = *state;
+    char *outside = testlib_mkdtemp(), p[4096], q[4096];
+    struct tail_stats st;
+
+    write_secret(outside, "elsewhere.txt", "E\n", p, sizeof(p));
+    assert_int_equal(symlink(p, (fx_path(fx, "x.log", q, sizeof(q)), q)), 0);
+    fx_new(fx);
+    fx_path(fx, "*.log", q, sizeof(q));
+    assert_int_equal(tail_add_glob_flags(fx->t, q, 0, TAIL_FOLLOW_SYMLINKS), HAF_OK);
+    assert_int_equal(tail_process(fx->t, fx->now), HAF_OK);
+    assert_int_equal(fx->opens, 1);
+    tail_get_stats(fx->t, &st);
+    assert_int_equal(st.links_refused, 0);
+    assert_null(st.last_refused_link);
+    assert_int_equal(fx_drain(fx), 2);
+    assert_data(fx_rec(fx, "x.log"), "E\n");
+    testlib_rmtree(outside);
+    free(outside);
+}
+
+/* A link to a file inside the directory whose owner and group are not the directory's (planted
+ * by another user) is refused too. Needs root to chown; skipped otherwise. */
+static void
+test_tail_process_symlink_foreign_owner_refused(void **state)
+{
+    struct fx *fx = *state;
+    char p[4096], q[4096];
+    struct tail_stats st;
+
+    if (geteuid() != 0) {
+        skip();
+        return;
+    }
+    file_put(fx, "other.txt", "O\n");
+    fx_path(fx, "other.txt", p, sizeof(p));
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(symlink(p, (fx_path(fx, "o.log", q, sizeof(q)), q)), 0);
+    file_put(fx, "mine.txt", "M\n");
+    assert_int_equal(symlink("mine.txt", (fx_path(fx, "m.log", q, sizeof(q)), q)), 0);
+    fx_start(fx, "*.log");
+    assert_int_equal(fx->opens, 1);
+    tail_get_stats(fx->t, &st);
+    assert_ends_with(st.last_refused_link, "/o.log");
+    assert_int_equal(fx_drain(fx), 2);
+    assert_data(fx_rec(fx, "m.log"), "M\n");
+}
+
 static void
 test_tail_free_closes_every_file(void **state)
 {
@@ -1199,6 +1303,11 @@ main(void)
         BOTH_TESTS(tail_add_glob_two_globs_one_file),
         BOTH_TESTS(tail_process_missing_directory),
         BOTH_TESTS(tail_process_symlink_loop_counted),
+        BOTH_TESTS(tail_process_symlink_outside_refused),
+        cmocka_unit_test_setup_teardown(test_tail_add_glob_flags_follow_symlinks, setup_poll,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_process_symlink_foreign_owner_refused, setup_poll,
+                                        teardown),
         BOTH_TESTS(tail_next_readable_round_robin),
         BOTH_TESTS(tail_timeout_ms_schedule),
         cmocka_unit_test_setup_teardown(test_tail_process_watch_limit_falls_back_to_polling,
