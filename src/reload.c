@@ -61,7 +61,8 @@ reload_request(const char *mainpid, int wait_ms)
 
     log_init(false, 0);
     if (pid <= 1) {
-        log_err("--reload: MAINPID is \"%s\", not the daemon's pid (ExecReload= sets it; by hand: MAINPID="
+        log_err("--reload: MAINPID is \"%s\", not the daemon's pid (ExecReload= sets it; by hand: "
+                "MAINPID="
                 "$(systemctl show -p MainPID --value hsm-audit-forwarder) hsm-audit-forwarder "
                 "--reload)",
                 mainpid != NULL ? mainpid : "");
