@@ -138,14 +138,14 @@ if(HAF_DPKG_SHLIBDEPS)
     # Library dependencies computed from the binary (libcurl4, libjansson4, libyaml-0-2, libssl3,
     # libc6), with the versions it was linked against.
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ca-certificates, procps")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ca-certificates")
 else()
     set(CPACK_DEBIAN_PACKAGE_DEPENDS
-        "adduser, ca-certificates, procps, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3")
+        "adduser, ca-certificates, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3")
 endif()
 # ca-certificates: every HTTPS request verifies against the system trust store, which libcurl4
-# only Recommends (absent with --no-install-recommends). procps: the unit's ExecReload= runs
-# /bin/kill (to go once ExecReload= is `hsm-audit-forwarder --reload`).
+# only Recommends (absent with --no-install-recommends). No procps: the unit has no /bin/kill
+# (ExecReload= is `hsm-audit-forwarder --reload`).
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/deb/postinst
     ${CMAKE_SOURCE_DIR}/packaging/deb/prerm

@@ -140,7 +140,7 @@ if command -v hardening-check >/dev/null; then
     hardening-check --quiet "$bin" >/dev/null && ok "hardening-check passes" || bad "hardening-check fails"
 fi
 unit_text=$(cat "$unit")
-grep -q '/bin/kill' <<<"$unit_text" && ! grep -qE '(^|, )procps( |,|$)' <<<"$depends" &&
+grep -q '^[^#]*/bin/kill' <<<"$unit_text" && ! grep -qE '(^|, )procps( |,|$)' <<<"$depends" &&
     bad "the unit uses /bin/kill but the package does not depend on procps"
 for page in man8/hsm-audit-forwarder.8.gz man5/hsm-audit-forwarder.yaml.5.gz; do
     if command -v groff >/dev/null; then

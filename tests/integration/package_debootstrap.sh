@@ -114,7 +114,7 @@ python3 "$src/tests/bench/gen_audit.py" -n 10 --start-seq 100 --reboot 263 \
 install -m 0640 "$work/b.log" "$RS_ROOT$AUDIT/b.log"
 cx chgrp cloudhsm-audit "$AUDIT/b.log"
 t_b=$(date +%s)
-warned() { rs_jnl "$SVC" "$t_b" 4 | grep -q "$AUDIT/b.log.*Permission denied"; }
+warned() { rs_jnl "$SVC" "$t_b" 4 | grep "$AUDIT/b.log.*Permission denied" >/dev/null; }
 if rs_wait 20 warned; then
     w=$(rs_jnl "$SVC" "$t_b" 4 | grep "$AUDIT/b.log.*Permission denied" | head -n 1)
     rs_ok "unreadable file reported: $w"
@@ -143,7 +143,7 @@ TMO=30 cx systemctl start "$SVC" 2>/dev/null && rs_bad "start with an invalid co
 sleep 8
 st="$(sctl is-active "$SVC")/$(rs_show "$SVC" NRestarts)"
 [ "$st" = failed/0 ] && rs_ok "invalid config at start: failed, no restart after 8 s" || rs_bad "invalid config at start: $st (state/NRestarts)"
-rs_jnl "$SVC" "$t_bs" 3 | grep -qE "$CONF:[0-9]+:[0-9]+: " && rs_ok "the file:line:column is at priority err" ||
+rs_jnl "$SVC" "$t_bs" 3 | grep -E "$CONF:[0-9]+:[0-9]+: " >/dev/null && rs_ok "the file:line:column is at priority err" ||
     rs_bad "no file:line:column at priority err"
 cx sh -c "cp -p /root/cfg.good '$CONF'"
 sctl reset-failed "$SVC"

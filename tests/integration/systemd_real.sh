@@ -139,7 +139,7 @@ sleep 2
 sctl kill -s SIGCONT --kill-who=main "$SVC"
 wait "$rpid"
 rc=$(cat "$work/reload.rc")
-if rs_jnl "$SVC" "$t_r" | grep -q 'reloaded configuration'; then
+if rs_jnl "$SVC" "$t_r" | grep 'reloaded configuration' >/dev/null; then
     rs_ok "systemctl reload returned (rc $rc) with the new configuration already in use"
 else
     rs_bad "systemctl reload returned (rc $rc) before the daemon said 'reloaded configuration'"
@@ -176,7 +176,7 @@ t_wd=$(date +%s)
 nr=$(rs_show "$SVC" NRestarts)
 frozen=$(rs_show "$SVC" MainPID)
 sctl kill -s SIGSTOP --kill-who=main "$SVC"
-wd_fired() { cx journalctl -b -o cat -u "$SVC" --since=@"$t_wd" | grep -q 'Watchdog timeout'; }
+wd_fired() { cx journalctl -b -o cat -u "$SVC" --since=@"$t_wd" | grep 'Watchdog timeout' >/dev/null; }
 rs_wait 20 wd_fired && rs_ok "watchdog timeout fired on the frozen daemon" || rs_bad "the watchdog did not fire"
 restarted() {
     [ "$(rs_show "$SVC" NRestarts)" != "$nr" ] && [ "$(sctl is-active "$SVC")" = active ] &&

@@ -60,7 +60,8 @@ check "Type=notify" has_line "Type=notify"
 check "WatchdogSec=60" has_line "WatchdogSec=60"
 check "no ExecStartPre (its failure would be restarted for ever)" bash -c "! grep -q '^ExecStartPre=' '$unit'"
 check "ExecStart uses the default config" has_line "ExecStart=/usr/bin/hsm-audit-forwarder -c $conf"
-check "ExecReload sends SIGHUP" has_line 'ExecReload=/bin/kill -HUP $MAINPID'
+check "ExecReload asks the daemon itself" has_line 'ExecReload=/usr/bin/hsm-audit-forwarder --reload'
+check "no /bin/kill (procps) anywhere" bash -c "! grep -q '^[^#]*/bin/kill' '$unit'"
 check "configuration errors are not restarted" has_line "RestartPreventExitStatus=2"
 check "the documented audit directory is read-only" has_line "ReadOnlyPaths=-/var/log/cloudhsm/audit"
 check "Restart=on-failure" has_line "Restart=on-failure"

@@ -13,6 +13,8 @@
 #   sctl ARGS...                  # systemctl --no-pager ARGS inside
 #   rs_show UNIT PROP             # systemctl show -p PROP --value
 #   rs_jnl UNIT [SINCE] [PRIO]    # the unit's journal as "pN ident[pid]: message" lines
+#                                 (match it with grep >/dev/null, not grep -q: under pipefail a
+#                                 grep that stops early fails the pipeline with SIGPIPE)
 #   rs_install_service BIN UNIT CONF [ENVFILE]  # install as a package would (user, 0640 config)
 #   rs_teardown                   # poweroff, kill by PID, remove the cgroup (the EXIT trap)
 #
