@@ -18,7 +18,6 @@
 /* Appends the message for p to out. user: the service's user name; owner, group: the names of
  * p->uid and p->gid (NULL when unknown or !p->have_owner). */
 HAF_MUST_USE enum haf_err access_hint_format(const struct tail_access_problem *p, const char *user,
-                                             const char *owner, const char *group,
-                                             struct buf *out);
+                                             const char *owner, const char *group, struct buf *out);
 
 #endif
