@@ -710,7 +710,7 @@ daemon_main(const struct daemon_opts *opts)
     if (rc == 0 && opts->once && d.failed)
         rc = EXIT_RUNTIME;
     stats_log(&d.stats);
-    if (rc != 0 && d.tail != NULL)
+    if (rc != 0) /* a setup that failed part-way (no region, no state directory) */
         daemon_teardown(&d);
     config_free(d.cfg);
     config_free(d.reload_cfg);

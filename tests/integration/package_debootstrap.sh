@@ -91,9 +91,18 @@ cx sed -i -e "s#^\#region: .*#region: us-east-1#" -e "s#^\#endpoint: .*#endpoint
     -e 's#^    log_stream: .*#    log_stream: "{file}"#' -e 's#^  flush_interval_ms: .*#  flush_interval_ms: 200#' "$CONF"
 printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nAWS_EC2_METADATA_DISABLED=true\n' \
     "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$RS_ROOT/etc/default/hsm-audit-forwarder"
+cx cp -p "$CONF" /root/with-region.yaml
+cx sed -i '/^region: /d' "$CONF"
+out=$(cx env -u AWS_REGION -u AWS_DEFAULT_REGION AWS_EC2_METADATA_DISABLED=true hsm-audit-forwarder --check-config 2>&1 >/dev/null)
+rc=$?
+quote=$(grep -oE '``/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml: no AWS region: [^`]*(`[^`]*`[^`]*)*``' "$src/README.md" | head -n 1 | sed 's/^``//; s/``$//')
+[ $rc = 1 ] && [ "$(head -n 1 <<<"$out")" = "$quote" ] &&
+    rs_ok "--check-config without a region: exit 1, the README's words" || rs_bad "--check-config without a region (rc $rc): $out"
+cx cp -p /root/with-region.yaml "$CONF"
 out=$(cx hsm-audit-forwarder --check-config 2>&1)
 rc=$?
-[ $rc = 0 ] && rs_ok "--check-config: $(tail -n 1 <<<"$out")" || { rs_bad "--check-config (rc $rc)"; echo "$out"; }
+[ $rc = 0 ] && [ "$(tail -n 1 <<<"$out")" = "# $CONF: configuration OK" ] && grep -qF "\`$(tail -n 1 <<<"$out")\`" "$src/README.md" &&
+    rs_ok "--check-config: $(tail -n 1 <<<"$out") (as the README says)" || { rs_bad "--check-config (rc $rc)"; echo "$out"; }
 cx mkdir -p "$AUDIT"
 cx groupadd --system cloudhsm-audit
 python3 "$src/tests/bench/gen_audit.py" -n 30 --start-seq 0 --reboot 263 \
@@ -120,6 +129,13 @@ if rs_wait 20 warned; then
     rs_ok "unreadable file reported: $w"
     grep -q 'SupplementaryGroups=cloudhsm-audit' <<<"$w" && rs_ok "the message names the fix" ||
         rs_bad "the message does not say SupplementaryGroups=cloudhsm-audit"
+    # The README's Quick start quotes it word for word (for a file named hsm.log).
+    quote=$(grep -oE '`cannot read /var/log/cloudhsm/audit/hsm\.log: [^`]*`' "$src/README.md" | head -n 1 | tr -d '`')
+    said=${w#*]: }
+    [ -n "$quote" ] && [ "${said//b.log/hsm.log}" = "$quote" ] && rs_ok "the README quotes this message word for word" ||
+        rs_bad "README quote differs: '$quote' vs '${said//b.log/hsm.log}'"
+    stx=$(rs_show "$SVC" StatusText)
+    [[ "$stx" == *", 1 unreadable, "* ]] && rs_ok "STATUS=$stx" || rs_bad "STATUS= does not count the unreadable file: $stx"
 else
     rs_bad "no warning about the unreadable $AUDIT/b.log within 20 s"
     rs_jnl "$SVC" "$t_b"
