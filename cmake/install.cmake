@@ -1,19 +1,24 @@
 # install.cmake: install rules and CPack packaging (DEB, and RPM when rpmbuild is there).
 # Included by the top-level CMakeLists.txt.
 #
-# Layout (prefix /usr for packages: configure with -DCMAKE_INSTALL_PREFIX=/usr):
+# Layout (${prefix} is CMAKE_INSTALL_PREFIX for `cmake --install`; packages are always /usr, whatever
+# CMAKE_INSTALL_PREFIX says, because CPACK_PACKAGING_INSTALL_PREFIX is fixed to /usr below):
 #   ${prefix}/bin/hsm-audit-forwarder
 #   /etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml      conffile / %config(noreplace), 0640
 #   ${prefix}/lib/systemd/system/hsm-audit-forwarder.service   (/usr/lib/systemd/system: Debian 12
 #                                                         is merged-/usr, and systemd also searches
 #                                                         /usr/local/lib/systemd/system)
 #   ${prefix}/share/man/man8/hsm-audit-forwarder.8(.gz), man5/hsm-audit-forwarder.yaml.5(.gz)
-#   ${prefix}/share/doc/hsm-audit-forwarder/{cloudwatch/, hsm-audit-forwarder.yaml, README.md}
+#   ${prefix}/share/doc/hsm-audit-forwarder/{cloudwatch/, hsm-audit-forwarder.yaml, README.md,
+#                                          copyright, changelog.gz}
+#   ${prefix}/share/lintian/overrides/hsm-audit-forwarder   (each kept lintian tag with its reason)
 #
 # The configuration goes to /etc whatever the prefix, because that is the path compiled into the
-# binary as its default (CONFIG_DEFAULT_PATH). The unit names the binary by its installed path: the
-# checked-in unit says /usr/bin, and a copy with ${CMAKE_INSTALL_FULL_BINDIR} is installed when the
-# prefix differs. The state directory is not shipped: the maintainer scripts create it 0700 for the
+# binary as its default (CONFIG_DEFAULT_PATH). The unit names the binary by its installed path: it
+# is written at install time from the checked-in unit (which says /usr/bin) with the prefix the
+# install really uses, so `cmake --install` into /usr/local gets /usr/local/bin and a package built
+# from the same tree gets /usr/bin (CPack installs with CMAKE_INSTALL_PREFIX set to its packaging
+# prefix). The state directory is not shipped: the maintainer scripts create it 0700 for the
 # service user, and systemd's StateDirectory= would too.
 include_guard(GLOBAL)
 
@@ -35,14 +40,16 @@ install(FILES ${CMAKE_SOURCE_DIR}/conf/hsm-audit-forwarder.yaml
     DESTINATION ${HAF_CONF_DIR}
     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 
-# ---- systemd unit, with the installed binary path ----
+# ---- systemd unit, with the installed binary path (decided at install time, see above) ----
 set(HAF_UNIT_SRC ${CMAKE_SOURCE_DIR}/systemd/hsm-audit-forwarder.service)
 set(HAF_UNIT_OUT ${CMAKE_BINARY_DIR}/systemd/hsm-audit-forwarder.service)
-file(READ ${HAF_UNIT_SRC} haf_unit_text)
-string(REPLACE "/usr/bin/hsm-audit-forwarder" "${CMAKE_INSTALL_FULL_BINDIR}/hsm-audit-forwarder"
-    haf_unit_text "${haf_unit_text}")
-file(CONFIGURE OUTPUT ${HAF_UNIT_OUT} CONTENT "${haf_unit_text}" @ONLY)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${HAF_UNIT_SRC})
+install(CODE "
+    file(READ \"${HAF_UNIT_SRC}\" haf_unit_text)
+    string(REPLACE \"/usr/bin/hsm-audit-forwarder\"
+        \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/hsm-audit-forwarder\"
+        haf_unit_text \"\${haf_unit_text}\")
+    file(WRITE \"${HAF_UNIT_OUT}\" \"\${haf_unit_text}\")
+")
 install(FILES ${HAF_UNIT_OUT} DESTINATION ${HAF_SYSTEMD_UNIT_DIR})
 
 # ---- man pages, gzipped (-9n: reproducible, as Debian policy asks) when gzip is there ----
@@ -76,25 +83,43 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/conf/cloudwatch)
     install(DIRECTORY ${CMAKE_SOURCE_DIR}/conf/cloudwatch/ DESTINATION ${HAF_DOC_DIR}/cloudwatch)
 endif()
 install(FILES ${CMAKE_SOURCE_DIR}/conf/hsm-audit-forwarder.yaml DESTINATION ${HAF_DOC_DIR})
-foreach(doc README.md LICENSE)
-    if(EXISTS ${CMAKE_SOURCE_DIR}/${doc})
-        install(FILES ${CMAKE_SOURCE_DIR}/${doc} DESTINATION ${HAF_DOC_DIR})
-    endif()
-endforeach()
+install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${HAF_DOC_DIR})
+# Debian policy 12.5 and 12.7: the copyright file (machine-readable, pointing at
+# /usr/share/common-licenses/Apache-2.0 instead of a second copy of LICENSE) and the changelog,
+# gzipped -9n. The version is native (no Debian revision): the packaging lives upstream.
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/deb/copyright DESTINATION ${HAF_DOC_DIR})
+if(HAF_GZIP)
+    add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.gz
+        COMMAND ${HAF_GZIP} -9nc ${CMAKE_SOURCE_DIR}/packaging/deb/changelog
+            > ${CMAKE_BINARY_DIR}/changelog.gz
+        DEPENDS ${CMAKE_SOURCE_DIR}/packaging/deb/changelog
+        VERBATIM)
+    add_custom_target(haf_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/changelog.gz)
+    install(FILES ${CMAKE_BINARY_DIR}/changelog.gz DESTINATION ${HAF_DOC_DIR})
+endif()
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/deb/lintian-overrides
+    DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides RENAME ${HAF_PKG_NAME})
 
 # ---- CPack ----
 set(CPACK_PACKAGE_NAME ${HAF_PKG_NAME})
 set(CPACK_PACKAGE_VENDOR "hsm-audit-forwarder developers")
-set(CPACK_PACKAGE_CONTACT "hsm-audit-forwarder developers <hsm-audit-forwarder@localhost>")
+# The Maintainer: field. Set HAF_PACKAGE_MAINTAINER to the real team address of a site build.
+set(HAF_PACKAGE_MAINTAINER "hsm-audit-forwarder developers <dev@hsm-audit-forwarder.invalid>"
+    CACHE STRING "Maintainer of the packages: \"Name <address>\"")
+set(CPACK_PACKAGE_CONTACT "${HAF_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs")
+# Lines under 80 columns once dpkg indents them (lintian: extended-description-line-too-long).
 set(CPACK_PACKAGE_DESCRIPTION
-    "hsm-audit-forwarder tails AWS CloudHSM HSM audit log files, parses each entry into a typed
-JSON event and ships it to Amazon CloudWatch Logs with PutLogEvents (SigV4), never losing and
-never duplicating an entry. It runs as an unprivileged, hardened systemd service.")
+    "hsm-audit-forwarder tails AWS CloudHSM HSM audit log files, parses each
+entry into a typed JSON event and ships it to Amazon CloudWatch Logs with
+PutLogEvents (SigV4), never losing and never duplicating an entry. It runs
+as an unprivileged, hardened systemd service.")
 set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+# Packages are /usr packages whatever CMAKE_INSTALL_PREFIX is (its default, /usr/local, is for
+# `cmake --install`): systemd, deb-systemd-helper and man look under /usr.
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build[^/]*/")
 
@@ -113,11 +138,14 @@ if(HAF_DPKG_SHLIBDEPS)
     # Library dependencies computed from the binary (libcurl4, libjansson4, libyaml-0-2, libssl3,
     # libc6), with the versions it was linked against.
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ca-certificates")
 else()
     set(CPACK_DEBIAN_PACKAGE_DEPENDS
-        "adduser, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3")
+        "adduser, ca-certificates, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3")
 endif()
+# ca-certificates: every HTTPS request verifies against the system trust store, which libcurl4
+# only Recommends (absent with --no-install-recommends). No procps: the unit has no /bin/kill
+# (ExecReload= is `hsm-audit-forwarder --reload`).
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/deb/postinst
     ${CMAKE_SOURCE_DIR}/packaging/deb/prerm

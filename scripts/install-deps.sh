@@ -9,7 +9,8 @@ SUDO=""
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
       libcmocka-dev libssl-dev clang clang-format libclang-rt-dev curl python3 procps
-      groff-base man-db systemd dpkg-dev file rpm)
+      groff-base man-db systemd dpkg-dev file rpm lintian debootstrap iproute2 libcap2-bin
+      util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

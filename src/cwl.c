@@ -106,6 +106,8 @@ cwl_class_str(enum cwl_class c)
         return "invalid-sequence-token";
     case CWL_DATA_ALREADY_ACCEPTED:
         return "data-already-accepted";
+    case CWL_CONNECTION:
+        return "connection";
     }
     return "unknown";
 }
@@ -288,7 +290,7 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
     case HTTP_ANSWERED:
         break;
     case HTTP_NOT_SENT:
-        out->cls = CWL_RETRY;
+        out->cls = CWL_CONNECTION;
         goto transport;
     case HTTP_TOO_LARGE:
     case HTTP_AMBIGUOUS:
@@ -356,8 +358,17 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
 
 transport:
     out->status = 0;
-    printable_copy(out->message, sizeof(out->message),
-                   span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
+    if (resp->conn_error != HTTP_CONN_NONE) {
+        /* "TLS certificate not trusted: SSL certificate problem: ..." */
+        char named[sizeof(out->message)];
+
+        snprintf(named, sizeof(named), "%s: %.*s", http_conn_error_str(resp->conn_error),
+                 (int)strnlen(resp->error, sizeof(resp->error)), resp->error);
+        printable_copy(out->message, sizeof(out->message), span_make(named, strlen(named)));
+    } else {
+        printable_copy(out->message, sizeof(out->message),
+                       span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
+    }
 out:
     json_decref(root);
 }

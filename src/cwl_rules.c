@@ -32,6 +32,7 @@ static const struct cwl_rule rules[] = {
      .loud = true},
     {.cls = CWL_INVALID, .retry = true, .backoff = CWL_BACKOFF_SLOW, .loud = true},
     {.cls = CWL_INVALID_SEQUENCE_TOKEN, .retry = true, .backoff = CWL_BACKOFF_SHORT},
+    {.cls = CWL_CONNECTION, .retry = true, .backoff = CWL_BACKOFF_LONG},
 };
 
 const struct cwl_rule *

@@ -20,9 +20,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,10 +37,12 @@
 #include <unistd.h>
 
 #include "daemon_internal.h"
+#include "haf/access_hint.h"
 #include "haf/creds.h"
 #include "haf/endpoint.h"
 #include "haf/http.h"
 #include "haf/log.h"
+#include "haf/reload.h"
 #include "haf/sdnotify.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -131,21 +135,76 @@ next_deadline(struct daemon *d)
     return t;
 }
 
+/* Said by --check-config and at start when no region can be found. */
+#define NO_REGION_HINT                                                                             \
+    "no AWS region: set `region:` in this file, or AWS_REGION in "                                 \
+    "/etc/default/hsm-audit-forwarder (the service's environment file), or run on EC2, where "     \
+    "the instance's region is read from the instance metadata (IMDS)"
+
 /* ---------------------------------------------------------------- signals and status */
+
+/* Each path a glob reaches but the service may not read, warned about once per (errno, path)
+ * with the fix (access_hint.c); their number is in STATUS=. */
+static void
+report_unreadable(struct daemon *d)
+{
+    const struct tail_access_problem *probs;
+    size_t n = tail_access_problems(d->tail, &probs);
+    const struct passwd *pw = getpwuid(geteuid());
+    char user[64];
+
+    snprintf(user, sizeof(user), "%s", pw != NULL ? pw->pw_name : "hsm-audit-forwarder");
+    for (size_t i = 0; i < n; i++) {
+        char key[PATH_MAX + 16];
+        char owner[64] = "", group[64] = "";
+        const struct passwd *opw;
+        const struct group *gr;
+        bool seen = false;
+        struct buf msg;
+
+        snprintf(key, sizeof(key), "%d:%s", probs[i].err, probs[i].path);
+        for (size_t j = 0; j < d->n_warned_access && !seen; j++)
+            seen = strcmp(d->warned_access[j], key) == 0;
+        if (seen || d->n_warned_access == sizeof(d->warned_access) / sizeof(d->warned_access[0]))
+            continue;
+        d->warned_access[d->n_warned_access] = xstrdup(key);
+        d->n_warned_access++;
+        if (probs[i].have_owner) {
+            if ((opw = getpwuid((uid_t)probs[i].uid)) != NULL)
+                snprintf(owner, sizeof(owner), "%s", opw->pw_name);
+            if ((gr = getgrgid((gid_t)probs[i].gid)) != NULL)
+                snprintf(group, sizeof(group), "%s", gr->gr_name);
+        }
+        buf_init(&msg, 1 << 14);
+        if (access_hint_format(&probs[i], user, owner[0] ? owner : NULL, group[0] ? group : NULL,
+                               &msg) == HAF_OK)
+            log_warnx("%s", buf_cstr(&msg));
+        buf_clean_up(&msg);
+    }
+}
 
 static void
 status_update(struct daemon *d)
 {
     size_t pending = 0;
     struct tail_stats ts;
+    char ack[64], unreadable[48] = "";
 
     for (size_t i = 0; i < d->n_streams; i++)
         pending += stream_pending_events(d->streams[i]);
-    IGNORE_RESULT(sdnotify_status(
-        "shipped %" PRIu64 " events, %zu pending, %zu files, last ack %" PRId64 " s ago",
-        d->stats.events_shipped, pending, tail_file_count(d->tail),
-        d->stats.last_ack_ms ? (d->now_ms - d->stats.last_ack_ms) / 1000 : -1));
     tail_get_stats(d->tail, &ts);
+    report_unreadable(d);
+    /* Before the first acknowledgement there is no age to give ("-1 s ago" read as a bug). */
+    if (d->stats.last_ack_ms != 0)
+        snprintf(ack, sizeof(ack), "last ack %" PRId64 " s ago",
+                 (d->now_ms - d->stats.last_ack_ms) / 1000);
+    else
+        snprintf(ack, sizeof(ack), "no acknowledgement yet");
+    if (ts.unreadable > 0)
+        snprintf(unreadable, sizeof(unreadable), ", %zu unreadable", ts.unreadable);
+    IGNORE_RESULT(sdnotify_status("shipped %" PRIu64 " events, %zu pending, %zu files%s, %s",
+                                  d->stats.events_shipped, pending, tail_file_count(d->tail),
+                                  unreadable, ack));
     if (ts.files_pending != d->warned_pending && ts.files_pending > 0)
         log_warnx("%zu files match the sources but wait unread: %zu files are followed at once "
                   "(the open-file limit); the others are read as followed files are rotated away "
@@ -209,12 +268,16 @@ handle_signals(struct daemon *d)
                          d->opts->config_path);
                 log_lines(LOG_LVL_ERR, head, buf_cstr(&err));
                 IGNORE_RESULT(sdnotify_ready());
+                reload_reply(reload_requester(&si), RELOAD_REPLY_REFUSED);
             } else {
                 log_notice("reload: configuration %s is valid; switching over",
                            d->opts->config_path);
                 config_free(d->reload_cfg);
                 d->reload_cfg = ncfg;
                 d->reload_requested = true;
+                /* Answered by daemon_loop once the new configuration runs (a second request
+                 * before then takes the place of the first, which then times out). */
+                d->reload_requester = reload_requester(&si);
             }
             buf_clean_up(&err);
             break;
@@ -242,7 +305,7 @@ setup_endpoint(struct daemon *d)
     if (d->cfg->region)
         d->region = xstrdup(d->cfg->region);
     else if (creds_resolve_region(d->http, &d->region) != HAF_OK) {
-        log_err("no AWS region: set region in %s, or AWS_REGION", d->opts->config_path);
+        log_err("%s: " NO_REGION_HINT, d->opts->config_path);
         return HAF_ECONFIG;
     }
     buf_init(&why, 4096);
@@ -484,6 +547,9 @@ daemon_loop(struct daemon *d)
     d->watchdog_ms = sdnotify_watchdog_interval_ms() / 2;
     d->next_watchdog_ms = d->now_ms;
     IGNORE_RESULT(sdnotify_ready());
+    /* After a reload: the new configuration runs from here on; `systemctl reload` may return. */
+    reload_reply(d->reload_requester, RELOAD_REPLY_DONE);
+    d->reload_requester = 0;
 
     for (;;) {
         size_t nfds = 0;
@@ -612,6 +678,24 @@ check_config(const struct daemon_opts *opts)
         fprintf(stderr, "%s: configuration is invalid (%s)\n", opts->config_path, haf_err_str(e));
         goto out;
     }
+    /* The start fails without a region; say so now, with the ways to give one. */
+    if (cfg->region == NULL) {
+        struct http_client *http = http_client_new(NULL);
+        char *region = NULL;
+
+        if (http == NULL || creds_resolve_region(http, &region) != HAF_OK) {
+            fprintf(stderr, "%s: " NO_REGION_HINT "\n", opts->config_path);
+            fprintf(stderr, "%s: configuration is incomplete (no AWS region)\n", opts->config_path);
+            http_client_free(http);
+            config_free(cfg);
+            buf_clean_up(&err);
+            buf_clean_up(&out);
+            return EXIT_RUNTIME;
+        }
+        printf("# region: %s (from the environment or the instance metadata)\n", region);
+        free(region);
+        http_client_free(http);
+    }
     if (config_dump(cfg, &out) == HAF_OK)
         fwrite(out.p, 1, out.len, stdout);
     fputs(buf_cstr(&note), stdout);
@@ -699,6 +783,8 @@ daemon_main(const struct daemon_opts *opts)
         daemon_teardown(&d); /* a setup that failed half-way: everything it built is freed */
     config_free(d.cfg);
     config_free(d.reload_cfg);
+    for (size_t i = 0; i < d.n_warned_access; i++)
+        free(d.warned_access[i]);
     close(d.sigfd);
     log_notice("stopped");
     return rc;

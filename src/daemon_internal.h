@@ -202,6 +202,7 @@ struct daemon {
     bool stopping;
     bool reload_requested;
     struct haf_config *reload_cfg;
+    pid_t reload_requester; /* the --reload client to answer once the new configuration runs */
     int64_t stop_deadline_ms;
     int64_t next_status_ms;
     int64_t watchdog_ms;
@@ -213,6 +214,10 @@ struct daemon {
     size_t warned_pending; /* files matched but not followed, as last logged */
     char **warned_links;   /* symlinks not followed that were logged (once each) */
     size_t n_warned_links;
+    /* Unreadable paths already warned about, as "errno:path" (once per cause; the rest of a
+     * glob with thousands of unreadable files is only counted in STATUS=). */
+    char *warned_access[256];
+    size_t n_warned_access;
     uint64_t read_turn;
 };
 

@@ -272,6 +272,10 @@ log_put_failure(struct daemon *d, struct stream *st, const struct cwl_result *re
                 st->group, st->name, res->error_type[0] ? res->error_type : cwl_class_str(res->cls),
                 res->message, res->status, res->request_id[0] ? res->request_id : "-");
         break;
+    case CWL_CONNECTION:
+        log_warnx("%s/%s: cannot reach CloudWatch Logs at %s: %s; retrying, nothing is dropped",
+                  st->group, st->name, d->endpoint, res->message);
+        break;
     default:
         log_notice("%s/%s: %s%s%s; retrying", st->group, st->name, cwl_class_str(res->cls),
                    res->error_type[0] ? ": " : "", res->error_type);
@@ -339,9 +343,14 @@ stream_setup(struct daemon *d, struct stream *st)
         log_info("created log stream %s/%s", st->group, st->name);
     return true;
 fail:
-    log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry", st->group,
-            st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls), res.message,
-            res.status);
+    if (e == HAF_OK && res.cls == CWL_CONNECTION)
+        log_err("%s/%s: cannot create the log group or stream: cannot reach CloudWatch Logs at "
+                "%s: %s; will retry",
+                st->group, st->name, d->endpoint, res.message);
+    else
+        log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry",
+                st->group, st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls),
+                res.message, res.status);
     if (res.cls < 16)
         d->stats.errors_by_class[res.cls]++;
     /* Nothing classified (no credentials, a name the client refused): retry as a fault. */

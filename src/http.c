@@ -471,6 +471,81 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     return HAF_OK;
 }
 
+const char *
+http_conn_error_str(enum http_conn_error e)
+{
+    switch (e) {
+    case HTTP_CONN_NONE:
+        return "no error";
+    case HTTP_CONN_DNS:
+        return "host name not found (DNS)";
+    case HTTP_CONN_REFUSED:
+        return "connection refused";
+    case HTTP_CONN_TIMEOUT:
+        return "timeout";
+    case HTTP_CONN_TLS_CERTIFICATE:
+        return "TLS certificate not trusted";
+    case HTTP_CONN_TLS_HOSTNAME:
+        return "TLS certificate for another host name";
+    case HTTP_CONN_TLS:
+        return "TLS handshake failed";
+    case HTTP_CONN_PROXY:
+        return "proxy failed";
+    case HTTP_CONN_OTHER:
+        return "connection failed";
+    }
+    return "connection failed";
+}
+
+/* curl folds a host name mismatch into CURLE_PEER_FAILED_VERIFICATION; only its text tells. */
+static enum http_conn_error
+conn_error_of(CURL *h, CURLcode rc, const char *text)
+{
+    long oserr = 0;
+
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return HTTP_CONN_DNS;
+    case CURLE_COULDNT_CONNECT:
+        /* curl's text ("Couldn't connect to server") does not say why; the socket's errno does. */
+        (void)curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+        if (oserr == ECONNREFUSED || strstr(text, "refused") != NULL)
+            return HTTP_CONN_REFUSED;
+        if (oserr == ETIMEDOUT || strstr(text, "timed out") != NULL)
+            return HTTP_CONN_TIMEOUT;
+        return HTTP_CONN_OTHER;
+    case CURLE_OPERATION_TIMEDOUT:
+        return HTTP_CONN_TIMEOUT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        if (strstr(text, "host name") != NULL || strstr(text, "hostname") != NULL ||
+            strstr(text, "subject name") != NULL)
+            return HTTP_CONN_TLS_HOSTNAME;
+        return HTTP_CONN_TLS_CERTIFICATE;
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return HTTP_CONN_TLS_CERTIFICATE;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CLIENTCERT:
+        /* OpenSSL's "certificate verify failed" can also arrive here. */
+        if (strstr(text, "certificate verify failed") != NULL ||
+            strstr(text, "certificate problem") != NULL)
+            return HTTP_CONN_TLS_CERTIFICATE;
+        return HTTP_CONN_TLS;
+    case CURLE_PROXY:
+        return HTTP_CONN_PROXY;
+    default:
+        return HTTP_CONN_OTHER;
+    }
+}
+
 /* True for failures that happen before any request byte can have been written. */
 static bool
 error_before_send(CURL *h, CURLcode rc)
@@ -522,6 +597,7 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
         long status = 0;
         (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         r->outcome = HTTP_ANSWERED;
+        r->conn_error = HTTP_CONN_NONE;
         r->status = status;
         r->error[0] = '\0';
         return;
@@ -539,6 +615,8 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
                    span_cstr(x->oom         ? "out of memory reading the response"
                              : x->errbuf[0] ? x->errbuf
                                             : curl_easy_strerror(rc)));
+    r->conn_error = x->oom || r->outcome == HTTP_TOO_LARGE ? HTTP_CONN_NONE
+                                                           : conn_error_of(x->easy, rc, r->error);
 }
 
 /* ---- blocking ---- */

@@ -120,7 +120,20 @@ log_vemit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
         fprintf(stderr, "%s.%03ldZ %-7s %s%s%s\n", when, ts.tv_nsec / 1000000L, level_name(lvl),
                 msg, suffix ? ": " : "", suffix ? suffix : "");
     } else {
-        fprintf(stderr, "<%d>%s%s%s\n", (int)lvl, msg, suffix ? ": " : "", suffix ? suffix : "");
+        /* journald reads the priority prefix per line: each line of a multi-line message (a
+         * configuration error and its file:line:column details) carries it, so `journalctl -p
+         * err` shows all of them. */
+        char *line = msg;
+        char *nl;
+
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            fprintf(stderr, "<%d>%s\n", (int)lvl, line);
+            line = nl + 1;
+        }
+        if (*line != '\0' || suffix != NULL || line == msg)
+            fprintf(stderr, "<%d>%s%s%s\n", (int)lvl, line, suffix ? ": " : "",
+                    suffix ? suffix : "");
     }
     errno = saved;
 }

@@ -3,12 +3,15 @@
  * the daemon or to the parse subcommand; all real work lives in the modules.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/secmem.h"
+#include "haf/reload.h"
 
 static void
 usage(FILE *out)
@@ -16,6 +19,7 @@ usage(FILE *out)
     fprintf(out,
             "usage: hsm-audit-forwarder [-c FILE] [-f] [-v]... [--once] [--dry-run] "
             "[--check-config]\n"
+            "       hsm-audit-forwarder --reload\n"
             "       hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
@@ -29,6 +33,8 @@ usage(FILE *out)
             "                     could not be delivered)\n"
             "      --dry-run      do everything but send: print each event as one JSON line\n"
             "      --check-config validate the configuration, print the resolved settings, exit\n"
+            "      --reload       (ExecReload=) ask the daemon $MAINPID to reload; return once\n"
+            "                     the new configuration is in use, 1 when it was refused\n"
             "  -h, --help         this help\n"
             "  -V, --version      version, build options and library versions\n"
             "\n"
@@ -41,7 +47,7 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_ONCE = 256, OPT_DRY_RUN, OPT_CHECK_CONFIG };
+    enum { OPT_ONCE = 256, OPT_DRY_RUN, OPT_CHECK_CONFIG, OPT_RELOAD };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"foreground", no_argument, NULL, 'f'},
@@ -49,11 +55,13 @@ main(int argc, char **argv)
         {"once", no_argument, NULL, OPT_ONCE},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+        {"reload", no_argument, NULL, OPT_RELOAD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct daemon_opts opts = {.config_path = CONFIG_DEFAULT_PATH};
+    bool reload = false;
     int c;
 
     /* First, before any library allocates: wiping allocators, and no core dumps (secmem.h). */
@@ -82,6 +90,9 @@ main(int argc, char **argv)
         case OPT_CHECK_CONFIG:
             opts.check_config = true;
             break;
+        case OPT_RELOAD:
+            reload = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -98,5 +109,7 @@ main(int argc, char **argv)
         fprintf(stderr, "Try 'hsm-audit-forwarder --help' for more information.\n");
         return EXIT_USAGE;
     }
+    if (reload)
+        return reload_request(getenv("MAINPID"), RELOAD_WAIT_MS);
     return daemon_main(&opts);
 }

@@ -71,7 +71,10 @@
  * Directories, FIFOs, devices and sockets that a glob matches are skipped by
  * stat(2) before any open, so a FIFO never blocks us and a device never sees an
  * open. stat/open failures other than ENOENT (EACCES, ELOOP) are counted and
- * retried at each rescan.
+ * retried at each rescan; so are directories glob(3) cannot list (its errfunc).
+ * Each rescan rebuilds the list of such paths (tail_access_problems), one entry
+ * per path with the owner, group and mode stat(2) reports, so the owner can
+ * say once per cause who needs which group.
  *
  * Fairness. tail_next_readable walks the files as a ring whose starting point
  * advances on every new walk, so a file that is always busy cannot starve the
@@ -155,6 +158,8 @@ struct tail {
     struct tail_stats st;
     char *last_open_path;
     char *last_refused_link;
+    struct tail_access_problem probs[TAIL_MAX_ACCESS_PROBLEMS]; /* paths owned (char *) */
+    size_t n_probs;
 };
 
 /* ---- a small (u64, u64) -> pointer map ---- */
@@ -329,6 +334,42 @@ rotate_wait_ms(const struct tail *t)
 }
 
 static void
+note_problem(struct tail *t, const char *path, int err, bool is_dir)
+{
+    struct tail_access_problem *p;
+    struct stat st;
+
+    for (size_t i = 0; i < t->n_probs; i++)
+        if (strcmp(t->probs[i].path, path) == 0)
+            return;
+    t->st.unreadable++;
+    if (t->n_probs == TAIL_MAX_ACCESS_PROBLEMS)
+        return;
+    p = &t->probs[t->n_probs];
+    *p = (struct tail_access_problem){.path = strdup(path), .err = err, .is_dir = is_dir};
+    if (p->path == NULL)
+        return;
+    if (stat(path, &st) == 0)
+        *p = (struct tail_access_problem){.path = p->path,
+                                          .err = err,
+                                          .is_dir = is_dir,
+                                          .have_owner = true,
+                                          .uid = (uint32_t)st.st_uid,
+                                          .gid = (uint32_t)st.st_gid,
+                                          .mode = (uint32_t)st.st_mode};
+    t->n_probs++;
+}
+
+static void
+problems_clear(struct tail *t)
+{
+    for (size_t i = 0; i < t->n_probs; i++)
+        free((char *)t->probs[i].path);
+    t->n_probs = 0;
+    t->st.unreadable = 0;
+}
+
+static void
 note_open_failure(struct tail *t, const char *path, int err)
 {
     char *copy = strdup(path);
@@ -339,6 +380,23 @@ note_open_failure(struct tail *t, const char *path, int err)
         free(t->last_open_path);
         t->last_open_path = copy;
     }
+    note_problem(t, path, err, false);
+}
+
+/* glob(3)'s errfunc has no context argument: the tail being expanded, set around each glob() call
+ * (we are single-threaded). */
+static struct tail *glob_owner;
+
+static int
+glob_error(const char *epath, int eerrno)
+{
+    /* ENOENT/ENOTDIR: a directory of the pattern is not there (yet), which polling covers. */
+    if (glob_owner != NULL && eerrno != ENOENT && eerrno != ENOTDIR) {
+        glob_owner->st.open_failures++;
+        glob_owner->st.last_open_errno = eerrno;
+        note_problem(glob_owner, epath, eerrno, true);
+    }
+    return 0; /* go on with the other directories */
 }
 
 /* A symlink that was not followed: counted, and its name kept for the owner's warning. */
@@ -808,7 +866,9 @@ glob_expand(struct tail *t, const struct tglob *g)
     int rc;
 
     memset(&gl, 0, sizeof(gl));
-    rc = glob(g->pattern, GLOB_NOSORT, NULL, &gl);
+    glob_owner = t;
+    rc = glob(g->pattern, GLOB_NOSORT, glob_error, &gl);
+    glob_owner = NULL;
     if (rc == GLOB_NOSPACE) {
         err = HAF_ENOMEM;
         goto out;
@@ -832,6 +892,7 @@ tail_rescan(struct tail *t)
     t->st.rescans++;
     t->st.files_pending = 0;
     t->st.files_skipped = 0;
+    problems_clear(t);
     for (size_t i = 0; i < t->n_files; i++)
         t->files[i]->seen = false;
     for (size_t i = 0; i < t->n_globs; i++) {
@@ -963,6 +1024,7 @@ tail_free(struct tail *t)
     free(t->files);
     free(t->last_open_path);
     free(t->last_refused_link);
+    problems_clear(t);
     free(t);
 }
 
@@ -1184,6 +1246,13 @@ tail_get_stats(const struct tail *t, struct tail_stats *out)
     out->last_refused_link = t->last_refused_link;
     out->inotify = t->ifd >= 0;
     out->polling = tail_polling(t);
+}
+
+size_t
+tail_access_problems(const struct tail *t, const struct tail_access_problem **out)
+{
+    *out = t->probs;
+    return t->n_probs;
 }
 
 bool

@@ -31,6 +31,8 @@ enum cwl_class {
     CWL_INVALID,        /* InvalidParameter, Serialization: a bug or a bad name; log loudly */
     CWL_INVALID_SEQUENCE_TOKEN, /* legacy: resend with expected_sequence_token */
     CWL_DATA_ALREADY_ACCEPTED,  /* legacy: delivered */
+    CWL_CONNECTION, /* not sent: DNS, refused, timeout, TLS (message names which): back off and
+                     * resend, counted apart from throttling and 5xx */
 };
 
 const char *cwl_class_str(enum cwl_class c);

@@ -57,9 +57,28 @@ enum http_outcome {
     HTTP_TOO_LARGE, /* the answer exceeded max_response_bytes */
 };
 
+/* Why a request was not answered, named for the person reading the log: a TLS certificate the
+ * trust store does not accept, a certificate for another host name, a refused connection, a
+ * timeout... (curl's own text stays in http_response.error). */
+enum http_conn_error {
+    HTTP_CONN_NONE,            /* answered, or nothing more specific is known */
+    HTTP_CONN_DNS,             /* the host (or proxy) name does not resolve */
+    HTTP_CONN_REFUSED,         /* connection refused */
+    HTTP_CONN_TIMEOUT,         /* no connection or answer in time */
+    HTTP_CONN_TLS_CERTIFICATE, /* the server's certificate is not trusted (or the CA file bad) */
+    HTTP_CONN_TLS_HOSTNAME,    /* the certificate is for another host name */
+    HTTP_CONN_TLS,             /* the TLS handshake failed otherwise */
+    HTTP_CONN_PROXY,           /* the proxy refused or failed */
+    HTTP_CONN_OTHER,           /* reset, unreachable network, protocol refused... */
+};
+
+/* "TLS certificate not trusted", "connection refused", ...; never NULL. */
+const char *http_conn_error_str(enum http_conn_error e);
+
 struct http_response {
     enum http_outcome outcome;
-    long status; /* 0 unless HTTP_ANSWERED */
+    enum http_conn_error conn_error; /* HTTP_CONN_NONE when answered */
+    long status;                     /* 0 unless HTTP_ANSWERED */
     struct buf body;
     char request_id[80];  /* x-amzn-RequestId */
     char error_type[160]; /* X-Amzn-Errortype, verbatim (not sanitized) */

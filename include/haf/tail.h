@@ -92,10 +92,25 @@ struct tail_stats {
     uint64_t rotations;            /* files renamed out of their glob or deleted, then drained */
     uint64_t releases;             /* on_close calls, tail_free excluded */
     uint64_t rescans;              /* glob expansions */
-    bool inotify; /* inotify is in use (false: force_poll or inotify_init failed) */
-    bool polling; /* something is polled: no inotify, a missing or wildcard
-                   * directory, or a file or directory without a watch */
+    bool inotify;      /* inotify is in use (false: force_poll or inotify_init failed) */
+    bool polling;      /* something is polled: no inotify, a missing or wildcard
+                        * directory, or a file or directory without a watch */
+    size_t unreadable; /* gauge, last rescan: distinct paths refused (see
+                        * tail_access_problems) */
 };
+
+/* A file or directory a glob reaches but the process may not read (EACCES, ELOOP...), as the
+ * latest rescan found it: the owner turns it into a message saying which user needs which group.
+ * uid/gid/mode come from stat(2) of the path when have_owner (a path inside a directory we may
+ * not search cannot be stat'ed). */
+struct tail_access_problem {
+    const char *path; /* valid until the next tail_* call */
+    int err;          /* errno of the refusal */
+    bool is_dir;      /* a directory the glob could not list */
+    bool have_owner;
+    uint32_t uid, gid, mode;
+};
+#define TAIL_MAX_ACCESS_PROBLEMS 64 /* distinct paths kept per rescan; the rest only counted */
 
 struct tail;
 
@@ -158,6 +173,10 @@ size_t tail_file_count(const struct tail *t);
 
 /* Snapshot of the counters. */
 void tail_get_stats(const struct tail *t, struct tail_stats *out);
+
+/* The unreadable paths of the latest rescan (at most TAIL_MAX_ACCESS_PROBLEMS, each once); *out
+ * points into the tail and is valid until the next tail_* call. */
+size_t tail_access_problems(const struct tail *t, const struct tail_access_problem **out);
 /* True when some path is polled rather than watched (the owner logs it once). */
 bool tail_polling(const struct tail *t);
 

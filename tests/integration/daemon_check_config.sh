@@ -7,7 +7,8 @@
 # type, bad enum value) fails with exit 1 and one file:line:col message per error on stderr.
 # (3) A configuration writable by others is refused by --check-config (exit 1) and by a normal start
 # (exit 2), saying why and how to fix it. (4) A normal start with the broken file exits 2 at once.
-# No endpoint is contacted. Bounded: about 2 s.
+# (5) Without a region (none in the file, no AWS_REGION, IMDS off) --check-config fails (exit 1)
+# naming the ways to set one, and a start exits 2 with the same words. No endpoint is contacted. Bounded: about 2 s.
 set -uo pipefail
 [ -x "${HAF_BIN:-}" ] || { echo "HAF_BIN is not set" >&2; exit 1; }
 T=$(mktemp -d)
@@ -19,6 +20,8 @@ fail() {
 }
 export AWS_SECRET_ACCESS_KEY=never/print/this/secret/value/0123456789
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+export AWS_REGION=us-east-1 # the example has no region; (5) checks what happens without one
+unset AWS_DEFAULT_REGION
 mkdir -p "$T/state" "$T/audit"
 chmod 700 "$T/state"
 
@@ -86,4 +89,16 @@ timeout 10 "$HAF_BIN" -f -c "$T/missing.yaml" >"$T/missing.out" 2>"$T/missing.er
 rc=$?
 [ "$rc" = 2 ] || fail "start with a missing config exited $rc (want 2)"
 [ -e "$T/state/state.json" ] && fail "a refused start wrote state"
+
+env -u AWS_REGION "$HAF_BIN" --check-config -c "$T/good.yaml" >"$T/noregion.out" 2>"$T/noregion.err"
+rc=$?
+[ "$rc" = 1 ] || fail "--check-config without any region exited $rc (want 1)"
+for want in 'no AWS region' 'region:' 'AWS_REGION in /etc/default/hsm-audit-forwarder' 'EC2'; do
+    grep -qF "$want" "$T/noregion.err" || fail "--check-config without a region does not say: $want"
+done
+timeout 10 env -u AWS_REGION "$HAF_BIN" -f -c "$T/good.yaml" >"$T/noregion-start.out" 2>"$T/noregion-start.err"
+rc=$?
+[ "$rc" = 2 ] || fail "start without a region exited $rc (want 2)"
+grep -qF 'AWS_REGION in /etc/default/hsm-audit-forwarder' "$T/noregion-start.err" ||
+    fail "start without a region does not say how to set one"
 echo "PASS daemon_check_config"

@@ -5,7 +5,8 @@
 # the buffer), so VmRSS stays bounded (asserted below 32 MiB in a build without AddressSanitizer,
 # which inflates RSS; measured and reported always), and it does not spin (CPU time over 5.5 s of
 # the outage below 0.5 s: the retry and idle deadlines must not busy-loop). Once the endpoint is up,
-# every entry arrives exactly once. Bounded: about 30 s.
+# every entry arrives exactly once. The failure is logged as "cannot reach CloudWatch Logs at URL:
+# connection refused: ...". Bounded: about 30 s.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
 source "$HAF_SOURCE_DIR/tests/tools/daemon_front.sh"
@@ -43,6 +44,10 @@ else
     [ "$max_rss" -lt $((32 * 1024)) ] || haf_fail "VmRSS $max_rss KiB while down (bound 32 MiB)"
 fi
 grep -q "cannot create the log group or stream" "$T/daemon.log" || haf_fail "no failure logged while down"
+# Named for what it is, not "retry ... (HTTP 0)" (issue 16).
+grep -qE "cannot reach CloudWatch Logs at [^ ]+: connection refused: " "$T/daemon.log" ||
+    haf_fail "the refused connection is not named as such"
+grep -q "retry .*(HTTP 0)" "$T/daemon.log" && haf_fail "still logs 'retry ... (HTTP 0)'"
 
 front_start
 [ "$FRONT_URL" = "$HAF_ENDPOINT" ] || haf_fail "the front did not come up on the daemon's port"

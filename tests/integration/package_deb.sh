@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# package_deb: builds the Debian package the way a release would (Release build, prefix /usr,
-# `cpack -G DEB`) and checks it. `dpkg-deb -c`: the binary, the unit, the configuration (0640, a
+# package_deb: builds the Debian package with the README's own command (a Release build with the
+# default prefix: the package must be a /usr package whatever the prefix) and checks it. lintian
+# (scripts/install-deps.sh installs it) must report no error, and every warning it reports must be
+# overridden with its reason; the packaged binary must carry the hardening flags (PIE, full RELRO
+# with BIND_NOW, stack protector, fortified libc calls), read with readelf as hardening-check does. `dpkg-deb -c`: the binary, the unit, the configuration (0640, a
 # conffile), both man pages (gzipped) and the CloudWatch documentation are at their paths.
 # `dpkg-deb -I`: the library dependencies and adduser, the maintainer scripts (system user, 0700
 # state directory). `dpkg-deb -x`: the unit runs the installed binary, which starts. Then a real
@@ -23,17 +26,17 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 ok() { echo "ok: $*"; }
 
-# 1. Release build and package.
-if ! cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-    -DHAF_TESTS=OFF >"$work/cmake.log" 2>&1; then
-    cat "$work/cmake.log"; exit 1
+# 1. The README's package build command, verbatim, in a copy of the source tree (it has no
+# -DCMAKE_INSTALL_PREFIX: the package must be a /usr package anyway).
+readme_cmd=$(grep -E '^ *cmake -B build .*cpack -G DEB$' "$src/README.md" | head -n 1 | sed 's/^ *//')
+[ -n "$readme_cmd" ] || { echo "FAIL: no package build command (cmake -B build ... cpack -G DEB) in README.md"; exit 1; }
+echo "README command: $readme_cmd"
+mkdir -p "$work/src"
+(cd "$src" && tar --exclude='./build*' --exclude='./.git' -cf - .) | tar -xf - -C "$work/src"
+if ! (cd "$work/src" && bash -euo pipefail -c "$readme_cmd") >"$work/readme-build.log" 2>&1; then
+    tail -n 40 "$work/readme-build.log"; exit 1
 fi
-if ! cmake --build "$work/build" -j "$(nproc)" >"$work/build.log" 2>&1; then
-    tail -n 40 "$work/build.log"; exit 1
-fi
-if ! (cd "$work/build" && cpack -G DEB) >"$work/cpack.log" 2>&1; then
-    cat "$work/cpack.log"; exit 1
-fi
+ln -s "$work/src/build" "$work/build" # the build tree must stay where CMake made it (cpack -G RPM)
 deb=$(ls "$work"/build/hsm-audit-forwarder_*.deb)
 echo "built $(basename "$deb")"
 
@@ -52,6 +55,12 @@ expect_file -rw-r----- etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml
 expect_file -rw-r--r-- usr/share/man/man8/hsm-audit-forwarder.8.gz
 expect_file -rw-r--r-- usr/share/man/man5/hsm-audit-forwarder.yaml.5.gz
 expect_file -rw-r--r-- usr/share/doc/hsm-audit-forwarder/hsm-audit-forwarder.yaml
+expect_file -rw-r--r-- usr/share/doc/hsm-audit-forwarder/copyright
+expect_file -rw-r--r-- usr/share/doc/hsm-audit-forwarder/changelog.gz
+expect_file -rw-r--r-- usr/share/lintian/overrides/hsm-audit-forwarder
+if echo "$contents" | awk '{ print $6 }' | grep -q '^\./usr/local/'; then
+    bad "the package ships files under /usr/local"
+fi
 if [ -d "$src/conf/cloudwatch" ]; then
     for f in $(cd "$src/conf/cloudwatch" && find . -type f | sed 's#^\./##'); do
         expect_file -rw-r--r-- "usr/share/doc/hsm-audit-forwarder/cloudwatch/$f"
@@ -67,7 +76,7 @@ fi
 # 3. Control information.
 info=$(dpkg-deb -I "$deb")
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in adduser libc6 libcurl4 libjansson4 libyaml-0-2 libssl3; do
+for dep in adduser ca-certificates libc6 libcurl4 libjansson4 libyaml-0-2 libssl3; do
     grep -qE "(^|, )$dep( |,|$)" <<<"$depends" && ok "Depends on $dep" || bad "Depends lacks $dep: $depends"
 done
 dpkg-deb -e "$deb" "$work/control"
@@ -80,6 +89,22 @@ grep -qE 'adduser --system' "$work/control/postinst" && ok "postinst: adduser --
 grep -qE 'useradd --system' "$work/control/postinst" && ok "postinst: useradd --system fallback" || bad "postinst has no useradd fallback"
 grep -qE 'chmod 0700 "\$STATE_DIR"' "$work/control/postinst" && ok "postinst: state dir 0700" || bad "postinst does not make the state dir 0700"
 grep -q 'Section: admin' <<<"$info" || bad "Section is not admin"
+
+# 3b. lintian: no error; warnings only with an override that says why.
+if command -v lintian >/dev/null; then
+    lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v '^running with root privileges' || true)
+    [ -n "$lintian_out" ] && echo "$lintian_out" | sed 's/^/  lintian: /'
+    if grep -q '^E: ' <<<"$lintian_out"; then
+        bad "lintian reports errors"
+    elif grep -q '^W: ' <<<"$lintian_out"; then
+        bad "lintian reports warnings without an override"
+    else
+        ok "lintian: no error, no warning left (overrides: $(dpkg-deb --fsys-tarfile "$deb" |
+            tar -xOf - ./usr/share/lintian/overrides/hsm-audit-forwarder | grep -c '^hsm-audit-forwarder:'))"
+    fi
+else
+    bad "lintian is not installed (scripts/install-deps.sh installs it)"
+fi
 
 # 4. Extracted tree.
 dpkg-deb -x "$deb" "$work/x"
@@ -95,6 +120,28 @@ if ! file "$work/x/usr/bin/hsm-audit-forwarder" | grep -q 'stripped' ||
     file "$work/x/usr/bin/hsm-audit-forwarder" | grep -q 'not stripped'; then
     bad "packaged binary is not stripped"
 fi
+# Hardening, as hardening-check (devscripts) reads it: PIE, full RELRO (GNU_RELRO + BIND_NOW),
+# stack protector, fortified libc calls.
+bin=$work/x/usr/bin/hsm-audit-forwarder
+hdr=$(readelf -h "$bin")
+dyn=$(readelf -d "$bin")
+phd=$(readelf -lW "$bin")
+syms=$(readelf --dyn-syms -W "$bin")
+grep -q 'Type:[[:space:]]*DYN' <<<"$hdr" && grep -qE 'FLAGS_1.*PIE' <<<"$dyn" &&
+    ok "hardening: Position Independent Executable: yes" || bad "hardening: not PIE"
+grep -q 'GNU_RELRO' <<<"$phd" && grep -qE '\(FLAGS\).*BIND_NOW|FLAGS_1.*NOW' <<<"$dyn" &&
+    ok "hardening: Read-only relocations: yes; Immediate binding: yes" || bad "hardening: no full RELRO / BIND_NOW"
+grep -q '__stack_chk_fail' <<<"$syms" && ok "hardening: Stack protected: yes" || bad "hardening: no stack protector"
+nchk=$(grep -oE '__[a-z_]+_chk@' <<<"$syms" | sort -u | grep -vc '__stack_chk_fail' || true)
+[ "$nchk" -gt 0 ] && ok "hardening: Fortify Source functions: yes ($nchk, e.g. $(grep -oE '__[a-z_]+_chk@' <<<"$syms" | grep -v stack | head -n 2 | tr -d @ | tr '\n' ' '))" ||
+    bad "hardening: no fortified functions"
+if command -v hardening-check >/dev/null; then
+    hardening-check "$bin" | sed 's/^/  /'
+    hardening-check --quiet "$bin" >/dev/null && ok "hardening-check passes" || bad "hardening-check fails"
+fi
+unit_text=$(cat "$unit")
+grep -q '^[^#]*/bin/kill' <<<"$unit_text" && ! grep -qE '(^|, )procps( |,|$)' <<<"$depends" &&
+    bad "the unit uses /bin/kill but the package does not depend on procps"
 for page in man8/hsm-audit-forwarder.8.gz man5/hsm-audit-forwarder.yaml.5.gz; do
     if command -v groff >/dev/null; then
         w=$(zcat "$work/x/usr/share/man/$page" | groff -man -Tutf8 -ww -z 2>&1) || true

@@ -3,10 +3,12 @@
 # (with ExecStart pointed at the built binary, since /usr/bin/hsm-audit-forwarder is not installed
 # here), `systemd-analyze security --offline=true` must rate its exposure at most 2.5 ("OK" or
 # better; the score is printed), and the directives the daemon and the docs rely on must be there:
-# Type=notify with a watchdog, the --check-config pre-start on the same config file as ExecStart,
-# reload by SIGHUP, the dedicated user, the 0700 state directory, and no capabilities. The
-# ExecStartPre command (--check-config) must accept the shipped conf/hsm-audit-forwarder.yaml, both
-# as shipped and with every commented-out key switched on, and refuse an unknown key with exit 1.
+# Type=notify with a watchdog, no ExecStartPre= (systemd restarts a failing pre-start step for
+# ever: RestartPreventExitStatus= applies to the main process only), reload by `--reload` (no
+# /bin/kill, which needs procps), the dedicated user, the 0700 state directory, the documented
+# audit directory read-only, and no capabilities. --check-config must accept the shipped
+# conf/hsm-audit-forwarder.yaml, both as shipped and with every commented-out key switched on, and
+# refuse an unknown key with exit 1.
 # Skips (77) when systemd-analyze is not installed.
 set -euo pipefail
 
@@ -56,10 +58,12 @@ fi
 conf=/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml
 check "Type=notify" has_line "Type=notify"
 check "WatchdogSec=60" has_line "WatchdogSec=60"
-check "ExecStartPre runs --check-config on the default config" \
-    has_line "ExecStartPre=/usr/bin/hsm-audit-forwarder --check-config -c $conf"
-check "ExecStart uses the same config" has_line "ExecStart=/usr/bin/hsm-audit-forwarder -c $conf"
-check "ExecReload sends SIGHUP" has_line 'ExecReload=/bin/kill -HUP $MAINPID'
+check "no ExecStartPre (its failure would be restarted for ever)" bash -c "! grep -q '^ExecStartPre=' '$unit'"
+check "ExecStart uses the default config" has_line "ExecStart=/usr/bin/hsm-audit-forwarder -c $conf"
+check "ExecReload asks the daemon itself" has_line 'ExecReload=/usr/bin/hsm-audit-forwarder --reload'
+check "no /bin/kill (procps) anywhere" bash -c "! grep -q '^[^#]*/bin/kill' '$unit'"
+check "configuration errors are not restarted" has_line "RestartPreventExitStatus=2"
+check "the documented audit directory is read-only" has_line "ReadOnlyPaths=-/var/log/cloudhsm/audit"
 check "Restart=on-failure" has_line "Restart=on-failure"
 check "dedicated user" has_line "User=hsm-audit-forwarder"
 check "dedicated group" has_line "Group=hsm-audit-forwarder"

@@ -33,6 +33,7 @@
 
 #include "haf/creds.h"
 #include "haf/cwl.h"
+#include "haf/cwl_rules.h"
 #include "haf/http.h"
 
 #define TEST_AKID   "AKIDEXAMPLE"
@@ -474,9 +475,23 @@ test_cwl_classify_transport_outcomes(void **state)
     snprintf(r.error, sizeof(r.error), "Couldn't connect to server");
     r.outcome = HTTP_NOT_SENT;
     cwl_classify(&r, &res);
-    assert_int_equal(res.cls, CWL_RETRY);
+    /* Not sent: a connection error of its own class, not "retry" with throttling and 5xx. */
+    assert_int_equal(res.cls, CWL_CONNECTION);
     assert_int_equal(res.status, 0);
     assert_string_equal(res.message, "Couldn't connect to server");
+    r.conn_error = HTTP_CONN_REFUSED;
+    cwl_classify(&r, &res);
+    assert_int_equal(res.cls, CWL_CONNECTION);
+    assert_string_equal(res.message, "connection refused: Couldn't connect to server");
+    snprintf(r.error, sizeof(r.error), "SSL certificate problem: self-signed certificate");
+    r.conn_error = HTTP_CONN_TLS_CERTIFICATE;
+    cwl_classify(&r, &res);
+    assert_string_equal(res.message,
+                        "TLS certificate not trusted: SSL certificate problem: self-signed "
+                        "certificate");
+    assert_true(cwl_rule_of(CWL_CONNECTION)->retry);
+    assert_string_equal(cwl_class_str(CWL_CONNECTION), "connection");
+    r.conn_error = HTTP_CONN_NONE;
     r.outcome = HTTP_AMBIGUOUS;
     cwl_classify(&r, &res);
     assert_int_equal(res.cls, CWL_AMBIGUOUS);
@@ -818,9 +833,9 @@ test_cwl_connection_refused_retries(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
     rig_open_url(&r, url, TEST_AKID, TEST_SECRET, NULL);
     assert_int_equal(cwl_create_log_group(r.cwl, "/haf/g", NULL, &res), HAF_OK);
-    assert_int_equal(res.cls, CWL_RETRY);
+    assert_int_equal(res.cls, CWL_CONNECTION);
     assert_int_equal(res.status, 0);
-    assert_true(strlen(res.message) > 0);
+    assert_true(strncmp(res.message, "connection refused: ", 20) == 0);
     rig_close(&r);
 }
 

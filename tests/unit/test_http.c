@@ -450,6 +450,8 @@ test_http_perform_refused_is_not_sent(void **state)
     assert_int_equal(r.outcome, HTTP_NOT_SENT);
     assert_int_equal(r.status, 0);
     assert_true(strlen(r.error) > 0);
+    assert_int_equal(r.conn_error, HTTP_CONN_REFUSED);
+    assert_string_equal(http_conn_error_str(r.conn_error), "connection refused");
     http_response_clean_up(&r);
     http_client_free(c);
 }
@@ -465,6 +467,7 @@ test_http_perform_unresolvable_is_not_sent(void **state)
     http_response_init(&r);
     assert_int_equal(http_perform(c, &req, &r), HAF_OK);
     assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    assert_int_equal(r.conn_error, HTTP_CONN_DNS);
     http_response_clean_up(&r);
     http_client_free(c);
 }
@@ -782,10 +785,34 @@ test_http_perform_tls_untrusted_is_not_sent(void **state)
     tls_get(NULL, true, &r); /* system CAs do not know our certificate */
     assert_int_equal(r.outcome, HTTP_NOT_SENT);
     assert_int_equal(r.status, 0);
+    assert_int_equal(r.conn_error, HTTP_CONN_TLS_CERTIFICATE);
     http_response_clean_up(&r);
     tls_get(other_cert, true, &r); /* the wrong CA file */
     assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    assert_int_equal(r.conn_error, HTTP_CONN_TLS_CERTIFICATE);
     http_response_clean_up(&r);
+}
+
+/* The right CA, but the certificate names 127.0.0.1 and we ask for "localhost". */
+static void
+test_http_perform_tls_wrong_host_name_named(void **state)
+{
+    struct http_opts o = {.verify = true, .ca_file = tls_cert, .timeout_ms = 5000};
+    struct http_client *c = http_client_new(&o);
+    char url[128];
+    struct http_request req = {.method = "GET", .url = url};
+    struct http_response r;
+
+    (void)state;
+    assert_non_null(c);
+    snprintf(url, sizeof(url), "https://localhost:%d/json", tls_port);
+    http_response_init(&r);
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    assert_int_equal(r.conn_error, HTTP_CONN_TLS_HOSTNAME);
+    assert_string_equal(http_conn_error_str(r.conn_error), "TLS certificate for another host name");
+    http_response_clean_up(&r);
+    http_client_free(c);
 }
 
 static void
@@ -993,6 +1020,8 @@ main(void)
         cmocka_unit_test(test_http_client_free_completes_pending),
         cmocka_unit_test(test_http_submit_rejects_bad_request),
         cmocka_unit_test_setup_teardown(test_http_perform_tls_untrusted_is_not_sent, tls_setup,
+                                        tls_teardown),
+        cmocka_unit_test_setup_teardown(test_http_perform_tls_wrong_host_name_named, tls_setup,
                                         tls_teardown),
         cmocka_unit_test_setup_teardown(test_http_perform_tls_ca_file_answered, tls_setup,
                                         tls_teardown),

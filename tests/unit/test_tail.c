@@ -1280,6 +1280,44 @@ test_tail_free_closes_every_file(void **state)
     cmocka_unit_test_setup_teardown(test_##name##_inotify, setup_inotify, teardown),               \
         cmocka_unit_test_setup_teardown(test_##name##_poll, setup_poll, teardown)
 
+/* Paths a glob reaches but may not read, as root meets them too: a file that is a symlink loop
+ * (ELOOP at stat) and a pattern directory that is one (glob(3) cannot list it). Each is listed
+ * once with its errno and whether it is a directory, across rescans, and counted in unreadable. */
+static void
+test_tail_access_problems_listed_once(void **state)
+{
+    struct fx *fx = *state;
+    char file[4096], dir[4096];
+    const struct tail_access_problem *probs;
+    struct tail_stats ts;
+    size_t n;
+    bool saw_file = false, saw_dir = false;
+
+    fx_path(fx, "loop.log", file, sizeof(file));
+    assert_int_equal(symlink(file, file), 0);
+    fx_path(fx, "sub", dir, sizeof(dir));
+    assert_int_equal(symlink(dir, dir), 0);
+    fx_new(fx);
+    fx_glob(fx, "*.log", 0);
+    fx_glob(fx, "sub/*.log", 1);
+    for (int i = 0; i < 5; i++)
+        fx_step(fx);
+    n = tail_access_problems(fx->t, &probs);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(probs[i].err, ELOOP);
+        if (strcmp(probs[i].path, file) == 0 && !probs[i].is_dir)
+            saw_file = true;
+        if (strcmp(probs[i].path, dir) == 0 && probs[i].is_dir)
+            saw_dir = true;
+    }
+    assert_true(saw_file);
+    assert_true(saw_dir);
+    tail_get_stats(fx->t, &ts);
+    assert_int_equal(ts.unreadable, 2);
+    assert_int_equal(tail_file_count(fx->t), 0);
+}
+
 int
 main(void)
 {
@@ -1319,6 +1357,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_add_glob_invalid, setup_poll, teardown),
         cmocka_unit_test_setup_teardown(test_tail_free_closes_every_file, setup_inotify, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_access_problems_listed_once, setup_poll,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
