@@ -9,9 +9,11 @@ set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
 source "$HAF_SOURCE_DIR/tests/tools/daemon_front.sh"
 haf_setup
-# Down for 4 s (the front refuses every connection, its control endpoint included, until then).
-up_at=$(($(date +%s) + 4))
-front_start --down-until "$up_at"
+# Down for 6 s from when it listens (the front refuses every connection, its control endpoint
+# included, until then). up_at is taken after front_start returns, so it is never earlier than the
+# front's own end of the window.
+front_start --down-seconds 6
+up_at=$(($(date +%s) + 6))
 
 G=/cloudhsm/deleted-while-open
 haf_gen "$T/audit/doomed.log" 0 20000

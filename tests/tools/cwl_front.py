@@ -50,6 +50,8 @@ only PutLogEvents is faulted, --fault-all-ops for every operation):
   --lose P      apply the request (store / forward), then drop the connection unanswered
   --slow P      apply, then answer after --slow-seconds (past the client's timeout)
   --down-until EPOCH  close every connection unread until then (also POST /_front/faults)
+  --down-seconds N    the same, until N seconds after the front starts listening (a window that
+                      a slow interpreter start on a loaded machine cannot eat into)
   --clock-offset S  our clock runs S seconds ahead (negative: behind) of the host's, for the
                 X-Amz-Date skew check, the "Signature expired" message and the Date header, so
                 a client that signs with its own clock is refused until it corrects from Date
@@ -193,6 +195,8 @@ class Front:
         self.faults = {k: float(getattr(args, k)) for k in FAULT_KINDS}
         self.faults["slow_seconds"] = float(args.slow_seconds)
         self.faults["down_until"] = float(args.down_until or 0)
+        if args.down_seconds:
+            self.faults["down_until"] = time.time() + args.down_seconds
         self.faults["clock_offset"] = float(args.clock_offset)
         self.fault_all_ops = args.fault_all_ops
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
@@ -1158,6 +1162,7 @@ def main():
         ap.add_argument("--" + k, type=float, default=0.0, metavar="P")
     ap.add_argument("--slow-seconds", type=float, default=30.0)
     ap.add_argument("--down-until", type=float, default=0.0, metavar="EPOCH")
+    ap.add_argument("--down-seconds", type=float, default=0.0, metavar="N")
     ap.add_argument("--fault-all-ops", action="store_true")
     ap.add_argument("--max-body", type=int, default=8 << 20)
     ap.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
