@@ -642,6 +642,16 @@ entry_flag(struct haf_entry *e, const char *reason)
         e->parse_error = reason;
 }
 
+/* Opcode is optional where the command type says so: CloudHSM's time-synchronisation entries
+ * (Command Type(hex) : TIME_INFO_CMD (0xeee2), Log type : TIME_INFO_LOG (16)) carry none
+ * (docs/audit-format.md "TIME_INFO entries"). Decided on the code, as every field is. */
+static bool
+opcode_optional(const struct haf_entry *e)
+{
+    return (e->present & HAF_F_COMMAND_TYPE) &&
+           e->command_type.code == AUDIT_COMMAND_TYPE_TIME_INFO;
+}
+
 /* Fill e's fields from the lines of a Time entry's text; starts[0..n_starts) are known line
  * starts. */
 static void
@@ -687,8 +697,10 @@ entry_parse_fields(struct haf_entry *e, struct span text, const uint32_t *starts
     next:
         p = le + 1;
     }
+    if ((e->present & HAF_F_REQUIRED) == HAF_F_REQUIRED)
+        return;
     for (unsigned i = 0; i < FID_USER_NAME; i++) {
-        if (!(e->present & (1u << i))) {
+        if (!(e->present & (1u << i)) && !(i == FID_OPCODE && opcode_optional(e))) {
             entry_flag(e, field_missing[i]);
             break;
         }

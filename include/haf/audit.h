@@ -76,7 +76,8 @@ enum haf_field {
     HAF_F_PROPAGATION_DELAY = 1u << 25,
 };
 
-/* The fields every well-formed entry has. */
+/* The fields every well-formed entry has; Opcode excepted in time-synchronisation entries
+ * (command type TIME_INFO_CMD 0xeee2), which carry none. */
 #define HAF_F_REQUIRED                                                                             \
     (HAF_F_TIME | HAF_F_SEQUENCE_NO | HAF_F_REBOOT_COUNTER | HAF_F_COMMAND_TYPE | HAF_F_OPCODE |   \
      HAF_F_SESSION_HANDLE | HAF_F_RESPONSE | HAF_F_LOG_TYPE)

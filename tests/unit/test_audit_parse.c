@@ -410,6 +410,51 @@ test_audit_parse_s13_time_info_log(void **state)
     free(data);
 }
 
+/* A TIME_INFO entry (command type 0xeee2) without an Opcode line is complete, not flagged; its
+ * host time line lacks the comma before usec:. The same entry under another command type is
+ * still flagged "missing Opcode". */
+static void
+test_audit_parse_time_info_without_opcode(void **state)
+{
+    struct coll c;
+    size_t len;
+    char *data = testlib_read_data("audit/time_info_no_opcode.log", &len);
+    char *other, *at;
+    const struct haf_entry *e;
+
+    (void)state;
+    coll_init(&c);
+    parse_all(&c, data, len);
+    assert_int_equal(c.n, 1);
+    e = &c.v[0].e;
+    assert_null(e->parse_error);
+    assert_int_equal(e->present, (HAF_F_REQUIRED & ~HAF_F_OPCODE) | HAF_F_LOCAL_TIME |
+                                     HAF_F_HOST_TIME | HAF_F_PROPAGATION_DELAY);
+    assert_span(e->command_type.name, "TIME_INFO_CMD");
+    assert_int_equal(e->command_type.code, 0xeee2);
+    assert_int_equal(e->log_type.code, 16);
+    assert_span(e->local_time, "04/22/22 20:13:18.189504");
+    assert_int_equal(e->local_time_usec, 1650658398189504);
+    assert_span(e->host_time, "04/22/22 20:13:18.191729");
+    assert_int_equal(e->host_time_usec, 1650658398191729);
+    assert_int_equal(e->propagation_delay_usec, 39);
+    assert_int_equal(audit_entry_category(e), OPCODE_CAT_TIME);
+    coll_free(&c);
+
+    other = strdup(data);
+    assert_non_null(other);
+    at = strstr(other, "(0xeee2)");
+    assert_non_null(at);
+    memcpy(at, "(0xeee3)", 8);
+    coll_init(&c);
+    parse_all(&c, other, len);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0].e.parse_error, "missing Opcode");
+    coll_free(&c);
+    free(other);
+    free(data);
+}
+
 static void
 test_audit_parse_s13_optional_fields_opcode_first_and_duplicates(void **state)
 {
@@ -1282,6 +1327,7 @@ main(void)
         cmocka_unit_test(test_audit_parse_all_reference_examples_in_one_file),
         cmocka_unit_test(test_audit_parse_text_s14_subscription_message),
         cmocka_unit_test(test_audit_parse_s13_time_info_log),
+        cmocka_unit_test(test_audit_parse_time_info_without_opcode),
         cmocka_unit_test(test_audit_parse_s13_optional_fields_opcode_first_and_duplicates),
         cmocka_unit_test(test_audit_parser_feed_every_split_point),
         cmocka_unit_test(test_audit_parser_feed_one_byte_at_a_time),
