@@ -118,8 +118,8 @@ read_string(struct cur *c, struct span *body)
                 c->p += 2;
                 continue;
             case 'u':
-                if (c->end - c->p < 6 || !is_hex(c->p[2]) || !is_hex(c->p[3]) ||
-                    !is_hex(c->p[4]) || !is_hex(c->p[5]))
+                if (c->end - c->p < 6 || !is_hex(c->p[2]) || !is_hex(c->p[3]) || !is_hex(c->p[4]) ||
+                    !is_hex(c->p[5]))
                     return fail(c, "invalid JSON: bad \\u escape");
                 c->p += 6;
                 continue;
@@ -302,7 +302,8 @@ take_member(struct cur *c, struct span key, struct span val, bool is_string, str
             return fail(c, "timestamp is not an integer of milliseconds");
     } else {
         /* Kept members go into one JSON object of ours: their names must be unique there, also
-         * once decoded, so a name with escapes or a repeated name is refused (flagged, raw kept). */
+         * once decoded, so a name with escapes or a repeated name is refused (flagged, raw kept).
+         */
         for (size_t i = 0; i < key.len; i++) {
             if (key.p[i] == '\\')
                 return fail(c, "unknown member name with escapes");

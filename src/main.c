@@ -15,7 +15,8 @@ usage(FILE *out)
     fprintf(out,
             "usage: hsm-audit-forwarder [-c FILE] [-f] [-v]... [--once] [--dry-run] "
             "[--check-config]\n"
-            "       hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
+            "       hsm-audit-forwarder parse [--format json|raw] "
+            "[--input auto|audit|cwl-json|s3-export] [FILE...]\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
             "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
@@ -31,7 +32,8 @@ usage(FILE *out)
             "  -h, --help         this help\n"
             "  -V, --version      version, build options and library versions\n"
             "\n"
-            "parse: read audit log files (stdin when none) and print one JSON object (or the raw\n"
+            "parse: read audit log files or CloudWatch exports (stdin when none; gzip too) and\n"
+            "print one JSON object (or the raw\n"
             "entry text with --format raw) per entry, one per line.\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");

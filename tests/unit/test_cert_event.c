@@ -76,8 +76,8 @@ test_cert_event_parse_handle_edges(void **state)
                            &c, &why),
                      HAF_OK);
     assert_int_equal(c.object_handle, UINT64_MAX);
-    static const char *const bad[] = {"18446744073709551616", "-1", "1.0", "1e3", "01", "\"5\"",
-                                      "true"};
+    static const char *const bad[] = {
+        "18446744073709551616", "-1", "1.0", "1e3", "01", "\"5\"", "true"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char in[256];
         snprintf(in, sizeof(in),
