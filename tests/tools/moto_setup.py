@@ -62,7 +62,9 @@ def main():
     denied = make_user(
         iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
     )
-    admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*"])
+    # moto authorises CloudWatch calls under its endpoint prefix "monitoring", AWS under
+    # "cloudwatch": both are granted.
+    admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*"])
     out = {
         "AWS_ACCESS_KEY_ID": writer[0],
         "AWS_SECRET_ACCESS_KEY": writer[1],
