@@ -36,6 +36,7 @@
 #include "haf/creds.h"
 #include "haf/cwl_rules.h"
 #include "haf/sigv4.h"
+#include "cwl_internal.h"
 
 #define CWL_TARGET_PREFIX  "Logs_20140328."
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
@@ -706,6 +707,36 @@ simple_call(struct cwl_client *c, const char *op, json_t *obj, struct cwl_result
     if (e != HAF_OK)
         goto out;
     e = cwl_call(c, op, span_make(body, len), &resp, res);
+out:
+    free(body);
+    http_response_clean_up(&resp);
+    return e;
+}
+
+enum haf_err
+cwl_call_json(struct cwl_client *c, const char *op, json_t *obj, json_t **answer,
+              struct cwl_result *res)
+{
+    struct http_response resp;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err e;
+
+    if (answer)
+        *answer = NULL;
+    http_response_init(&resp);
+    e = json_take_dump(obj, &body, &len);
+    if (e != HAF_OK)
+        goto out;
+    e = cwl_call(c, op, span_make(body, len), &resp, res);
+    if (e == HAF_OK && answer && res->cls == CWL_OK) {
+        *answer = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, NULL);
+        if (!json_is_object(*answer)) {
+            json_decref(*answer);
+            *answer = NULL;
+            e = HAF_EPARSE;
+        }
+    }
 out:
     free(body);
     http_response_clean_up(&resp);

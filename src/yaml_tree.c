@@ -61,11 +61,11 @@ ytree_next(struct ytree_ctx *c, yaml_parser_t *p, yaml_event_t *ev)
         }
         if (p->context)
             ytree_error_at(c, p->problem_mark, "YAML syntax error: %s (%s at line %zu column %zu)",
-                         p->problem ? p->problem : "invalid YAML", p->context,
-                         (size_t)p->context_mark.line + 1, (size_t)p->context_mark.column + 1);
+                           p->problem ? p->problem : "invalid YAML", p->context,
+                           (size_t)p->context_mark.line + 1, (size_t)p->context_mark.column + 1);
         else
             ytree_error_at(c, p->problem_mark, "YAML syntax error: %s",
-                         p->problem ? p->problem : "invalid YAML");
+                           p->problem ? p->problem : "invalid YAML");
         return HAF_ECONFIG;
     }
     return HAF_OK;
@@ -77,8 +77,8 @@ ytree_tag_is(const yaml_char_t *tag, const char *want)
     return tag && strcmp((const char *)tag, want) == 0;
 }
 
-static enum haf_err ytree_load_node(struct ytree_ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth,
-                                  struct ynode **out);
+static enum haf_err ytree_load_node(struct ytree_ctx *c, yaml_parser_t *p, yaml_event_t *ev,
+                                    int depth, struct ynode **out);
 
 static enum haf_err
 ytree_add_kid(struct ynode *n, struct ynode *kid)
@@ -98,7 +98,8 @@ ytree_add_kid(struct ynode *n, struct ynode *kid)
 
 /* Builds the node whose first event is *ev (consumed). */
 static enum haf_err
-ytree_load_node(struct ytree_ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth, struct ynode **out)
+ytree_load_node(struct ytree_ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth,
+                struct ynode **out)
 {
     struct ynode *n = NULL;
     yaml_event_type_t end;
@@ -268,8 +269,8 @@ bool
 ytree_is_null(const struct ynode *n)
 {
     return n->type == YN_SCALAR && n->plain &&
-           (n->len == 0 || ytree_scalar_is(n, "~") || ytree_scalar_is(n, "null") || ytree_scalar_is(n, "Null") ||
-            ytree_scalar_is(n, "NULL"));
+           (n->len == 0 || ytree_scalar_is(n, "~") || ytree_scalar_is(n, "null") ||
+            ytree_scalar_is(n, "Null") || ytree_scalar_is(n, "NULL"));
 }
 
 const char *

@@ -42,9 +42,8 @@ struct ytree_error {
  * Loads the whole stream: zero or one document. *root is NULL for an empty stream. Returns
  * HAF_OK, HAF_ECONFIG (err filled in) or HAF_ENOMEM. *root is written only on success.
  */
-__attribute__((warn_unused_result)) enum haf_err ytree_load(const char *data, size_t len,
-                                                            struct ynode **root,
-                                                            struct ytree_error *err);
+__attribute__((warn_unused_result)) enum haf_err
+ytree_load(const char *data, size_t len, struct ynode **root, struct ytree_error *err);
 
 /* Frees a tree; accepts NULL. */
 void ytree_free(struct ynode *n);
