@@ -32,6 +32,8 @@
 #include "haf/opcodes.h"
 #include "haf/utf8.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -320,11 +322,34 @@ jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
     JW_LIT(w, "\"");
 }
 
-/* A trusted NUL-terminated literal (a category name), copied without escaping. */
+/* "name"} of a category: quoted names with their lengths, made once from opcode_category_name
+ * (one copy per entry instead of a call and a strlen). */
+static struct {
+    char s[40];
+    unsigned char n;
+} cat_json[OPCODE_CAT_MAX_];
+static int cat_json_ready;
+static pthread_once_t cat_json_once = PTHREAD_ONCE_INIT;
+
 static void
-jw_cstr_raw(struct jw *w, const char *s)
+cat_json_build(void)
 {
-    jw_raw(w, s, strlen(s));
+    for (unsigned k = 0; k < OPCODE_CAT_MAX_; k++) {
+        int n = snprintf(cat_json[k].s, sizeof(cat_json[k].s), "\"%s\"}",
+                         opcode_category_name((enum opcode_category)k));
+        cat_json[k].n = (unsigned char)(n > 0 && (size_t)n < sizeof(cat_json[k].s) ? n : 0);
+    }
+    __atomic_store_n(&cat_json_ready, 1, __ATOMIC_RELEASE);
+}
+
+static void
+jw_category(struct jw *w, enum opcode_category c)
+{
+    unsigned i = (unsigned)c < OPCODE_CAT_MAX_ ? (unsigned)c : OPCODE_CAT_UNKNOWN;
+
+    if (!__atomic_load_n(&cat_json_ready, __ATOMIC_ACQUIRE))
+        (void)pthread_once(&cat_json_once, cat_json_build);
+    jw_raw(w, cat_json[i].s, cat_json[i].n);
 }
 
 static void
@@ -588,9 +613,8 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         /* {name,code,category}: the category from the opcode catalogue (opcodes.h). */
         static const char key[] = ",\"opcode\":{\"name\":";
         jw_pstr(w, key, sizeof(key) - 1, e->opcode.name);
-        jw_num(w, ",\"code\":", 8, e->opcode.code, ",\"category\":\"", 13);
-        jw_cstr_raw(w, opcode_category_name(audit_entry_category(e)));
-        JW_LIT(w, "\"}");
+        jw_num(w, ",\"code\":", 8, e->opcode.code, ",\"category\":", 12);
+        jw_category(w, audit_entry_category(e));
     }
     if (f & HAF_F_SESSION_HANDLE)
         KU64(w, "session_handle", e->session_handle);

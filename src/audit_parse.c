@@ -80,6 +80,7 @@ struct audit_parser {
     uint32_t starts[LINE_STARTS_MAX]; /* line starts, relative to the raw text */
     size_t n_starts;
     struct cert_json_track jt; /* ENT_JSON: where the object ends */
+    uint32_t in_json;          /* 1 while the open entry is ENT_JSON */
     /* An ENT_JSON entry completed on a line after the callback had already asked to stop: it is
      * emitted (ending at json_end) before anything else happens. */
     bool json_pending;
@@ -889,6 +890,7 @@ entry_start(struct audit_parser *p, enum ent_kind kind)
 {
     buf_reset(&p->ent);
     cert_json_track_init(&p->jt);
+    p->in_json = kind == ENT_JSON;
     p->have_ent = true;
     p->kind = kind;
     p->raw_off = 0;
@@ -969,8 +971,6 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     uint32_t inv = 0, nul = 0, cut = 0;
     enum haf_err err;
 
-    if (p->json_pending)
-        json_emit_pending(p, cb, ctx, stop);
     if (!nonblank) {
         /* A blank line ends the open entry and belongs to its range. */
         if (p->have_ent)
@@ -1017,24 +1017,26 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
         p->ent.len = n;
         p->ent.p[n] = '\0';
     }
-    if ((inv | nul | cut) != 0) {
+    /* One test for the rare cases: replaced or cut bytes, and an open certificate event (kind
+     * ENT_JSON sets `in_json`), so a plain text line pays a single branch. */
+    if (__builtin_expect((inv | nul | cut | p->in_json) != 0, 0)) {
         p->e_invalid += inv;
         p->e_nul += nul;
         p->e_cut += cut;
         p->stats.invalid_utf8 += inv;
         p->stats.nul_bytes += nul;
         p->stats.cut_lines += cut;
-    }
-    if (p->kind == ENT_JSON) {
-        cert_json_track_line(&p->jt, p->ent.p + p->ent.len - n, n);
-        if (p->jt.closed) {
-            /* The object ends on this line. One callback per line once it asked to stop: an
-             * entry completed after that waits for the next line or flush. */
-            if (*stop) {
-                p->json_pending = true;
-                p->json_end = lend;
-            } else {
-                *stop = entry_emit(p, p->ent.len, lend, cb, ctx);
+        if (p->in_json && p->kind == ENT_JSON) {
+            cert_json_track_line(&p->jt, p->ent.p + p->ent.len - n, n);
+            if (p->jt.closed) {
+                /* The object ends on this line. One callback per line once it asked to stop: an
+                 * entry completed after that waits for the next feed or the flush. */
+                if (*stop) {
+                    p->json_pending = true;
+                    p->json_end = lend;
+                } else {
+                    *stop = entry_emit(p, p->ent.len, lend, cb, ctx);
+                }
             }
         }
     }
@@ -1147,6 +1149,17 @@ audit_parser_feed(struct audit_parser *p, const char *data, size_t len, size_t *
     size_t pos = 0;
     enum haf_err err = HAF_OK;
 
+    /* A certificate event completed after the callback asked to stop (json_pending) goes first;
+     * a stop then returns before any byte is taken. */
+    if (__builtin_expect(p->json_pending, 0)) {
+        int stop = 0;
+        json_emit_pending(p, cb, ctx, &stop);
+        if (stop) {
+            if (consumed)
+                *consumed = 0;
+            return HAF_EAGAIN;
+        }
+    }
     while (pos < len) {
         bool plain;
         const char *nl = find_newline(data + pos, data + len, &plain);

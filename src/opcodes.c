@@ -97,6 +97,8 @@ static const struct opcode_info table[] = {
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))
 _Static_assert(TABLE_LEN < 255, "code_index holds 1 + position in a byte");
+_Static_assert(sizeof("CN_CERT_AUTH_VALIDATE_PEER_CERTS") < 256,
+               "name_len holds a length in a byte");
 
 static const char *const category_names[OPCODE_CAT_MAX_] = {
     [OPCODE_CAT_UNKNOWN] = "unknown",
@@ -117,16 +119,29 @@ static const char *const category_names[OPCODE_CAT_MAX_] = {
     [OPCODE_CAT_OTHER] = "other",
 };
 
+/* Built once from the table: the code index and the name lengths (the hot path compares a name
+ * with one length check and one memcmp). `ready` spares later calls the pthread_once call. */
 static unsigned char code_index[256];
-static pthread_once_t code_index_once = PTHREAD_ONCE_INIT;
+static unsigned char name_len[TABLE_LEN];
+static int index_ready;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 static void
-code_index_build(void)
+index_build(void)
 {
     for (size_t i = 0; i < TABLE_LEN; i++) {
         if (table[i].code < 256)
             code_index[table[i].code] = (unsigned char)(i + 1);
+        name_len[i] = (unsigned char)strlen(table[i].name);
     }
+    __atomic_store_n(&index_ready, 1, __ATOMIC_RELEASE);
+}
+
+static inline void
+index_ensure(void)
+{
+    if (!__atomic_load_n(&index_ready, __ATOMIC_ACQUIRE))
+        (void)pthread_once(&index_once, index_build);
 }
 
 const struct opcode_info *
@@ -141,7 +156,7 @@ opcode_by_code(uint64_t code)
 {
     if (code < 256) {
         unsigned i;
-        (void)pthread_once(&code_index_once, code_index_build);
+        index_ensure();
         i = code_index[code];
         return i ? &table[i - 1] : NULL;
     }
@@ -189,10 +204,18 @@ opcode_by_name(struct span name)
 const struct opcode_info *
 opcode_classify(struct span name, uint64_t code)
 {
-    const struct opcode_info *o = opcode_by_code(code);
-
-    if (o != NULL && name_cmp(name, o->name) == 0)
-        return o;
+    if (code < 256) {
+        unsigned i;
+        index_ensure();
+        i = code_index[code];
+        if (i != 0 && name.len == name_len[i - 1] &&
+            memcmp(name.p, table[i - 1].name, name.len) == 0)
+            return &table[i - 1];
+    } else {
+        const struct opcode_info *o = opcode_by_code(code);
+        if (o != NULL && name_cmp(name, o->name) == 0)
+            return o;
+    }
     return opcode_by_name(name);
 }
 
