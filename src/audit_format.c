@@ -6,9 +6,9 @@
  *   time ("2018-01-24T17:44:25.013218Z", ISO-8601 UTC derived from usecs), usecs,
  *   time_mismatch (true when the human time disagrees with usecs), export_time (the CloudWatch
  *   export prefix, a string), sequence_no, reboot_counter, command_type {name,code}, opcode
- *   {name,code}, session_handle, response {code,text,success}, log_type {name,code},
- *   version_no (string), user_id (string), user_name (string), user_type {name,code},
- *   priv_secret_key_handle, public_key_handle, key_handle,
+ *   {name,code,category} (category from the opcode catalogue, opcodes.h), session_handle, response
+ * {code,text,success}, log_type {name,code}, version_no (string), user_id (string), user_name
+ * (string), user_type {name,code}, priv_secret_key_handle, public_key_handle, key_handle,
  *   local_time {"time":"04/30/22 20:13:18.189504","usecs":1650658398189504}, host_time (same
  *   shape: the human text verbatim, usec as a number), propagation_delay {"usecs":39},
  *   mechanism, target_user_name (string), target_user_type {name,code}, target_user_id (string),
@@ -31,8 +31,11 @@
  */
 #include "haf/audit.h"
 #include "haf/json_write.h"
+#include "haf/opcodes.h"
 #include "haf/utf8.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 /* An appender over struct buf: `err` sticks at the first failure, so call sites stay flat. */
@@ -196,6 +199,36 @@ jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
     JW_LIT(w, "\"");
 }
 
+/* "name"} of a category: quoted names with their lengths, made once from opcode_category_name
+ * (one copy per entry instead of a call and a strlen). */
+static struct {
+    char s[40];
+    unsigned char n;
+} cat_json[OPCODE_CAT_MAX_];
+static int cat_json_ready;
+static pthread_once_t cat_json_once = PTHREAD_ONCE_INIT;
+
+static void
+cat_json_build(void)
+{
+    for (unsigned k = 0; k < OPCODE_CAT_MAX_; k++) {
+        int n = snprintf(cat_json[k].s, sizeof(cat_json[k].s), "\"%s\"}",
+                         opcode_category_name((enum opcode_category)k));
+        cat_json[k].n = (unsigned char)(n > 0 && (size_t)n < sizeof(cat_json[k].s) ? n : 0);
+    }
+    __atomic_store_n(&cat_json_ready, 1, __ATOMIC_RELEASE);
+}
+
+static void
+jw_category(struct jw *w, enum opcode_category c)
+{
+    unsigned i = (unsigned)c < OPCODE_CAT_MAX_ ? (unsigned)c : OPCODE_CAT_UNKNOWN;
+
+    if (!__atomic_load_n(&cat_json_ready, __ATOMIC_ACQUIRE))
+        (void)pthread_once(&cat_json_once, cat_json_build);
+    jw_raw(w, cat_json[i].s, cat_json[i].n);
+}
+
 static void
 jw_str(struct jw *w, struct span s)
 {
@@ -319,11 +352,122 @@ extra_repeat(const struct haf_entry *e, size_t i)
     return n;
 }
 
+/* JSON text that the cert_event reader validated, without the whitespace outside strings (a
+ * pretty-printed value becomes one line). */
+static void
+jw_json_compact(struct jw *w, struct span v)
+{
+    size_t run = 0, i = 0;
+
+    while (i < v.len) {
+        char c = v.p[i];
+        if (c == '"') {
+            i = cert_json_string_end(v.p, v.len, i);
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            jw_raw(w, v.p + run, i - run);
+            run = i + 1;
+        }
+        i++;
+    }
+    jw_raw(w, v.p + run, v.len - run);
+}
+
+/* The members every event ends with: parse_error and raw when flagged, then the context. */
+static void
+format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
+{
+    if (e->parse_error) {
+        KSTR(w, "parse_error", span_cstr(e->parse_error));
+        KSTR(w, "raw", e->raw);
+    }
+    if (ctx && ctx->host)
+        KSTR(w, "host", span_cstr(ctx->host));
+    if (ctx && ctx->source)
+        KSTR(w, "source", span_cstr(ctx->source));
+    if (ctx && ctx->hsm_id)
+        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
+    if (ctx && ctx->reclocked) {
+        JW_KEY(w, "reclocked");
+        JW_LIT(w, "true");
+    }
+}
+
+/*
+ * A certificate-storage event: kind, time (ISO, from timestamp), timestamp (ms), object_handle
+ * (exact integer, or null), op_code, response, success (response is "OK"), attributes (the JSON
+ * value, compacted), extra {member: value} for unknown members, export_time; a flagged one has
+ * only kind, export_time, parse_error and raw before the context members.
+ */
+static void
+format_cert_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
+{
+    const struct haf_cert_event *c = &e->cert;
+
+    JW_LIT(w, "{\"kind\":\"certificate_storage\"");
+    if (e->parse_error == NULL) {
+        if (c->timestamp_ms <= UINT64_MAX / 1000) {
+            JW_KEY(w, "time");
+            jw_iso_time(w, c->timestamp_ms * 1000);
+        }
+        KU64(w, "timestamp", c->timestamp_ms);
+        if (c->present & CERT_F_OBJECT_HANDLE) {
+            if (c->object_handle_null) {
+                JW_KEY(w, "object_handle");
+                JW_LIT(w, "null");
+            } else {
+                KU64(w, "object_handle", c->object_handle);
+            }
+        }
+        /* op_code and response keep their JSON escapes: written between quotes as they are. */
+        JW_KEY(w, "op_code");
+        JW_LIT(w, "\"");
+        jw_raw(w, c->op_code.p, c->op_code.len);
+        JW_LIT(w, "\"");
+        JW_KEY(w, "response");
+        JW_LIT(w, "\"");
+        jw_raw(w, c->response.p, c->response.len);
+        JW_LIT(w, "\"");
+        JW_KEY(w, "success");
+        if (cert_event_success(c))
+            JW_LIT(w, "true");
+        else
+            JW_LIT(w, "false");
+        if (c->present & CERT_F_ATTRIBUTES) {
+            JW_KEY(w, "attributes");
+            jw_json_compact(w, c->attributes);
+        }
+        if (c->n_extra > 0) {
+            JW_KEY(w, "extra");
+            JW_LIT(w, "{");
+            for (size_t i = 0; i < c->n_extra && i < CERT_EVENT_MAX_EXTRA; i++) {
+                if (i > 0)
+                    JW_LIT(w, ",");
+                JW_LIT(w, "\"");
+                jw_raw(w, c->extra[i].key.p, c->extra[i].key.len);
+                JW_LIT(w, "\":");
+                jw_json_compact(w, c->extra[i].value);
+            }
+            JW_LIT(w, "}");
+        }
+    }
+    if (e->export_time.len)
+        KSTR(w, "export_time", e->export_time);
+    format_tail(e, ctx, w);
+    JW_LIT(w, "}");
+}
+
 static void
 format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
     uint32_t f = e->present;
     size_t obj = w->b->len;
+
+    if (e->kind == HAF_KIND_CERT_STORAGE) {
+        format_cert_json(e, ctx, w);
+        return;
+    }
 
     if (f & HAF_F_TIME) {
         JW_KEY(w, "time");
@@ -342,8 +486,13 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         KU64(w, "reboot_counter", e->reboot_counter);
     if (f & HAF_F_COMMAND_TYPE)
         KNAMED(w, "command_type", &e->command_type);
-    if (f & HAF_F_OPCODE)
-        KNAMED(w, "opcode", &e->opcode);
+    if (f & HAF_F_OPCODE) {
+        /* {name,code,category}: the category from the opcode catalogue (opcodes.h). */
+        static const char key[] = ",\"opcode\":{\"name\":";
+        jw_pstr(w, key, sizeof(key) - 1, e->opcode.name);
+        jw_num(w, ",\"code\":", 8, e->opcode.code, ",\"category\":", 12);
+        jw_category(w, audit_entry_category(e));
+    }
     if (f & HAF_F_SESSION_HANDLE)
         KU64(w, "session_handle", e->session_handle);
     if (f & HAF_F_RESPONSE) {
@@ -414,20 +563,7 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         }
         JW_LIT(w, "}");
     }
-    if (e->parse_error) {
-        KSTR(w, "parse_error", span_cstr(e->parse_error));
-        KSTR(w, "raw", e->raw);
-    }
-    if (ctx && ctx->host)
-        KSTR(w, "host", span_cstr(ctx->host));
-    if (ctx && ctx->source)
-        KSTR(w, "source", span_cstr(ctx->source));
-    if (ctx && ctx->hsm_id)
-        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
-    if (ctx && ctx->reclocked) {
-        JW_KEY(w, "reclocked");
-        JW_LIT(w, "true");
-    }
+    format_tail(e, ctx, w);
     /* Members were written each with its comma: the first comma becomes the '{'. */
     if (w->err != HAF_OK)
         return;

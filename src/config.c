@@ -757,14 +757,70 @@ cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     }
 }
 
+/*
+ * log_group_tags: a mapping of 1..50 tags for the log groups the daemon creates, as CreateLogGroup
+ * takes them: keys 1..128 characters, values 0..256, of letters, digits, spaces and _.:/=+-@ (the
+ * API's pattern, restricted to ASCII), keys not starting with the reserved "aws:".
+ */
+static void
+cfg_tags(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
+{
+    const char *const extra = " _.:/=+-@";
+
+    if (n->type != YN_MAP || n->n == 0 || n->n / 2 > 50) {
+        cfg_error(c, n, "log_group_tags", "expected a mapping of 1 to 50 tags, got %s",
+                  n->type == YN_MAP ? "another number" : ytree_kind(n));
+        return;
+    }
+    cfg->log_group_tags = calloc(n->n / 2, sizeof(*cfg->log_group_tags));
+    if (cfg->log_group_tags == NULL) {
+        c->nomem = true;
+        return;
+    }
+    for (size_t i = 0; i + 1 < n->n; i += 2) {
+        const struct ynode *k = n->kids[i], *v = n->kids[i + 1];
+        struct config_tag *t = &cfg->log_group_tags[cfg->n_log_group_tags];
+        if (k->type != YN_SCALAR || k->len == 0 || k->len > 128 || strlen(k->val) != k->len ||
+            !cfg_charset(k->val, extra) || strncmp(k->val, "aws:", 4) == 0) {
+            cfg_error(c, k, "log_group_tags",
+                      "a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting "
+                      "with aws:");
+            continue;
+        }
+        if (v->type != YN_SCALAR || v->len > 256 || strlen(v->val) != v->len ||
+            !cfg_charset(v->val, extra)) {
+            cfg_error(c, v, "log_group_tags",
+                      "a tag value is at most 256 letters, digits, spaces or _.:/=+-@");
+            continue;
+        }
+        t->key = strdup(k->val);
+        t->value = strdup(v->val);
+        cfg->n_log_group_tags++;
+        if (t->key == NULL || t->value == NULL)
+            c->nomem = true;
+    }
+}
+
 static void
 cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
 {
-    static const char *const keys[] = {
-        "region",     "endpoint",  "credentials",      "tls",
-        "proxy",      "state_dir", "create_log_group", "retention_days",
-        "kms_key_id", "batch",     "out_of_range",     "sources",
-        NULL};
+    static const char *const keys[] = {"region",
+                                       "endpoint",
+                                       "credentials",
+                                       "tls",
+                                       "proxy",
+                                       "state_dir",
+                                       "create_log_group",
+                                       "retention_days",
+                                       "kms_key_id",
+                                       "batch",
+                                       "out_of_range",
+                                       "sources",
+                                       "deletion_protection",
+                                       "log_group_class",
+                                       "log_group_tags",
+                                       NULL};
+    static const char *const classes[] = {"STANDARD", "INFREQUENT_ACCESS"};
     static const char *const oor[] = {"reclock", "drop"};
     const struct ynode *n;
     uint64_t v;
@@ -791,6 +847,11 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     if (cfg_str(c, root, "", "state_dir", &cfg->state_dir))
         (void)cfg_abs_path(c, root, "", "state_dir", cfg->state_dir);
     cfg_bool(c, root, "", "create_log_group", &cfg->create_log_group);
+    cfg_bool(c, root, "", "deletion_protection", &cfg->deletion_protection);
+    if ((e = cfg_enum(c, root, "", "log_group_class", classes, 2)) >= 0)
+        cfg->log_group_class = classes[e];
+    if ((n = ytree_get(root, "log_group_tags")) != NULL)
+        cfg_tags(c, n, cfg);
     if (cfg_uint(c, root, "", "retention_days", 0, UINT64_MAX, &v)) {
         if (v > 3653 || !config_retention_valid((int)v))
             cfg_error(c, ytree_get(root, "retention_days"), "retention_days",
@@ -832,6 +893,11 @@ config_free(struct haf_config *cfg)
     free(cfg->proxy);
     free(cfg->state_dir);
     free(cfg->kms_key_id);
+    for (size_t i = 0; i < cfg->n_log_group_tags; i++) {
+        free(cfg->log_group_tags[i].key);
+        free(cfg->log_group_tags[i].value);
+    }
+    free(cfg->log_group_tags);
     for (size_t i = 0; i < cfg->n_sources; i++) {
         free(cfg->sources[i].path);
         free(cfg->sources[i].log_group);

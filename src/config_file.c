@@ -161,6 +161,20 @@ config_dump(const struct haf_config *cfg, struct buf *out)
     else
         DUMP(buf_adds(out, "retention_days: ~  # not set: the log group's policy is left alone\n"));
     DUMP(cfg_dump_str(out, "", "kms_key_id", cfg->kms_key_id, "not set"));
+    DUMP(buf_addf(out, "deletion_protection: %s\n", cfg->deletion_protection ? "true" : "false"));
+    DUMP(cfg_dump_str(out, "", "log_group_class", cfg->log_group_class,
+                      "not sent: CloudWatch's default, STANDARD"));
+    if (cfg->n_log_group_tags == 0)
+        DUMP(buf_adds(out, "log_group_tags: ~  # none\n"));
+    else
+        DUMP(buf_adds(out, "log_group_tags:\n"));
+    for (size_t i = 0; i < cfg->n_log_group_tags; i++) {
+        DUMP(buf_adds(out, "  "));
+        DUMP(json_write_string(out, span_cstr(cfg->log_group_tags[i].key)));
+        DUMP(buf_adds(out, ": "));
+        DUMP(json_write_string(out, span_cstr(cfg->log_group_tags[i].value)));
+        DUMP(buf_addc(out, '\n'));
+    }
     DUMP(buf_addf(out, "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n",
                   (unsigned)cfg->batch.max_events, (unsigned)cfg->batch.max_bytes,
                   (unsigned)cfg->batch.flush_interval_ms));

@@ -40,6 +40,7 @@
 #include "haf/sigv4.h"
 #include "haf/url.h"
 #include "haf/xml_scan.h"
+#include "cwl_internal.h"
 
 #define CWL_TARGET_PREFIX  "Logs_20140328."
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
@@ -668,6 +669,37 @@ simple_call(struct cwl_client *c, const char *op, json_t *obj, struct cwl_result
     if (e != HAF_OK)
         goto out;
     e = cwl_call(c, op, buf_span(&body), &resp, res);
+out:
+    buf_clean_up(&body);
+    http_response_clean_up(&resp);
+    return e;
+}
+
+enum haf_err
+cwl_call_json(struct cwl_client *c, const char *op, json_t *obj, json_t **answer,
+              struct cwl_result *res)
+{
+    struct http_response resp;
+    struct buf body;
+    enum haf_err e;
+
+    if (answer)
+        *answer = NULL;
+    http_response_init(&resp);
+    buf_init(&body, 0);
+    e = obj == NULL ? HAF_EINVAL : json_write_tree(&body, obj, JSON_COMPACT);
+    json_decref(obj); /* the reference was ours (NULL accepted) */
+    if (e != HAF_OK)
+        goto out;
+    e = cwl_call(c, op, buf_span(&body), &resp, res);
+    if (e == HAF_OK && answer && res->cls == CWL_OK) {
+        *answer = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, NULL);
+        if (!json_is_object(*answer)) {
+            json_decref(*answer);
+            *answer = NULL;
+            e = HAF_EPARSE;
+        }
+    }
 out:
     buf_clean_up(&body);
     http_response_clean_up(&resp);

@@ -313,6 +313,73 @@ on_put_done(void *arg, const struct cwl_result *res)
 
 /* ---------------------------------------------------------------- sending */
 
+/* ---------------------------------------------------------------- log groups */
+
+/*
+ * CreateLogGroup with the configured settings. An endpoint that refuses the newer members
+ * (logGroupClass, deletionProtectionEnabled: older regions, emulators) is told once, with a
+ * warning, and the group is created without them: a setting the endpoint cannot take must not
+ * become a failure loop that stops delivery.
+ */
+static enum haf_err
+group_create(struct daemon *d, const char *group, struct cwl_result *res)
+{
+    const struct haf_config *cfg = d->cfg;
+    struct cwl_tag tags[50];
+    struct cwl_group_opts o = {.kms_key_id = cfg->kms_key_id,
+                               .log_group_class = cfg->log_group_class,
+                               .deletion_protection = cfg->deletion_protection,
+                               .tags = tags,
+                               .n_tags = cfg->n_log_group_tags < 50 ? cfg->n_log_group_tags : 50};
+    enum haf_err e;
+
+    for (size_t i = 0; i < o.n_tags; i++)
+        tags[i] = (struct cwl_tag){cfg->log_group_tags[i].key, cfg->log_group_tags[i].value};
+    e = cwl_create_log_group_with(d->cwl, group, &o, res);
+    if (e == HAF_OK && res->cls == CWL_INVALID && (o.log_group_class || o.deletion_protection)) {
+        log_warnx("log group %s: CloudWatch refused CreateLogGroup with %s%s%s (%s: %s); this "
+                  "endpoint does not know them: creating the group without them",
+                  group, o.log_group_class ? "logGroupClass" : "",
+                  o.log_group_class && o.deletion_protection ? " and " : "",
+                  o.deletion_protection ? "deletionProtectionEnabled" : "", res->error_type,
+                  res->message);
+        o.log_group_class = NULL;
+        o.deletion_protection = false;
+        e = cwl_create_log_group_with(d->cwl, group, &o, res);
+    }
+    return e;
+}
+
+/* After creating a group with deletion protection or a class: did the endpoint keep them? Some
+ * (moto) accept and ignore members they do not know; that gets a warning, never a retry. */
+static void
+group_check(struct daemon *d, const char *group)
+{
+    const struct haf_config *cfg = d->cfg;
+    struct cwl_group_info info;
+    struct cwl_result res = {0};
+    enum haf_err e;
+
+    if (!cfg->deletion_protection && cfg->log_group_class == NULL)
+        return;
+    e = cwl_describe_log_group(d->cwl, group, &info, &res);
+    if (e != HAF_OK || res.cls != CWL_OK || !info.found) {
+        log_warnx("log group %s: cannot check its settings (DescribeLogGroups: %s%s%s)", group,
+                  e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls),
+                  res.error_type[0] ? " " : "", res.error_type);
+        return;
+    }
+    if (cfg->deletion_protection && !info.deletion_protection)
+        log_warnx("log group %s: the endpoint %s deletion protection (deletionProtectionEnabled "
+                  "%s in DescribeLogGroups): the group can be deleted; enable it with aws logs "
+                  "put-log-group-deletion-protection where CloudWatch supports it",
+                  group, info.has_deletion_protection ? "did not enable" : "does not report",
+                  info.has_deletion_protection ? "false" : "absent");
+    if (cfg->log_group_class && strcmp(info.log_group_class, cfg->log_group_class) != 0)
+        log_warnx("log group %s: class %s requested, the endpoint reports %s", group,
+                  cfg->log_group_class, info.log_group_class[0] ? info.log_group_class : "none");
+}
+
 /* Group and stream exist before the first send (and again after ResourceNotFound). */
 static bool
 stream_setup(struct daemon *d, struct stream *st)
@@ -323,7 +390,7 @@ stream_setup(struct daemon *d, struct stream *st)
     if (d->opts->dry_run)
         return true;
     if (d->cfg->create_log_group) {
-        e = cwl_create_log_group(d->cwl, st->group, d->cfg->kms_key_id, &res);
+        e = group_create(d, st->group, &res);
         if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
             goto fail;
         if (res.cls == CWL_OK) {
@@ -334,6 +401,7 @@ stream_setup(struct daemon *d, struct stream *st)
                  res.cls != CWL_OK))
                 log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
                           d->cfg->retention_days, res.error_type, res.message);
+            group_check(d, st->group);
         }
     }
     e = cwl_create_log_stream(d->cwl, st->group, st->name, &res);

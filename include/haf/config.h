@@ -40,6 +40,12 @@ struct config_source {
                            * target is inside the glob's directory with its owner or group) */
 };
 
+/* A tag of the log groups the daemon creates. */
+struct config_tag {
+    char *key;
+    char *value;
+};
+
 struct haf_config {
     char *file; /* where it was loaded from */
 
@@ -64,6 +70,11 @@ struct haf_config {
     bool create_log_group; /* default true */
     int retention_days;    /* 0: not set; else a value config_retention_valid() accepts */
     char *kms_key_id;
+    /* Settings of the log groups the daemon creates (create_log_group: true). */
+    bool deletion_protection;          /* default false; the example config turns it on */
+    const char *log_group_class;       /* NULL: not sent; else "STANDARD" or "INFREQUENT_ACCESS" */
+    struct config_tag *log_group_tags; /* NULL / 0: no tags */
+    size_t n_log_group_tags;
 
     struct {
         uint32_t max_events;        /* 1..10000 */

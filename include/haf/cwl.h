@@ -94,6 +94,44 @@ HAF_MUST_USE enum haf_err cwl_create_log_stream(struct cwl_client *c, const char
 HAF_MUST_USE enum haf_err cwl_put_retention_policy(struct cwl_client *c, const char *group,
                                                    int days, struct cwl_result *res);
 
+/* ---- log groups the daemon creates (src/cwl_group.c) ---- */
+
+struct cwl_tag {
+    const char *key;
+    const char *value;
+};
+
+/* What CreateLogGroup sets beyond the name; NULL / false / 0 members are left out of the request.
+ */
+struct cwl_group_opts {
+    const char *kms_key_id;      /* "kmsKeyId" */
+    const char *log_group_class; /* "logGroupClass": STANDARD or INFREQUENT_ACCESS */
+    bool deletion_protection;    /* "deletionProtectionEnabled": true */
+    const struct cwl_tag *tags;  /* "tags": {key: value} */
+    size_t n_tags;
+};
+
+/* CreateLogGroup with these settings; results as cwl_create_log_group. */
+HAF_MUST_USE enum haf_err cwl_create_log_group_with(struct cwl_client *c, const char *group,
+                                                    const struct cwl_group_opts *o,
+                                                    struct cwl_result *res);
+
+/* What DescribeLogGroups says about one group. */
+struct cwl_group_info {
+    bool found;
+    bool has_deletion_protection; /* the answer has deletionProtectionEnabled */
+    bool deletion_protection;
+    char log_group_class[24]; /* "" when the answer has none */
+    int retention_days;       /* 0 when none */
+    bool has_kms_key;
+};
+
+/* DescribeLogGroups (logGroupNamePrefix = group) and the entry named exactly `group`. HAF_OK when
+ * classified (res->cls); HAF_EPARSE for a 200 answer that is not a DescribeLogGroups document. */
+HAF_MUST_USE enum haf_err cwl_describe_log_group(struct cwl_client *c, const char *group,
+                                                 struct cwl_group_info *out,
+                                                 struct cwl_result *res);
+
 /* One read-back event. */
 struct cwl_read_event {
     int64_t timestamp_ms;

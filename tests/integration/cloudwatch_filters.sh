@@ -56,7 +56,7 @@ else
     : >"$parsed"
 fi
 
-HAF_CW_DIR=$src/conf/cloudwatch HAF_TOOLS=$src/tests/tools HAF_PARSED=$parsed python3 - <<'PY' || fail=1
+HAF_CW_DIR=$src/conf/cloudwatch HAF_TOOLS=$src/tests/tools HAF_PARSED=$parsed HAF_SRC=$src python3 - <<'PY' || fail=1
 import glob, json, os, re, sys
 import yaml
 
@@ -136,6 +136,23 @@ for d in defs:
     check((d["name"] in alarms) == d["alarm"], f"{d['name']}: alarm present iff marked")
 for p in ("LogGroupName", "AlarmTopicArn", "MetricNamespace"):
     check(p in tpl["Parameters"], f"parameter {p}")
+# Login failures: AWS Prescriptive Guidance's Sum >= 2 per period, as a parameter.
+check(tpl["Parameters"]["FailedLoginThreshold"]["Default"] == 2, "FailedLoginThreshold defaults to 2")
+for m in ("LoginFailedUnknownUser", "LoginFailedWrongPassword"):
+    check(alarms[m][1]["Properties"]["Threshold"] == {"Ref": "FailedLoginThreshold"},
+          f"{m}: threshold is the FailedLoginThreshold parameter")
+# The critical-operation list follows the opcode table: every initialisation/HSM-instance opcode
+# of src/opcodes.c, and the restore and quorum-change opcodes, are in the pattern.
+table = open(os.path.join(os.environ["HAF_SRC"], "src", "opcodes.c")).read()
+rows = re.findall(r'\{"(CN_[A-Z0-9_]+)",\s*(?:0x[0-9a-f]+|NONE),\s*(OPCODE_CAT_[A-Z_]+)', table)
+check(len(rows) >= 48, f"read {len(rows)} rows of the opcode table")
+crit = by_name["CriticalHsmOperation"]["pattern"]
+for name, cat in rows:
+    if cat == "OPCODE_CAT_INIT_CRITICAL" or name in ("CN_RESTORE_BEGIN", "CN_RESTORE_END",
+                                                     "CN_SET_M_VALUE", "CN_DELETE_TOKEN"):
+        check(f'"{name}"' in crit, f"CriticalHsmOperation covers {name} ({cat})")
+for name in re.findall(r'"(CN_[A-Z0-9_]+)"', crit):
+    check(name in dict(rows), f"CriticalHsmOperation's {name} is in the opcode table")
 
 # 3. Every filter against every sample event.
 cases = [json.loads(l) for l in open(os.path.join(cw, "filter-tests.jsonl")) if l.strip()]

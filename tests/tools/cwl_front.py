@@ -173,7 +173,7 @@ class Stream:
 
 
 class Group:
-    __slots__ = ("name", "created", "retention", "streams", "kms")
+    __slots__ = ("name", "created", "retention", "streams", "kms", "cls", "protected", "tags")
 
     def __init__(self, name):
         self.name = name
@@ -181,6 +181,9 @@ class Group:
         self.retention = None
         self.streams = {}
         self.kms = None
+        self.cls = "STANDARD"
+        self.protected = False
+        self.tags = {}
 
 
 class Front:
@@ -257,6 +260,9 @@ class Front:
             out["violations"] = list(self.st["violations"])
             out["stream_events"] = {g: dict(s) for g, s in self.st["stream_events"].items()}
             out["keys_used"] = len(self.st["keys_used"])
+            out["groups"] = {n: {"class": g.cls, "deletion_protection": g.protected,
+                                 "tags": g.tags, "kms": g.kms, "retention": g.retention}
+                             for n, g in self.groups.items()}
             out["fault_settings"] = dict(self.faults)
         out["mode"] = self.args.mode
         out["cpu_user_seconds"] = ru.ru_utime
@@ -327,12 +333,29 @@ class Front:
         kms = req.get("kmsKeyId")
         if kms is not None and (not isinstance(kms, str) or len(kms) > 256):
             raise ApiError(400, "InvalidParameterException", "Invalid kmsKeyId", "bad-kms-key")
+        newer = [k for k in ("logGroupClass", "deletionProtectionEnabled") if k in req]
+        if newer and self.args.legacy_log_groups:
+            # An endpoint from before these members: AWS's JSON protocol refuses unknown fields.
+            raise ApiError(400, "SerializationException", "Unrecognized field '%s'" % newer[0])
+        cls = req.get("logGroupClass", "STANDARD")
+        if cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"):
+            raise ApiError(400, "InvalidParameterException", "Invalid logGroupClass", "bad-class")
+        protected = req.get("deletionProtectionEnabled", False)
+        if not isinstance(protected, bool):
+            raise ApiError(400, "SerializationException", "deletionProtectionEnabled must be a "
+                           "boolean", "bad-deletion-protection")
+        tags = req.get("tags", {})
+        if not isinstance(tags, dict) or (("tags" in req) and not 1 <= len(tags) <= 50) or any(
+                not isinstance(v, str) or not 1 <= len(k) <= 128 or len(v) > 256
+                for k, v in tags.items()):
+            raise ApiError(400, "InvalidParameterException", "Invalid tags", "bad-tags")
         with self.lock:
             if name in self.groups:
                 raise ApiError(400, "ResourceAlreadyExistsException",
                                "The specified log group already exists")
             g = Group(name)
             g.kms = kms
+            g.cls, g.protected, g.tags = cls, protected, dict(tags)
             self.groups[name] = g
         return {}
 
@@ -374,7 +397,11 @@ class Front:
                 "logGroupName": n, "creationTime": self.groups[n].created,
                 "retentionInDays": self.groups[n].retention, "metricFilterCount": 0,
                 "arn": "arn:aws:logs:us-east-1:123456789012:log-group:%s:*" % n,
-                "storedBytes": 0} for n in page]}
+                "storedBytes": 0, "logGroupClass": self.groups[n].cls,
+                "deletionProtectionEnabled": self.groups[n].protected} for n in page]}
+            for lg in out["logGroups"]:
+                if self.groups[lg["logGroupName"]].kms:
+                    lg["kmsKeyId"] = self.groups[lg["logGroupName"]].kms
             for lg in out["logGroups"]:
                 if lg["retentionInDays"] is None:
                     del lg["retentionInDays"]
@@ -1165,6 +1192,9 @@ def main():
     ap.add_argument("--down-seconds", type=float, default=0.0, metavar="N")
     ap.add_argument("--fault-all-ops", action="store_true")
     ap.add_argument("--max-body", type=int, default=8 << 20)
+    ap.add_argument("--legacy-log-groups", action="store_true",
+                    help="store mode: refuse CreateLogGroup's logGroupClass and "
+                         "deletionProtectionEnabled as an endpoint that predates them would")
     ap.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
                     help="our clock runs S seconds ahead of the host's (skew tests)")
     ap.add_argument("--max-skew", type=float, default=300.0,

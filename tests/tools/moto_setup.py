@@ -4,7 +4,9 @@
 Creates two IAM users in moto's default account, each with an access key and one managed policy:
 - haf-writer: logs:CreateLogGroup, CreateLogStream, PutLogEvents, PutRetentionPolicy,
   DescribeLogStreams, GetLogEvents (exactly what the forwarder needs, nothing else);
-- haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests).
+- haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests);
+- haf-admin: logs:* and cloudwatch:* (tests that play the operator: filter-log-events, metric
+  filters, alarms, dashboards), exported as HAF_ADMIN_KEY_ID / HAF_ADMIN_SECRET.
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
 HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, AWS_REGION) on stdout, nothing else.
 
@@ -60,11 +62,16 @@ def main():
     denied = make_user(
         iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
     )
+    # moto authorises CloudWatch calls under its endpoint prefix "monitoring", AWS under
+    # "cloudwatch": both are granted.
+    admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*"])
     out = {
         "AWS_ACCESS_KEY_ID": writer[0],
         "AWS_SECRET_ACCESS_KEY": writer[1],
         "HAF_DENIED_KEY_ID": denied[0],
         "HAF_DENIED_SECRET": denied[1],
+        "HAF_ADMIN_KEY_ID": admin[0],
+        "HAF_ADMIN_SECRET": admin[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
     }

@@ -674,6 +674,57 @@ test_config_load_buffer_other_values(void **state)
     expect_ok(SRC "out_of_range: drop\ntls: {verify: false}\n");
 }
 
+/* The settings of the log groups the daemon creates: deletion protection, class, tags. */
+static void
+test_config_load_buffer_log_group_settings(void **state)
+{
+    static const char yaml[] = SRC "deletion_protection: true\nlog_group_class: STANDARD\n"
+                                   "log_group_tags:\n  team: security\n  'cost center': '4711'\n"
+                                   "  empty: ''\n";
+    struct haf_config *cfg = NULL;
+    struct buf err, dump;
+
+    (void)state;
+    buf_init(&err, 0);
+    buf_init(&dump, 0);
+    assert_int_equal(config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &err), HAF_OK);
+    assert_true(cfg->deletion_protection);
+    assert_string_equal(cfg->log_group_class, "STANDARD");
+    assert_int_equal(cfg->n_log_group_tags, 3);
+    assert_string_equal(cfg->log_group_tags[1].key, "cost center");
+    assert_string_equal(cfg->log_group_tags[1].value, "4711");
+    assert_string_equal(cfg->log_group_tags[2].value, "");
+    assert_int_equal(config_dump(cfg, &dump), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&dump),
+                           "deletion_protection: true\nlog_group_class: \"STANDARD\"\n"
+                           "log_group_tags:\n  \"team\": \"security\"\n"));
+    config_free(cfg);
+    /* defaults: nothing sent */
+    cfg = NULL;
+    assert_int_equal(config_load_buffer("t.yaml", SRC, strlen(SRC), &cfg, &err), HAF_OK);
+    assert_false(cfg->deletion_protection);
+    assert_null(cfg->log_group_class);
+    assert_int_equal(cfg->n_log_group_tags, 0);
+    config_free(cfg);
+    expect_error(SRC "log_group_class: DELIVERY\n",
+                 "t.yaml:4:18: log_group_class: \"DELIVERY\" is not one of STANDARD | "
+                 "INFREQUENT_ACCESS");
+    expect_error(
+        SRC "deletion_protection: maybe\n",
+        "t.yaml:4:22: deletion_protection: expected a boolean (true/false, yes/no, on/off), "
+        "got \"maybe\"");
+    expect_error(SRC "log_group_tags: [a]\n",
+                 "t.yaml:4:17: log_group_tags: expected a mapping of 1 to 50 tags, got a sequence");
+    expect_error(SRC "log_group_tags: {'aws:x': y}\n",
+                 "t.yaml:4:18: log_group_tags: a tag key is 1 to 128 letters, digits, spaces or "
+                 "_.:/=+-@, not starting with aws:");
+    expect_error(SRC "log_group_tags: {k: 'a\\\\b'}\n",
+                 "t.yaml:4:21: log_group_tags: a tag value is at most 256 letters, digits, spaces "
+                 "or _.:/=+-@");
+    buf_clean_up(&err);
+    buf_clean_up(&dump);
+}
+
 static void
 test_config_load_buffer_refuses_anchors_aliases_tags(void **state)
 {
@@ -961,6 +1012,7 @@ main(void)
         cmocka_unit_test(test_config_load_buffer_batch_bounds),
         cmocka_unit_test(test_config_retention_valid_exact_set),
         cmocka_unit_test(test_config_load_buffer_other_values),
+        cmocka_unit_test(test_config_load_buffer_log_group_settings),
         cmocka_unit_test(test_config_load_buffer_refuses_anchors_aliases_tags),
         cmocka_unit_test(test_config_load_buffer_limits),
         cmocka_unit_test(test_config_dump_every_key_and_round_trip),

@@ -658,6 +658,45 @@ test_cwl_create_log_group_sends_body(void **state)
     rig_close(&r);
 }
 
+/* CreateLogGroup with every setting of an audit trail's log group; only what is set is sent. */
+static void
+test_cwl_create_log_group_with_sends_settings(void **state)
+{
+    static const struct cwl_tag tags[] = {{"team", "security"}, {"cost center", "4711"}};
+    struct cwl_group_opts o = {.kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/k",
+                               .log_group_class = "STANDARD",
+                               .deletion_protection = true,
+                               .tags = tags,
+                               .n_tags = 2};
+    struct cwl_group_opts none = {0},
+                          bad_tag = {.tags = (const struct cwl_tag[]){{"k", "\xff"}}, .n_tags = 1};
+    struct cwl_result res;
+    struct rig r;
+
+    (void)state;
+    rig_open(&r, "reflect-body");
+    assert_int_equal(cwl_create_log_group_with(r.cwl, "/haf/g", &o, &res), HAF_OK);
+    assert_int_equal(res.cls, CWL_INVALID);
+    assert_string_equal(
+        res.message,
+        "{\"logGroupName\":\"/haf/g\",\"kmsKeyId\":\"arn:aws:kms:us-east-1:"
+        "111122223333:key/k\",\"tags\":{\"team\":\"security\",\"cost center\":"
+        "\"4711\"},\"logGroupClass\":\"STANDARD\",\"deletionProtectionEnabled\":true}");
+    assert_int_equal(cwl_create_log_group_with(r.cwl, "/haf/g", &none, &res), HAF_OK);
+    assert_string_equal(res.message, "{\"logGroupName\":\"/haf/g\"}");
+    assert_int_equal(cwl_create_log_group_with(r.cwl, "/haf/g", &bad_tag, &res), HAF_EINVAL);
+    assert_int_equal(cwl_create_log_group_with(r.cwl, "/haf/g", NULL, &res), HAF_EINVAL);
+    /* DescribeLogGroups: the request, and a refused answer classified, not parsed */
+    {
+        struct cwl_group_info info;
+        assert_int_equal(cwl_describe_log_group(r.cwl, "/haf/g", &info, &res), HAF_OK);
+        assert_int_equal(res.cls, CWL_INVALID);
+        assert_string_equal(res.message, "{\"logGroupNamePrefix\":\"/haf/g\",\"limit\":50}");
+        assert_false(info.found);
+    }
+    rig_close(&r);
+}
+
 /* The reflected headers as a JSON object (the reflector's message). */
 static json_t *
 reflected_headers(struct rig *r)
@@ -1269,6 +1308,7 @@ main(void)
         cmocka_unit_test(test_cwl_default_endpoint_rejects_bad_regions),
         cmocka_unit_test(test_cwl_client_new_rejects_bad_endpoints),
         cmocka_unit_test(test_cwl_create_log_group_sends_body),
+        cmocka_unit_test(test_cwl_create_log_group_with_sends_settings),
         cmocka_unit_test(test_cwl_request_headers_signed),
         cmocka_unit_test(test_cwl_request_session_token_signed),
         cmocka_unit_test(test_cwl_clock_skew_learnt_and_applied),
