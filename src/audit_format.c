@@ -6,9 +6,9 @@
  *   time ("2018-01-24T17:44:25.013218Z", ISO-8601 UTC derived from usecs), usecs,
  *   time_mismatch (true when the human time disagrees with usecs), export_time (the CloudWatch
  *   export prefix, a string), sequence_no, reboot_counter, command_type {name,code}, opcode
- *   {name,code}, session_handle, response {code,text,success}, log_type {name,code},
- *   version_no (string), user_id (string), user_name (string), user_type {name,code},
- *   priv_secret_key_handle, public_key_handle, key_handle,
+ *   {name,code,category} (category from the opcode catalogue, opcodes.h), session_handle, response
+ * {code,text,success}, log_type {name,code}, version_no (string), user_id (string), user_name
+ * (string), user_type {name,code}, priv_secret_key_handle, public_key_handle, key_handle,
  *   local_time {"time":"04/30/22 20:13:18.189504","usecs":1650658398189504}, host_time (same
  *   shape: the human text verbatim, usec as a number), propagation_delay {"usecs":39},
  *   mechanism, target_user_name (string), target_user_type {name,code}, target_user_id (string),
@@ -29,6 +29,7 @@
  * only when the message really does not fit, and on failure out is restored to its old length.
  */
 #include "haf/audit.h"
+#include "haf/opcodes.h"
 #include "haf/utf8.h"
 
 #include <string.h>
@@ -319,6 +320,13 @@ jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
     JW_LIT(w, "\"");
 }
 
+/* A trusted NUL-terminated literal (a category name), copied without escaping. */
+static void
+jw_cstr_raw(struct jw *w, const char *s)
+{
+    jw_raw(w, s, strlen(s));
+}
+
 static void
 jw_str(struct jw *w, struct span s)
 {
@@ -465,8 +473,14 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         KU64(w, "reboot_counter", e->reboot_counter);
     if (f & HAF_F_COMMAND_TYPE)
         KNAMED(w, "command_type", &e->command_type);
-    if (f & HAF_F_OPCODE)
-        KNAMED(w, "opcode", &e->opcode);
+    if (f & HAF_F_OPCODE) {
+        /* {name,code,category}: the category from the opcode catalogue (opcodes.h). */
+        static const char key[] = ",\"opcode\":{\"name\":";
+        jw_pstr(w, key, sizeof(key) - 1, e->opcode.name);
+        jw_num(w, ",\"code\":", 8, e->opcode.code, ",\"category\":\"", 13);
+        jw_cstr_raw(w, opcode_category_name(audit_entry_category(e)));
+        JW_LIT(w, "\"}");
+    }
     if (f & HAF_F_SESSION_HANDLE)
         KU64(w, "session_handle", e->session_handle);
     if (f & HAF_F_RESPONSE) {

@@ -32,6 +32,7 @@
 
 #include "haf/buf.h"
 #include "haf/err.h"
+#include "haf/opcodes.h"
 #include "haf/span.h"
 
 /* "NAME (0xHEX)" or "NAME (DEC)": both kept. */
@@ -232,6 +233,16 @@ static inline int64_t
 audit_entry_time_ms(const struct haf_entry *e)
 {
     return (e->present & HAF_F_TIME) ? (int64_t)(e->usecs / 1000) : 0;
+}
+
+/* The entry's opcode category (opcodes.h): its opcode's in the catalogue, "time" for a
+ * time-synchronisation entry, else unknown. */
+static inline enum opcode_category
+audit_entry_category(const struct haf_entry *e)
+{
+    return opcode_entry_category((e->present & HAF_F_OPCODE) != 0, e->opcode.name, e->opcode.code,
+                                 (e->present & HAF_F_COMMAND_TYPE) != 0, e->command_type.code,
+                                 (e->present & HAF_F_LOG_TYPE) != 0, e->log_type.code);
 }
 
 #endif

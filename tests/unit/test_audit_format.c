@@ -102,14 +102,16 @@ test_audit_format_golden_per_log_type(void **state)
         {"s1_cn_init_token_0x0.log",
          "{\"time\":\"2017-12-19T21:01:16.962174Z\",\"usecs\":1513717276962174,\"sequence_no\":0,"
          "\"reboot_counter\":232,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_INIT_TOKEN\",\"code\":1},\"session_handle\":16793601,"
+         "\"opcode\":{\"name\":\"CN_INIT_TOKEN\",\"code\":1,\"category\":\"init_critical\"},"
+         "\"session_handle\":16793601,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"MINIMAL_LOG_ENTRY\",\"code\":0},\"host\":\"client-1\","
          "\"source\":\"/var/log/hsm/audit.log\"}"},
         {"s1_cn_generate_key_pair_0x29.log",
          "{\"time\":\"2017-12-13T23:09:04.761594Z\",\"usecs\":1513206544761594,\"sequence_no\":41,"
          "\"reboot_counter\":232,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_GENERATE_KEY_PAIR\",\"code\":25},\"session_handle\":33636356,"
+         "\"opcode\":{\"name\":\"CN_GENERATE_KEY_PAIR\",\"code\":25,\"category\":\"key_"
+         "generation\"},\"session_handle\":33636356,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"MGMT_KEY_DETAILS_LOG\",\"code\":1},"
          "\"priv_secret_key_handle\":131079,\"public_key_handle\":131078,\"host\":\"client-1\","
@@ -117,7 +119,8 @@ test_audit_format_golden_per_log_type(void **state)
         {"s1_cn_create_appliance_user_0x2.log",
          "{\"time\":\"2017-12-19T21:01:17.174902Z\",\"usecs\":1513717277174902,\"sequence_no\":2,"
          "\"reboot_counter\":232,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_CREATE_APPLIANCE_USER\",\"code\":252},"
+         "\"opcode\":{\"name\":\"CN_CREATE_APPLIANCE_USER\",\"code\":252,\"category\":\"user_"
+         "management\"},"
          "\"session_handle\":16793601,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"MGMT_USER_DETAILS_LOG\",\"code\":2},\"user_name\":\"app_user\","
@@ -126,14 +129,16 @@ test_audit_format_golden_per_log_type(void **state)
         {"s1_cn_share_object_0x3f.log",
          "{\"time\":\"2019-02-08T19:35:39.480168Z\",\"usecs\":1549654539480168,\"sequence_no\":63,"
          "\"reboot_counter\":56,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_SHARE_OBJECT\",\"code\":18},\"session_handle\":50413575,"
+         "\"opcode\":{\"name\":\"CN_SHARE_OBJECT\",\"code\":18,\"category\":\"key_sharing\"},"
+         "\"session_handle\":50413575,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"UNKNOWN_LOG_TYPE\",\"code\":5},\"host\":\"client-1\","
          "\"source\":\"/var/log/hsm/audit.log\"}"},
         {"s13_time_info_log.log",
          "{\"time\":\"2022-04-22T20:13:18.189504Z\",\"usecs\":1650658398189504,\"sequence_no\":58,"
          "\"reboot_counter\":56,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_TIME_SYNC\",\"code\":43},\"session_handle\":0,"
+         "\"opcode\":{\"name\":\"CN_TIME_SYNC\",\"code\":43,\"category\":\"time\"},\"session_"
+         "handle\":0,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"TIME_INFO_LOG\",\"code\":16},\"version_no\":\"1.0\","
          "\"local_time\":{\"time\":\"04/30/22 20:13:18.189504\",\"usecs\":1650658398189504},"
@@ -143,7 +148,8 @@ test_audit_format_golden_per_log_type(void **state)
         {"s13_all_optional_fields.log",
          "{\"time\":\"2022-04-23T14:55:37.147946Z\",\"usecs\":1650725737147946,\"sequence_no\":16,"
          "\"reboot_counter\":56,\"command_type\":{\"name\":\"CN_MGMT_CMD\",\"code\":0},"
-         "\"opcode\":{\"name\":\"CN_GENERATE_KEY\",\"code\":23},\"session_handle\":50413575,"
+         "\"opcode\":{\"name\":\"CN_GENERATE_KEY\",\"code\":23,\"category\":\"key_generation\"},"
+         "\"session_handle\":50413575,"
          "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
          "\"log_type\":{\"name\":\"MGMT_KEY_DETAILS_LOG\",\"code\":1},\"user_id\":\"3\","
          "\"user_name\":\"kmsuser\",\"user_type\":{\"name\":\"CN_CRYPTO_USER\",\"code\":1},"
