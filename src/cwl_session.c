@@ -28,8 +28,8 @@ env_nonempty(const char *name)
 static void
 say(struct buf *why, const char *a, const char *b, const char *c)
 {
-    if (why && (buf_adds(why, a) != HAF_OK || buf_adds(why, b) != HAF_OK ||
-                buf_adds(why, c) != HAF_OK))
+    if (why &&
+        (buf_adds(why, a) != HAF_OK || buf_adds(why, b) != HAF_OK || buf_adds(why, c) != HAF_OK))
         buf_reset(why);
 }
 

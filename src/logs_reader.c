@@ -218,8 +218,8 @@ reader_page(struct reader *r, const char *op, const json_t *req, const char *lis
                 r->prog.pages++;
             break;
         }
-        if (res->cls != CWL_RETRY && res->cls != CWL_AMBIGUOUS &&
-            res->cls != CWL_REFRESH_CREDS && res->cls != CWL_CLOCK_SKEW) {
+        if (res->cls != CWL_RETRY && res->cls != CWL_AMBIGUOUS && res->cls != CWL_REFRESH_CREDS &&
+            res->cls != CWL_CLOCK_SKEW) {
             e = HAF_EREJECTED;
             break;
         }
@@ -252,9 +252,8 @@ set_int(json_t *o, const char *k, int64_t v)
 /* Shared loop: request, deliver, follow the token (sent back as "nextToken" by all three). */
 static enum haf_err
 reader_run(struct reader *r, const char *op, json_t *req, const char *list_key,
-           const char *token_key, struct span stream,
-           const struct logs_window *w, logs_event_fn ecb, logs_stream_fn scb, void *ctx,
-           struct cwl_result *res)
+           const char *token_key, struct span stream, const struct logs_window *w,
+           logs_event_fn ecb, logs_stream_fn scb, void *ctx, struct cwl_result *res)
 {
     char *sent = NULL; /* the token in the request, to see it repeat */
     enum haf_err e = HAF_OK;
@@ -344,8 +343,8 @@ logs_reader_filter(struct cwl_client *c, const struct logs_filter *f,
         (f->end_ms > 0 && !set_int(req, "endTime", f->end_ms - 1)) ||
         (r.o.page_limit > 0 && !set_int(req, "limit", r.o.page_limit)))
         goto out;
-    e = reader_run(&r, "FilterLogEvents", req, "events", "nextToken", SPAN_NULL, &w, cb,
-                   NULL, ctx, res);
+    e = reader_run(&r, "FilterLogEvents", req, "events", "nextToken", SPAN_NULL, &w, cb, NULL, ctx,
+                   res);
 out:
     json_decref(req);
     return e;
@@ -353,8 +352,8 @@ out:
 
 enum haf_err
 logs_reader_stream(struct cwl_client *c, const char *group, const char *stream, int64_t start_ms,
-                   int64_t end_ms, const struct logs_reader_opts *opts, logs_event_fn cb,
-                   void *ctx, struct cwl_result *res)
+                   int64_t end_ms, const struct logs_reader_opts *opts, logs_event_fn cb, void *ctx,
+                   struct cwl_result *res)
 {
     struct reader r;
     struct logs_window w = {start_ms, end_ms, NULL};
@@ -374,8 +373,8 @@ logs_reader_stream(struct cwl_client *c, const char *group, const char *stream, 
         (end_ms > 0 && !set_int(req, "endTime", end_ms)) ||
         (r.o.page_limit > 0 && !set_int(req, "limit", r.o.page_limit)))
         goto out;
-    e = reader_run(&r, "GetLogEvents", req, "events", "nextForwardToken",
-                   span_cstr(stream), &w, cb, NULL, ctx, res);
+    e = reader_run(&r, "GetLogEvents", req, "events", "nextForwardToken", span_cstr(stream), &w, cb,
+                   NULL, ctx, res);
 out:
     json_decref(req);
     return e;
@@ -399,8 +398,8 @@ logs_reader_list_streams(struct cwl_client *c, const char *group, const char *pr
     if (!set_str(req, "logGroupName", group) ||
         (prefix && prefix[0] != '\0' && !set_str(req, "logStreamNamePrefix", prefix)))
         goto out;
-    e = reader_run(&r, "DescribeLogStreams", req, "logStreams", "nextToken", SPAN_NULL,
-                   NULL, NULL, cb, ctx, res);
+    e = reader_run(&r, "DescribeLogStreams", req, "logStreams", "nextToken", SPAN_NULL, NULL, NULL,
+                   cb, ctx, res);
 out:
     json_decref(req);
     return e;

@@ -34,7 +34,7 @@ void logs_page_clean_up(struct logs_page *page);
  * (a string) names the stream, else `stream`. Events outside `w` are skipped. Counts go into
  * *prog; *stop is set when cb returned non-zero. */
 HAF_MUST_USE enum haf_err logs_page_events(const struct logs_page *page, struct span stream,
-                                           const struct logs_window *w, logs_event_fn cb,
-                                           void *ctx, struct logs_progress *prog, bool *stop);
+                                           const struct logs_window *w, logs_event_fn cb, void *ctx,
+                                           struct logs_progress *prog, bool *stop);
 
 #endif

@@ -40,11 +40,11 @@ typedef int (*logs_event_fn)(void *ctx, const struct logs_event *ev);
 
 /* Counters since the read began, passed to the progress callback after every request. */
 struct logs_progress {
-    uint64_t requests; /* HTTP requests sent, retries included */
-    uint64_t pages;    /* pages accepted */
-    uint64_t events;   /* events delivered to the callback */
-    uint64_t bytes;    /* message bytes delivered */
-    uint64_t retries;  /* requests that were retried (throttled, 5xx, lost) */
+    uint64_t requests;         /* HTTP requests sent, retries included */
+    uint64_t pages;            /* pages accepted */
+    uint64_t events;           /* events delivered to the callback */
+    uint64_t bytes;            /* message bytes delivered */
+    uint64_t retries;          /* requests that were retried (throttled, 5xx, lost) */
     int64_t last_timestamp_ms; /* of the last event delivered; 0 before the first */
 };
 
@@ -94,16 +94,16 @@ struct logs_filter {
  * both streams and a prefix, more than 100 streams or a page_limit over 10000; HAF_ENOMEM.
  */
 HAF_MUST_USE enum haf_err logs_reader_filter(struct cwl_client *c, const struct logs_filter *f,
-                                             const struct logs_reader_opts *opts,
-                                             logs_event_fn cb, void *ctx, struct cwl_result *res);
+                                             const struct logs_reader_opts *opts, logs_event_fn cb,
+                                             void *ctx, struct cwl_result *res);
 
 /* GetLogEvents over one stream from its head, [start_ms, end_ms), following nextForwardToken
  * until it repeats (empty pages included). Same results as logs_reader_filter; ev->stream is
  * `stream`. Events come in the stream's stored order. */
 HAF_MUST_USE enum haf_err logs_reader_stream(struct cwl_client *c, const char *group,
-                                             const char *stream, int64_t start_ms,
-                                             int64_t end_ms, const struct logs_reader_opts *opts,
-                                             logs_event_fn cb, void *ctx, struct cwl_result *res);
+                                             const char *stream, int64_t start_ms, int64_t end_ms,
+                                             const struct logs_reader_opts *opts, logs_event_fn cb,
+                                             void *ctx, struct cwl_result *res);
 
 /* Stream names of a group (DescribeLogStreams, by name, paginated), with a prefix or all; cb gets
  * each name (valid during the call; non-zero stops). Same results as logs_reader_filter. */

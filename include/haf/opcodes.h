@@ -54,8 +54,8 @@ enum opcode_flag {
 };
 
 struct opcode_info {
-    const char *name;        /* "CN_LOGIN" */
-    uint32_t code;           /* 0xd, or OPCODE_CODE_NONE */
+    const char *name; /* "CN_LOGIN" */
+    uint32_t code;    /* 0xd, or OPCODE_CODE_NONE */
     enum opcode_category category;
     uint32_t flags;          /* enum opcode_flag bits */
     const char *description; /* the live description, else the last documented one */

@@ -206,8 +206,8 @@ test_logs_reader_filter_invalid_args(void **state)
     struct cwl_opts o = {.endpoint = "http://127.0.0.1:9/", .region = "us-east-1"};
     struct cwl_client *c = cwl_client_new(&o, h, NULL);
     const char *names[] = {"a"};
-    struct logs_filter both = {.group = "g", .stream_prefix = "p", .streams = names,
-                               .n_streams = 1};
+    struct logs_filter both = {
+        .group = "g", .stream_prefix = "p", .streams = names, .n_streams = 1};
     struct logs_filter nogroup = {0};
     struct logs_filter bad_utf8 = {.group = "g\xff"};
     struct logs_reader_opts big = {.page_limit = 10001};
@@ -223,8 +223,7 @@ test_logs_reader_filter_invalid_args(void **state)
     assert_int_equal(logs_reader_filter(c, &ok, &big, on_event, &s, &res), HAF_EINVAL);
     /* No credentials provider: nothing is sent. */
     assert_int_equal(logs_reader_filter(c, &ok, NULL, on_event, &s, &res), HAF_ECREDS);
-    assert_int_equal(logs_reader_stream(c, "g", "s", 0, 0, &big, on_event, &s, &res),
-                     HAF_EINVAL);
+    assert_int_equal(logs_reader_stream(c, "g", "s", 0, 0, &big, on_event, &s, &res), HAF_EINVAL);
     cwl_client_free(c);
     http_client_free(h);
 }
@@ -266,8 +265,8 @@ dump_event(void *ctx, const struct logs_event *ev)
 {
     FILE *f = ctx;
 
-    fprintf(f, "%.*s\t%lld\t%d\t", (int)ev->stream.len, ev->stream.p,
-            (long long)ev->timestamp_ms, ev->ingestion_ms > 0);
+    fprintf(f, "%.*s\t%lld\t%d\t", (int)ev->stream.len, ev->stream.p, (long long)ev->timestamp_ms,
+            ev->ingestion_ms > 0);
     for (size_t i = 0; i < ev->message.len; i++) {
         char ch = ev->message.p[i];
         if (ch == '\\')
@@ -304,8 +303,7 @@ env_i64(const char *name)
 static void
 test_logs_reader_moto_filter_pages(void **state)
 {
-    struct logs_reader_opts o = {.page_limit = 7, .backoff_base_ms = 50,
-                                 .progress = on_progress};
+    struct logs_reader_opts o = {.page_limit = 7, .backoff_base_ms = 50, .progress = on_progress};
     struct logs_filter f = {.group = getenv("HAF_LR_GROUP"),
                             .stream_prefix = "hsm-",
                             .start_ms = env_i64("HAF_LR_START"),
@@ -335,7 +333,7 @@ test_logs_reader_moto_filter_pages(void **state)
 static int
 save_name(void *ctx, struct span name)
 {
-    char (*names)[64] = ctx;
+    char(*names)[64] = ctx;
     for (size_t i = 0; i < 8; i++) {
         if (names[i][0] == '\0') {
             snprintf(names[i], 64, "%.*s", (int)name.len, name.p);
@@ -348,8 +346,7 @@ save_name(void *ctx, struct span name)
 static void
 test_logs_reader_moto_streams(void **state)
 {
-    struct logs_reader_opts o = {.page_limit = 5, .backoff_base_ms = 50,
-                                 .progress = on_progress};
+    struct logs_reader_opts o = {.page_limit = 5, .backoff_base_ms = 50, .progress = on_progress};
     struct logs_reader_opts lo = {.backoff_base_ms = 50};
     char names[8][64] = {{0}};
     uint64_t retries = 0, pages = 0;
@@ -361,10 +358,9 @@ test_logs_reader_moto_streams(void **state)
     if (getenv("HAF_LR_URL") == NULL)
         skip();
     rig_open(&r, getenv("HAF_READER_KEY_ID"), getenv("HAF_READER_SECRET"));
-    assert_int_equal(
-        logs_reader_list_streams(r.cwl, getenv("HAF_LR_GROUP"), "hsm-", &lo, save_name, names,
-                                 &res),
-        HAF_OK);
+    assert_int_equal(logs_reader_list_streams(r.cwl, getenv("HAF_LR_GROUP"), "hsm-", &lo, save_name,
+                                              names, &res),
+                     HAF_OK);
     assert_string_equal(names[0], "hsm-aaa");
     assert_string_equal(names[1], "hsm-bbb");
     assert_string_equal(names[2], "");
@@ -403,8 +399,7 @@ test_logs_reader_moto_denied_and_missing(void **state)
     assert_int_equal(res.cls, CWL_ACCESS_DENIED);
     rig_close(&r);
     rig_open(&r, getenv("HAF_READER_KEY_ID"), getenv("HAF_READER_SECRET"));
-    assert_int_equal(logs_reader_filter(r.cwl, &missing, &o, on_event, &s, &res),
-                     HAF_EREJECTED);
+    assert_int_equal(logs_reader_filter(r.cwl, &missing, &o, on_event, &s, &res), HAF_EREJECTED);
     assert_int_equal(res.cls, CWL_NOT_FOUND);
     assert_int_equal(s.n, 0);
     rig_close(&r);

@@ -147,8 +147,7 @@ test_opcode_historical_and_current(void **state)
                      OPCODE_CAT_BACKUP_RESTORE);
     assert_int_equal(opcode_by_name(SPAN_LIT("CN_CERT_AUTH_STORE_CERT"))->category,
                      OPCODE_CAT_CERT_AUTH);
-    assert_int_equal(opcode_by_name(SPAN_LIT("CN_GET_TOKEN"))->category,
-                     OPCODE_CAT_QUORUM_TOKEN);
+    assert_int_equal(opcode_by_name(SPAN_LIT("CN_GET_TOKEN"))->category, OPCODE_CAT_QUORUM_TOKEN);
 }
 
 static void
@@ -183,7 +182,7 @@ test_opcode_category_names(void **state)
     }
     assert_string_equal(opcode_category_name(OPCODE_CAT_KEY_EXPORT), "key_export");
     assert_string_equal(opcode_category_name(OPCODE_CAT_MAX_), "unknown");
-    assert_string_equal(opcode_category_name((enum opcode_category)-1), "unknown");
+    assert_string_equal(opcode_category_name((enum opcode_category) - 1), "unknown");
 }
 
 int
