@@ -103,8 +103,8 @@ progress_line(struct run *run, const char *what, uint64_t n, const char *unit, u
     run->progress_shown = true;
     fprintf(stderr, ME ": %.1f s: %s: %llu %s, %llu entries so far%s%llu%s\n",
             (double)(now - run->start_mono_ms) / 1000.0, what, (unsigned long long)n, unit,
-            (unsigned long long)run->r->entries, retries ? " (" : "",
-            (unsigned long long)retries, retries ? " retries)" : "");
+            (unsigned long long)run->r->entries, retries ? " (" : "", (unsigned long long)retries,
+            retries ? " retries)" : "");
 }
 
 /* ---- files ---- */
@@ -178,8 +178,7 @@ on_event(void *ctx, const struct logs_event *ev)
 {
     struct run *run = ctx;
 
-    return report_feed_message(run->r, ev->stream, ev->timestamp_ms, ev->message) == HAF_OK ? 0
-                                                                                            : 1;
+    return report_feed_message(run->r, ev->stream, ev->timestamp_ms, ev->message) == HAF_OK ? 0 : 1;
 }
 
 static void
@@ -195,9 +194,8 @@ say_cwl_failure(const char *what, enum haf_err e, const struct cwl_result *res)
 {
     fprintf(stderr, ME ": %s: %s", what, haf_err_str(e));
     if (e == HAF_EREJECTED || e == HAF_EAGAIN || e == HAF_ECREDS)
-        fprintf(stderr, " (%s%s%s%s%s)", cwl_class_str(res->cls),
-                res->error_type[0] ? ": " : "", res->error_type, res->message[0] ? ": " : "",
-                res->message);
+        fprintf(stderr, " (%s%s%s%s%s)", cwl_class_str(res->cls), res->error_type[0] ? ": " : "",
+                res->error_type, res->message[0] ? ": " : "", res->message);
     fprintf(stderr, "\n");
 }
 
@@ -244,8 +242,7 @@ read_group(struct run *run)
         goto out;
     }
     if (run->truncated_streams)
-        fprintf(stderr, ME ": more than %d streams: only the first are read\n",
-                REPORT_MAX_STREAMS);
+        fprintf(stderr, ME ": more than %d streams: only the first are read\n", REPORT_MAX_STREAMS);
     for (size_t i = 0; i < run->n_streams; i++) {
         run->stream = run->streams[i];
         e = logs_reader_stream(s.cwl, run->group, run->streams[i], run->r->opts.since_ms,

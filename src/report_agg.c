@@ -96,10 +96,8 @@ report_new(const struct report_opts *opts)
     snprintf(r->hsms[REPORT_MAX_HSMS].hsm, sizeof(r->hsms[0].hsm), "%s", REPORT_OTHER);
     seqtrack_init(&r->hsms[REPORT_MAX_HSMS].seq);
     snprintf(r->users[REPORT_MAX_USERS].name, sizeof(r->users[0].name), "%s", REPORT_OTHER);
-    snprintf(r->opcodes[REPORT_MAX_OPCODES].name, sizeof(r->opcodes[0].name), "%s",
-             REPORT_OTHER);
-    snprintf(r->errors[REPORT_MAX_ERRORS].opcode, sizeof(r->errors[0].opcode), "%s",
-             REPORT_OTHER);
+    snprintf(r->opcodes[REPORT_MAX_OPCODES].name, sizeof(r->opcodes[0].name), "%s", REPORT_OTHER);
+    snprintf(r->errors[REPORT_MAX_ERRORS].opcode, sizeof(r->errors[0].opcode), "%s", REPORT_OTHER);
     return r;
 }
 
@@ -354,8 +352,7 @@ burst_note(struct report *r, struct report_hsm *h, size_t hsm, int64_t t)
     r->bursts_total++;
     if (r->n_bursts == REPORT_MAX_BURSTS)
         return;
-    r->bursts[r->n_bursts] =
-        (struct report_burst){(uint16_t)hsm, oldest, t, REPORT_BURST_FAILURES};
+    r->bursts[r->n_bursts] = (struct report_burst){(uint16_t)hsm, oldest, t, REPORT_BURST_FAILURES};
     h->burst_open = (int)++r->n_bursts;
 }
 
@@ -607,9 +604,10 @@ report_add_entry(struct report *r, const struct haf_entry *e, struct span hsm, i
     cat = opcode_entry_category((e->present & HAF_F_OPCODE) != 0, e->opcode.name, e->opcode.code,
                                 (e->present & HAF_F_COMMAND_TYPE) != 0, e->command_type.code,
                                 (e->present & HAF_F_LOG_TYPE) != 0, e->log_type.code);
-    op = opcode_stats(r, (e->present & HAF_F_OPCODE) && e->opcode.name.len ? e->opcode.name
-                         : cat == OPCODE_CAT_TIME                           ? SPAN_LIT("TIME_INFO")
-                                                                            : SPAN_LIT("(none)"),
+    op = opcode_stats(r,
+                      (e->present & HAF_F_OPCODE) && e->opcode.name.len ? e->opcode.name
+                      : cat == OPCODE_CAT_TIME                          ? SPAN_LIT("TIME_INFO")
+                                                                        : SPAN_LIT("(none)"),
                       cat);
     f.opname = op->name;
     f.has_response = (e->present & HAF_F_RESPONSE) != 0;

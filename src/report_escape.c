@@ -7,7 +7,8 @@
  * rest of its line reversed ("Trojan Source", CVE-2021-42574): in a report table it could make
  * "admin_evil" read as another name or flip the counts beside it. HTML escaping alone does not
  * stop that, so they are shown as escapes in both renderings (the HTML also isolates every name
- * in <bdi>, see report_html.c).
+ * in <bdi>, see report_html.c). U+FFFD is shown as "\uFFFD" too: it is what the parser and the
+ * aggregation put where the log had invalid UTF-8 or a NUL, and an auditor should see that.
  */
 #include "haf/report.h"
 
@@ -19,7 +20,8 @@ static bool
 invisible(uint32_t cp)
 {
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
-           cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+           cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+           cp == 0xfffd;
 }
 
 static uint32_t

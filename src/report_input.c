@@ -120,10 +120,9 @@ entry_from_json(const json_t *o, struct haf_entry *e)
     }
     span_field(o, "user_name", &e->user_name, HAF_F_USER_NAME, &e->present);
     span_field(o, "target_user_name", &e->target_user_name, HAF_F_TARGET_USER_NAME, &e->present);
-    u64_field(o, "priv_secret_key_handle", &e->priv_secret_key_handle,
-              HAF_F_PRIV_SECRET_KEY_HANDLE, &e->present);
-    u64_field(o, "public_key_handle", &e->public_key_handle, HAF_F_PUBLIC_KEY_HANDLE,
+    u64_field(o, "priv_secret_key_handle", &e->priv_secret_key_handle, HAF_F_PRIV_SECRET_KEY_HANDLE,
               &e->present);
+    u64_field(o, "public_key_handle", &e->public_key_handle, HAF_F_PUBLIC_KEY_HANDLE, &e->present);
     u64_field(o, "key_handle", &e->key_handle, HAF_F_KEY_HANDLE, &e->present);
     if (json_is_string(json_object_get(o, "parse_error")))
         e->parse_error = json_string_value(json_object_get(o, "parse_error"));

@@ -18,8 +18,7 @@ struct tw {
     enum haf_err err;
 };
 
-static void
-tw_printf(struct tw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tw_printf(struct tw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 tw_printf(struct tw *w, const char *fmt, ...)
@@ -70,8 +69,9 @@ scope(struct tw *w, const struct report *r)
         tw_printf(w, " ");
         tw_name(w, r->sources[i], 0);
     }
-    tw_printf(w, "\nEntries: %" PRIu64 "   flagged: %" PRIu64 "   HSMs: %zu   outside the "
-                 "period: %" PRIu64 "   other HSMs: %" PRIu64 "   unreadable: %" PRIu64 "\n",
+    tw_printf(w,
+              "\nEntries: %" PRIu64 "   flagged: %" PRIu64 "   HSMs: %zu   outside the "
+              "period: %" PRIu64 "   other HSMs: %" PRIu64 "   unreadable: %" PRIu64 "\n",
               r->entries, r->flagged, r->n_hsms + (r->hsm_overflow ? 1 : 0), r->outside_window,
               r->other_hsm, r->unreadable);
 }
@@ -89,8 +89,8 @@ completeness(struct tw *w, const struct report *r)
         if (i == r->n_hsms && !r->hsm_overflow)
             break;
         for (size_t k = 0; k < h->n_reboots && strlen(reb) < 40; k++)
-            snprintf(reb + strlen(reb), sizeof(reb) - strlen(reb), "%s0x%" PRIx64,
-                     k ? "," : "", h->reboots[k]);
+            snprintf(reb + strlen(reb), sizeof(reb) - strlen(reb), "%s0x%" PRIx64, k ? "," : "",
+                     h->reboots[k]);
         ok = h->gaps_total == 0 && h->out_of_order == 0 && h->gap_markers == 0;
         tw_name(w, h->hsm, 24);
         tw_printf(w, "%10" PRIu64 " ", h->entries);
@@ -118,8 +118,8 @@ logins(struct tw *w, const struct report *r)
     tw_printf(w,
               "successful %" PRIu64 ", failed %" PRIu64 " (unknown user %" PRIu64
               ", wrong password %" PRIu64 ", other %" PRIu64 ")\n",
-              r->logins.success, r->logins.failed, r->logins.unknown_user,
-              r->logins.wrong_password, r->logins.other);
+              r->logins.success, r->logins.failed, r->logins.unknown_user, r->logins.wrong_password,
+              r->logins.other);
     tw_printf(w, "%-24s %-24s %8s %8s %8s %8s %8s\n", "user", "type", "success", "failed",
               "unknown", "wrong-pw", "other");
     for (size_t i = 0; i <= r->n_users; i++) {

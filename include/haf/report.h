@@ -101,7 +101,7 @@ struct report_error {
 /* One line of a detail table (user management, key lifecycle, critical operations). */
 struct report_row {
     int64_t time_ms;
-    uint16_t hsm;   /* index into hsms */
+    uint16_t hsm;     /* index into hsms */
     const char *what; /* static label: "created", "generated (asymmetric)", ... */
     char opcode[REPORT_NAME_MAX + 4];
     char subject[REPORT_NAME_MAX + 4]; /* the user the entry names (or its target) */
@@ -135,8 +135,8 @@ struct report_session {
 };
 
 struct report_opts {
-    int64_t since_ms; /* 0: open */
-    int64_t until_ms; /* exclusive; 0: open */
+    int64_t since_ms;        /* 0: open */
+    int64_t until_ms;        /* exclusive; 0: open */
     const char *const *hsms; /* --hsm filter; NULL/0: all */
     size_t n_hsms;
 };
