@@ -46,6 +46,7 @@ struct run {
     const char *prefix;
     const char *output;
     enum report_format fmt;
+    uint32_t page_size;
     int64_t start_mono_ms;
     int64_t last_progress_ms;
     const char *stream; /* being read */
@@ -84,6 +85,8 @@ usage(FILE *f)
             "  --since T, --until T    the period: ISO 8601 UTC (2026-12-06, 2026-12-06T08:00Z)\n"
             "                          or a duration before now (24h, 7d, 30m, 2w)\n"
             "  --hsm ID                only this HSM (stream or hsm_id); repeatable\n"
+            "  --page-size N           CloudWatch events per request (1-10000; default: the\n"
+            "                          service's, up to 1 MB per page)\n"
             "  --format F              text (default), json or html (one self-contained page)\n"
             "  --output FILE           write there (atomically) instead of stdout\n"
             "  -h, --help              this help\n"
@@ -202,7 +205,8 @@ say_cwl_failure(const char *what, enum haf_err e, const struct cwl_result *res)
 static int
 read_group(struct run *run)
 {
-    struct logs_reader_opts o = {.progress = on_progress, .progress_ctx = run};
+    struct logs_reader_opts o = {
+        .progress = on_progress, .progress_ctx = run, .page_limit = run->page_size};
     struct haf_config *cfg = NULL;
     struct cwl_session s;
     struct cwl_result res;
@@ -358,7 +362,16 @@ parse_when(const char *arg, int64_t *out)
 int
 cmd_report(int argc, char **argv)
 {
-    enum { OPT_SINCE = 256, OPT_UNTIL, OPT_HSM, OPT_FORMAT, OPT_OUTPUT, OPT_GROUP, OPT_PREFIX };
+    enum {
+        OPT_SINCE = 256,
+        OPT_UNTIL,
+        OPT_HSM,
+        OPT_FORMAT,
+        OPT_OUTPUT,
+        OPT_GROUP,
+        OPT_PREFIX,
+        OPT_PAGE
+    };
     static const struct option longopts[] = {
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
@@ -367,6 +380,7 @@ cmd_report(int argc, char **argv)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"log-group", required_argument, NULL, OPT_GROUP},
         {"log-stream-prefix", required_argument, NULL, OPT_PREFIX},
+        {"page-size", required_argument, NULL, OPT_PAGE},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -412,6 +426,13 @@ cmd_report(int argc, char **argv)
         case OPT_PREFIX:
             run.prefix = optarg;
             break;
+        case OPT_PAGE: {
+            uint64_t v;
+            if (!span_to_u64_dec(span_cstr(optarg), &v) || v < 1 || v > 10000)
+                return usage_error("--page-size must be 1..10000, not", optarg);
+            run.page_size = (uint32_t)v;
+            break;
+        }
         case 'c':
             run.config_path = optarg;
             break;

@@ -136,10 +136,18 @@ static void
 test_report_key_lifecycle_kinds(void **state)
 {
     static const char *const ops[] = {
-        "CN_GENERATE_KEY",     "CN_GENERATE_KEY_PAIR",          "CN_DERIVE_KEY",
-        "CN_DESTROY_OBJECT",   "CN_TOMBSTONE_OBJECT",           "CN_WRAP_KEY",
-        "CN_NIST_AES_WRAP",    "CN_UNWRAP_KEY",                 "CN_CREATE_OBJECT",
-        "CN_SHARE_OBJECT",     "CN_EXTRACT_MASKED_OBJECT_USER", "CN_INSERT_MASKED_OBJECT_USER",
+        "CN_GENERATE_KEY",
+        "CN_GENERATE_KEY_PAIR",
+        "CN_DERIVE_KEY",
+        "CN_DESTROY_OBJECT",
+        "CN_TOMBSTONE_OBJECT",
+        "CN_WRAP_KEY",
+        "CN_NIST_AES_WRAP",
+        "CN_UNWRAP_KEY",
+        "CN_CREATE_OBJECT",
+        "CN_SHARE_OBJECT",
+        "CN_EXTRACT_MASKED_OBJECT_USER",
+        "CN_INSERT_MASKED_OBJECT_USER",
     };
     struct report *r = report_new(NULL);
     struct haf_entry e;
@@ -210,8 +218,7 @@ test_report_burst_of_failures(void **state)
         add(r, mk(T0_MS + i * 1000, (uint64_t)i, "CN_LOGIN", 1, 163, "x", 1), "h");
     /* 7 failures 30 s apart: one burst of 7 (the quiet ones are outside its window). */
     for (int i = 0; i < 7; i++)
-        add(r, mk(T0_MS + 3600000 + i * 30000, 4 + (uint64_t)i, "CN_LOGIN", 1, 163, "x", 1),
-            "h");
+        add(r, mk(T0_MS + 3600000 + i * 30000, 4 + (uint64_t)i, "CN_LOGIN", 1, 163, "x", 1), "h");
     assert_int_equal(r->n_bursts, 1);
     assert_int_equal(r->bursts[0].failures, 7);
     assert_int_equal(r->bursts[0].start_ms, T0_MS + 3600000);
@@ -223,8 +230,8 @@ static void
 test_report_window_and_hsm_filter(void **state)
 {
     const char *only[] = {"hsm-b"};
-    struct report_opts o = {.since_ms = T0_MS, .until_ms = T0_MS + 3600000, .hsms = only,
-                            .n_hsms = 1};
+    struct report_opts o = {
+        .since_ms = T0_MS, .until_ms = T0_MS + 3600000, .hsms = only, .n_hsms = 1};
     struct report *r = report_new(&o);
     struct haf_entry untimed = mk(0, 9, "CN_LOGIN", 1, 0, "u", 1);
 
@@ -338,9 +345,9 @@ test_report_feed_markers_cert_and_junk(void **state)
                                          SPAN_LIT("{\"event\":\"sequence_gap\",\"missing\":3,"
                                                   "\"hsm_id\":\"hsm-m\"}")),
                      HAF_OK);
-    assert_int_equal(report_feed_message(r, SPAN_LIT("s"), 1,
-                                         SPAN_LIT("{\"event\":\"reboot_counter_change\"}")),
-                     HAF_OK);
+    assert_int_equal(
+        report_feed_message(r, SPAN_LIT("s"), 1, SPAN_LIT("{\"event\":\"reboot_counter_change\"}")),
+        HAF_OK);
     assert_int_equal(
         report_feed_message(r, SPAN_LIT("cluster-1"), 1,
                             SPAN_LIT("{\"object_handle\":463180677312929947,\"op_code\":"
@@ -351,8 +358,7 @@ test_report_feed_markers_cert_and_junk(void **state)
                      HAF_OK);
     assert_int_equal(report_feed_message(r, SPAN_LIT("s"), 1, SPAN_LIT("   ")), HAF_OK);
     /* Not an entry: the parser keeps it as one flagged entry. */
-    assert_int_equal(report_feed_message(r, SPAN_LIT("s"), 1, SPAN_LIT("garbage\0bytes")),
-                     HAF_OK);
+    assert_int_equal(report_feed_message(r, SPAN_LIT("s"), 1, SPAN_LIT("garbage\0bytes")), HAF_OK);
     assert_int_equal(r->hsms[0].gap_markers, 1);
     assert_string_equal(r->hsms[0].hsm, "hsm-m");
     assert_int_equal(r->hsms[1].reboot_markers, 1);
@@ -385,11 +391,20 @@ test_report_parse_time_forms(void **state)
     assert_int_equal(v, T0_MS + 3723250);
     assert_int_equal(report_parse_time("2024-02-29T00:00", now, &v), HAF_OK);
     v = 42;
-    static const char *const bad[] = {"",           "h",          "24",
-                                      "24x",        "-5h",        "2025-13-01",
-                                      "2025-02-29", "2025-12-06T24:00", "2025-12-06Tx",
-                                      "1969-12-31", "99999999999999999999h", "2025-12-06Z1",
-                                      "2025-12-06T01:02:03.", "1000000d"};
+    static const char *const bad[] = {"",
+                                      "h",
+                                      "24",
+                                      "24x",
+                                      "-5h",
+                                      "2025-13-01",
+                                      "2025-02-29",
+                                      "2025-12-06T24:00",
+                                      "2025-12-06Tx",
+                                      "1969-12-31",
+                                      "99999999999999999999h",
+                                      "2025-12-06Z1",
+                                      "2025-12-06T01:02:03.",
+                                      "1000000d"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(report_parse_time(bad[i], now, &v), HAF_EINVAL);
     assert_int_equal(v, 42);
@@ -465,8 +480,8 @@ test_report_render_hostile_names(void **state)
 static void
 test_report_render_json_schema_keys(void **state)
 {
-    static const char *const top[] = {"schema", "period",  "sources", "entries",  "flagged",
-                                      "hsms",   "logins",  "users",   "keys",     "critical",
+    static const char *const top[] = {"schema", "period",  "sources", "entries", "flagged",
+                                      "hsms",   "logins",  "users",   "keys",    "critical",
                                       "errors", "opcodes", "timeline"};
     struct report *r = report_new(NULL);
     struct buf out;
@@ -496,9 +511,8 @@ test_report_render_json_schema_keys(void **state)
         json_integer_value(json_object_get(json_object_get(l, "failed_by_reason"), "unknown_user")),
         1);
     assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(json_object_get(doc, "opcodes"),
-                                                           "CN_GENERATE_KEY"),
-                                           "success")),
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(doc, "opcodes"), "CN_GENERATE_KEY"), "success")),
         1);
     assert_int_equal(json_array_size(json_object_get(json_object_get(doc, "timeline"), "buckets")),
                      2);
