@@ -33,3 +33,12 @@ if ! command -v aws >/dev/null 2>&1; then
     python3 -m pip install -q awscli 2>/dev/null ||
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq awscli >/dev/null
 fi
+
+# chromium (headless) for the HTML report test (tests/integration/report_html_chromium.sh); the
+# test is skipped, saying so, where it cannot be installed. fonts-dejavu-core gives it a font.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "install-deps: installing chromium"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends chromium fonts-dejavu-core >/dev/null ||
+        echo "install-deps: chromium could not be installed: the HTML report test will be skipped"
+fi
