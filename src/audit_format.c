@@ -450,11 +450,122 @@ extra_repeat(const struct haf_entry *e, size_t i)
     return n;
 }
 
+/* JSON text that the cert_event reader validated, without the whitespace outside strings (a
+ * pretty-printed value becomes one line). */
+static void
+jw_json_compact(struct jw *w, struct span v)
+{
+    size_t run = 0, i = 0;
+
+    while (i < v.len) {
+        char c = v.p[i];
+        if (c == '"') {
+            i = cert_json_string_end(v.p, v.len, i);
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            jw_raw(w, v.p + run, i - run);
+            run = i + 1;
+        }
+        i++;
+    }
+    jw_raw(w, v.p + run, v.len - run);
+}
+
+/* The members every event ends with: parse_error and raw when flagged, then the context. */
+static void
+format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
+{
+    if (e->parse_error) {
+        KSTR(w, "parse_error", span_cstr(e->parse_error));
+        KSTR(w, "raw", e->raw);
+    }
+    if (ctx && ctx->host)
+        KSTR(w, "host", span_cstr(ctx->host));
+    if (ctx && ctx->source)
+        KSTR(w, "source", span_cstr(ctx->source));
+    if (ctx && ctx->hsm_id)
+        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
+    if (ctx && ctx->reclocked) {
+        JW_KEY(w, "reclocked");
+        JW_LIT(w, "true");
+    }
+}
+
+/*
+ * A certificate-storage event: kind, time (ISO, from timestamp), timestamp (ms), object_handle
+ * (exact integer, or null), op_code, response, success (response is "OK"), attributes (the JSON
+ * value, compacted), extra {member: value} for unknown members, export_time; a flagged one has
+ * only kind, export_time, parse_error and raw before the context members.
+ */
+static void
+format_cert_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
+{
+    const struct haf_cert_event *c = &e->cert;
+
+    JW_LIT(w, "{\"kind\":\"certificate_storage\"");
+    if (e->parse_error == NULL) {
+        if (c->timestamp_ms <= UINT64_MAX / 1000) {
+            JW_KEY(w, "time");
+            jw_iso_time(w, c->timestamp_ms * 1000);
+        }
+        KU64(w, "timestamp", c->timestamp_ms);
+        if (c->present & CERT_F_OBJECT_HANDLE) {
+            if (c->object_handle_null) {
+                JW_KEY(w, "object_handle");
+                JW_LIT(w, "null");
+            } else {
+                KU64(w, "object_handle", c->object_handle);
+            }
+        }
+        /* op_code and response keep their JSON escapes: written between quotes as they are. */
+        JW_KEY(w, "op_code");
+        JW_LIT(w, "\"");
+        jw_raw(w, c->op_code.p, c->op_code.len);
+        JW_LIT(w, "\"");
+        JW_KEY(w, "response");
+        JW_LIT(w, "\"");
+        jw_raw(w, c->response.p, c->response.len);
+        JW_LIT(w, "\"");
+        JW_KEY(w, "success");
+        if (cert_event_success(c))
+            JW_LIT(w, "true");
+        else
+            JW_LIT(w, "false");
+        if (c->present & CERT_F_ATTRIBUTES) {
+            JW_KEY(w, "attributes");
+            jw_json_compact(w, c->attributes);
+        }
+        if (c->n_extra > 0) {
+            JW_KEY(w, "extra");
+            JW_LIT(w, "{");
+            for (size_t i = 0; i < c->n_extra && i < CERT_EVENT_MAX_EXTRA; i++) {
+                if (i > 0)
+                    JW_LIT(w, ",");
+                JW_LIT(w, "\"");
+                jw_raw(w, c->extra[i].key.p, c->extra[i].key.len);
+                JW_LIT(w, "\":");
+                jw_json_compact(w, c->extra[i].value);
+            }
+            JW_LIT(w, "}");
+        }
+    }
+    if (e->export_time.len)
+        KSTR(w, "export_time", e->export_time);
+    format_tail(e, ctx, w);
+    JW_LIT(w, "}");
+}
+
 static void
 format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
     uint32_t f = e->present;
     size_t obj = w->b->len;
+
+    if (e->kind == HAF_KIND_CERT_STORAGE) {
+        format_cert_json(e, ctx, w);
+        return;
+    }
 
     if (f & HAF_F_TIME) {
         JW_KEY(w, "time");
@@ -551,20 +662,7 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         }
         JW_LIT(w, "}");
     }
-    if (e->parse_error) {
-        KSTR(w, "parse_error", span_cstr(e->parse_error));
-        KSTR(w, "raw", e->raw);
-    }
-    if (ctx && ctx->host)
-        KSTR(w, "host", span_cstr(ctx->host));
-    if (ctx && ctx->source)
-        KSTR(w, "source", span_cstr(ctx->source));
-    if (ctx && ctx->hsm_id)
-        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
-    if (ctx && ctx->reclocked) {
-        JW_KEY(w, "reclocked");
-        JW_LIT(w, "true");
-    }
+    format_tail(e, ctx, w);
     /* Members were written each with its comma: the first comma becomes the '{'. */
     if (w->err != HAF_OK)
         return;

@@ -1,13 +1,16 @@
 /*
- * cmd_parse.c: `hsm-audit-forwarder parse [--format json|raw] [FILE...]`: audit log files (stdin
- * when none, or for "-") to stdout, one entry per line (NDJSON) in file order.
+ * cmd_parse.c: `hsm-audit-forwarder parse [--format json|raw] [--input ...] [FILE...]`: audit log
+ * files (stdin when none, or for "-") to stdout, one entry per line (NDJSON) in file order. Each
+ * file is opened through export_read.h, which decompresses gzip and tells plain audit files from
+ * CloudWatch exports (or takes --input); CLI JSON events are parsed one message at a time, the
+ * rest as a byte stream.
  *
  * json prints exactly the event messages the daemon would send, with "host" = this machine's
  * hostname and "source" = the file path ("-" for stdin). raw prints each entry's verbatim text
  * followed by a blank line: raw entries contain newlines, and the blank line is an entry boundary
  * to the parser, so the output parses back to the same entries.
  *
- * Speed: input is read with read(2) in 1 MiB chunks straight into the incremental parser (no
+ * Speed: plain input is read with read(2) in 1 MiB chunks straight into the incremental parser (no
  * stdio, no line copies), and output is gathered in a 1 MiB buffer written with write(2), so the
  * command runs at parser speed. A file that cannot be opened or read is reported by name on stderr
  * and the others are still processed; the exit code is then 1. Flagged entries are normal output
@@ -24,12 +27,14 @@
 
 #include "haf/audit.h"
 #include "haf/cmd.h"
+#include "haf/export_read.h"
 
 #define PARSE_READ_BYTES  (1u << 20)
 #define PARSE_FLUSH_BYTES (1u << 20)
 
 struct parse_run {
     enum audit_format fmt;
+    enum export_input input;
     struct audit_format_ctx fctx;
     struct buf out;
     int write_errno; /* first write(2) failure; 0 while all is well */
@@ -39,22 +44,28 @@ struct parse_run {
 static void
 parse_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
-            "\n"
-            "Parse CloudHSM audit log files (stdin when no FILE is given, or for \"-\") and print\n"
-            "every entry to stdout, in file order.\n"
-            "\n"
-            "  --format json  one JSON object per line (NDJSON), exactly the CloudWatch event\n"
-            "                 message the daemon sends; \"host\" is this machine's hostname and\n"
-            "                 \"source\" the file path (\"-\" for stdin). This is the default.\n"
-            "  --format raw   each entry's verbatim text (lines joined by newlines) followed by\n"
-            "                 a blank line, so the output parses back to the same entries.\n"
-            "  -h, --help     this help\n"
-            "\n"
-            "Entries that cannot be fully parsed are still printed, with \"parse_error\" and\n"
-            "\"raw\". Exit status: 0 when every input was read, 1 when a file could not be read\n"
-            "or output could not be written, 2 on bad usage.\n");
+    fprintf(
+        f, "usage: hsm-audit-forwarder parse [--format json|raw] [--input auto|audit|cwl-json|"
+           "s3-export] [FILE...]\n"
+           "\n"
+           "Parse CloudHSM audit log files (stdin when no FILE is given, or for \"-\") and print\n"
+           "every entry to stdout, in file order.\n"
+           "\n"
+           "  --input auto   (default) tell the kind of each file by its first bytes: the JSON of\n"
+           "                 'aws logs get-log-events' / 'filter-log-events' (cwl-json), the\n"
+           "                 files of a CloudWatch Logs export to S3 (s3-export, \"<ISO time>\n"
+           "                 <message>\" lines), or plain audit files (audit). gzip files are\n"
+           "                 read directly. --input audit|cwl-json|s3-export forces one.\n"
+           "  --format json  one JSON object per line (NDJSON), exactly the CloudWatch event\n"
+           "                 message the daemon sends; \"host\" is this machine's hostname and\n"
+           "                 \"source\" the file path (\"-\" for stdin). This is the default.\n"
+           "  --format raw   each entry's verbatim text (lines joined by newlines) followed by\n"
+           "                 a blank line, so the output parses back to the same entries.\n"
+           "  -h, --help     this help\n"
+           "\n"
+           "Entries that cannot be fully parsed are still printed, with \"parse_error\" and\n"
+           "\"raw\". Exit status: 0 when every input was read, 1 when a file could not be read\n"
+           "or output could not be written, 2 on bad usage.\n");
 }
 
 static int
@@ -93,19 +104,49 @@ parse_on_entry(void *ctx, const struct haf_entry *e)
     return 0;
 }
 
+/* The hsm_id of events from a stream: the stream name when it is an HSM's ("hsm-..."). */
+static const char *
+hsm_of_stream(const char *stream)
+{
+    return stream && strncmp(stream, "hsm-", 4) == 0 ? stream : NULL;
+}
+
+struct cwl_run {
+    struct parse_run *r;
+    struct audit_parser *p;
+    enum haf_err err;
+};
+
+/* One CloudWatch event of a cwl-json input: its message is one entry (or event). */
+static int
+parse_on_event(void *ctx, const struct export_event *ev)
+{
+    struct cwl_run *c = ctx;
+
+    c->r->fctx.hsm_id = hsm_of_stream(ev->stream);
+    audit_parser_reset(c->p, 0);
+    c->err = audit_parser_feed(c->p, ev->message.p, ev->message.len, NULL, parse_on_entry, c->r);
+    if (c->err == HAF_OK)
+        c->err = audit_parser_flush(c->p, parse_on_entry, c->r);
+    return c->err != HAF_OK;
+}
+
 /* One input: 0 ok, -1 when it could not be read (reported), -2 when output failed. */
 static int
 parse_file(struct parse_run *r, const char *path, char *rbuf)
 {
     bool is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    struct export_reader *x = NULL;
     struct audit_parser *p = NULL;
-    enum haf_err err = HAF_OK;
+    enum haf_err err = HAF_OK, rerr = HAF_OK;
+    const char *why = NULL;
     int rc = 0;
 
-    if (fd < 0) {
-        fprintf(stderr, "hsm-audit-forwarder parse: cannot open '%s': %s\n", path, strerror(errno));
-        return -1;
+    rerr = export_open(path, r->input, &x, &why);
+    if (rerr != HAF_OK) {
+        fprintf(stderr, "hsm-audit-forwarder parse: %s '%s': %s\n", why, path,
+                rerr == HAF_EIO ? strerror(errno) : haf_err_str(rerr));
+        return rerr == HAF_ENOMEM ? -2 : -1;
     }
     p = audit_parser_new(NULL);
     if (p == NULL) {
@@ -114,25 +155,34 @@ parse_file(struct parse_run *r, const char *path, char *rbuf)
         goto out;
     }
     r->fctx.source = is_stdin ? "-" : path;
-    for (;;) {
-        ssize_t n = read(fd, rbuf, PARSE_READ_BYTES);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "hsm-audit-forwarder parse: cannot read '%s': %s\n", path,
-                    strerror(errno));
-            rc = -1;
-            break;
+    r->fctx.hsm_id = hsm_of_stream(export_stream_hint(x));
+    if (export_input_of(x) == EXPORT_INPUT_CWL_JSON) {
+        struct cwl_run c = {.r = r, .p = p, .err = HAF_OK};
+        rerr = export_events(x, parse_on_event, &c, &why);
+        err = c.err;
+        if (rerr == HAF_EAGAIN)
+            rerr = HAF_OK;
+    } else {
+        /* Plain audit files and S3 exports go through the incremental parser as bytes: it reads
+         * the export's timestamp prefix itself. */
+        for (;;) {
+            size_t n;
+            rerr = export_read(x, rbuf, PARSE_READ_BYTES, &n, &why);
+            if (rerr != HAF_OK || n == 0)
+                break;
+            err = audit_parser_feed(p, rbuf, n, NULL, parse_on_entry, r);
+            if (err != HAF_OK)
+                break;
         }
-        if (n == 0)
-            break;
-        err = audit_parser_feed(p, rbuf, (size_t)n, NULL, parse_on_entry, r);
-        if (err != HAF_OK)
-            break;
+        /* What was read is still printed, also after a read error. */
+        if (err == HAF_OK)
+            err = audit_parser_flush(p, parse_on_entry, r);
     }
-    /* What was read is still printed, also after a read error. */
-    if (err == HAF_OK)
-        err = audit_parser_flush(p, parse_on_entry, r);
+    if (rerr != HAF_OK) {
+        fprintf(stderr, "hsm-audit-forwarder parse: '%s': %s%s%s\n", path, why ? why : "",
+                rerr == HAF_EIO ? ": " : "", rerr == HAF_EIO ? strerror(errno) : "");
+        rc = -1;
+    }
     if (err != HAF_OK) {
         if (r->write_errno == 0)
             fprintf(stderr, "hsm-audit-forwarder parse: '%s': %s\n", path,
@@ -141,8 +191,7 @@ parse_file(struct parse_run *r, const char *path, char *rbuf)
     }
 out:
     audit_parser_free(p);
-    if (!is_stdin)
-        close(fd);
+    export_close(x);
     return rc;
 }
 
@@ -151,6 +200,7 @@ cmd_parse(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'F'},
+        {"input", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -174,6 +224,16 @@ cmd_parse(int argc, char **argv)
             } else {
                 fprintf(stderr,
                         "hsm-audit-forwarder parse: unknown format '%s' (json or raw)\n"
+                        "Try 'hsm-audit-forwarder parse --help' for more information.\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'I':
+            if (!export_input_parse(optarg, &r.input)) {
+                fprintf(stderr,
+                        "hsm-audit-forwarder parse: unknown input '%s' (auto, audit, cwl-json or "
+                        "s3-export)\n"
                         "Try 'hsm-audit-forwarder parse --help' for more information.\n",
                         optarg);
                 return EXIT_USAGE;

@@ -2,11 +2,12 @@
  * audit.h: CloudHSM audit entries, the incremental parser that produces them, and the formatter
  * that turns one into a CloudWatch event message.
  *
- * The format is described in ../shared/reference/cloudhsm-audit-format.md. An entry starts at a
- * line beginning "Time:" (optionally after a CloudWatch-export ISO prefix such as
- * "2023-04-27T18:33:55.150Z ") and ends where the next one starts, at a blank line (only spaces,
- * tabs and CRs), or when the caller says the input is idle or at EOF (audit_parser_flush). Text
- * that is not inside such an entry (before the first "Time:" line, or after a blank line) becomes
+ * The format is described in docs/audit-format.md. An entry starts at a line beginning "Time:"
+ * or "{" (optionally after a CloudWatch-export ISO prefix such as "2023-04-27T18:33:55.150Z ") and
+ * ends where the next one starts, at a blank line (only spaces, tabs and CRs), or when the caller
+ * says the input is idle or at EOF (audit_parser_flush). A "{" entry is a certificate-storage
+ * event (JSON, one line or pretty-printed): it also ends on the line where its braces balance.
+ * Text that is not inside such an entry (before the first entry, or after a blank line) becomes
  * its own flagged entry: nothing fed to the parser is lost.
  *
  * Ownership: every span in a struct haf_entry points into memory owned by the parser, valid only
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "haf/buf.h"
+#include "haf/cert_event.h"
 #include "haf/err.h"
 #include "haf/opcodes.h"
 #include "haf/span.h"
@@ -76,15 +78,25 @@ enum haf_field {
     HAF_F_PROPAGATION_DELAY = 1u << 25,
 };
 
-/* The fields every well-formed entry has. */
+/* The fields every well-formed entry has; Opcode excepted in time-synchronisation entries
+ * (command type TIME_INFO_CMD 0xeee2), which carry none. */
 #define HAF_F_REQUIRED                                                                             \
     (HAF_F_TIME | HAF_F_SEQUENCE_NO | HAF_F_REBOOT_COUNTER | HAF_F_COMMAND_TYPE | HAF_F_OPCODE |   \
      HAF_F_SESSION_HANDLE | HAF_F_RESPONSE | HAF_F_LOG_TYPE)
 
 #define HAF_ENTRY_MAX_EXTRA 32
 
+/* What an entry is: a text audit entry ("Time: ..." lines) or a certificate-storage event (a JSON
+ * object starting with '{' at the start of a line, possibly pretty-printed over several lines;
+ * cert_event.h). */
+enum haf_entry_kind {
+    HAF_KIND_AUDIT = 0,
+    HAF_KIND_CERT_STORAGE,
+};
+
 struct haf_entry {
-    uint32_t present; /* enum haf_field bits */
+    enum haf_entry_kind kind;
+    uint32_t present; /* enum haf_field bits (text entries) */
 
     /* Time: MM/DD/YY HH:MM:SS.ffffff, usecs:N. usecs is the timestamp. */
     struct span human_time;
@@ -148,6 +160,10 @@ struct haf_entry {
 
     uint64_t src_start; /* byte range of the input this entry covers */
     uint64_t src_end;
+
+    /* HAF_KIND_CERT_STORAGE: the event's fields (spans into raw); valid when parse_error is
+     * NULL. */
+    struct haf_cert_event cert;
 };
 
 /* Parser options; zero-initialised means defaults. */
@@ -228,10 +244,15 @@ struct audit_format_ctx {
 HAF_MUST_USE enum haf_err audit_format(const struct haf_entry *e, enum audit_format fmt,
                                        const struct audit_format_ctx *ctx, struct buf *out);
 
-/* The CloudWatch event timestamp of an entry, in ms (usecs / 1000); 0 when it has no time. */
+/* The CloudWatch event timestamp of an entry, in ms (usecs / 1000, or a certificate-storage
+ * event's timestamp); 0 when it has no time. */
 static inline int64_t
 audit_entry_time_ms(const struct haf_entry *e)
 {
+    if (e->kind == HAF_KIND_CERT_STORAGE)
+        return (e->parse_error == NULL && (e->cert.present & CERT_F_TIMESTAMP))
+                   ? (int64_t)e->cert.timestamp_ms
+                   : 0;
     return (e->present & HAF_F_TIME) ? (int64_t)(e->usecs / 1000) : 0;
 }
 

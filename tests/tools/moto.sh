@@ -4,7 +4,8 @@
 #   source "$HAF_SOURCE_DIR/tests/tools/moto.sh"
 #   moto_start || exit 77          # 77 = skip when moto is not installed
 #   ... $MOTO_URL, $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (may use logs:*Log* we need),
-#   ... $HAF_DENIED_KEY_ID/$HAF_DENIED_SECRET (same minus logs:PutLogEvents), $AWS_REGION
+#   ... $HAF_DENIED_KEY_ID/$HAF_DENIED_SECRET (same minus logs:PutLogEvents), $AWS_REGION,
+#   ... $HAF_ADMIN_KEY_ID/$HAF_ADMIN_SECRET (logs:* and cloudwatch:*: the operator's tools)
 #   ... $HAF_READER_KEY_ID/$HAF_READER_SECRET (read only: Filter/GetLogEvents, Describe*)
 #   moto_get_events GROUP STREAM   # messages, one per line, oldest first (AWS CLI, paginated)
 #   moto_stop                      # also run by the EXIT trap moto_start installs
@@ -148,4 +149,18 @@ moto_get_events() {
         [ -n "$next" ] && [ "$next" != "$token" ] || return 0
         token=$next
     done
+}
+
+# moto_start_or_exit NAME WORKDIR: moto_start for a test script, with an EXIT trap that stops moto
+# and removes WORKDIR; exits 77 (skip) when moto is not installed and 1 when it cannot start.
+moto_start_or_exit() {
+    local name=$1 rc=0
+    MOTO_CLEAN_DIR=$2
+    MOTO_NO_TRAP=1
+    trap 'moto_stop; rm -rf "$MOTO_CLEAN_DIR"' EXIT
+    moto_start || rc=$?
+    [ "$rc" -eq 0 ] && return 0
+    [ "$rc" -eq 77 ] && exit 77
+    echo "$name: moto_start failed"
+    exit 1
 }

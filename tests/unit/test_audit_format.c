@@ -160,6 +160,16 @@ test_audit_format_golden_per_log_type(void **state)
          "\"number_of_users\":2,\"user_ids\":\"5\","
          "\"extra\":{\"Priv/Secret Key Handle\":\"131080\",\"Firmware Flavor\":\"hsm2m\"},"
          "\"host\":\"client-1\",\"source\":\"/var/log/hsm/audit.log\"}"},
+        {"time_info_no_opcode.log",
+         "{\"time\":\"2022-04-22T20:13:18.189504Z\",\"usecs\":1650658398189504,\"sequence_no\":59,"
+         "\"reboot_counter\":56,\"command_type\":{\"name\":\"TIME_INFO_CMD\",\"code\":61154},"
+         "\"session_handle\":0,"
+         "\"response\":{\"code\":0,\"text\":\"HSM Return: SUCCESS\",\"success\":true},"
+         "\"log_type\":{\"name\":\"TIME_INFO_LOG\",\"code\":16},"
+         "\"local_time\":{\"time\":\"04/22/22 20:13:18.189504\",\"usecs\":1650658398189504},"
+         "\"host_time\":{\"time\":\"04/22/22 20:13:18.191729\",\"usecs\":1650658398191729},"
+         "\"propagation_delay\":{\"usecs\":39},\"host\":\"client-1\","
+         "\"source\":\"/var/log/hsm/audit.log\"}"},
         {"export_prefixed.log", NULL},
     };
 

@@ -410,6 +410,51 @@ test_audit_parse_s13_time_info_log(void **state)
     free(data);
 }
 
+/* A TIME_INFO entry (command type 0xeee2) without an Opcode line is complete, not flagged; its
+ * host time line lacks the comma before usec:. The same entry under another command type is
+ * still flagged "missing Opcode". */
+static void
+test_audit_parse_time_info_without_opcode(void **state)
+{
+    struct coll c;
+    size_t len;
+    char *data = testlib_read_data("audit/time_info_no_opcode.log", &len);
+    char *other, *at;
+    const struct haf_entry *e;
+
+    (void)state;
+    coll_init(&c);
+    parse_all(&c, data, len);
+    assert_int_equal(c.n, 1);
+    e = &c.v[0].e;
+    assert_null(e->parse_error);
+    assert_int_equal(e->present, (HAF_F_REQUIRED & ~HAF_F_OPCODE) | HAF_F_LOCAL_TIME |
+                                     HAF_F_HOST_TIME | HAF_F_PROPAGATION_DELAY);
+    assert_span(e->command_type.name, "TIME_INFO_CMD");
+    assert_int_equal(e->command_type.code, 0xeee2);
+    assert_int_equal(e->log_type.code, 16);
+    assert_span(e->local_time, "04/22/22 20:13:18.189504");
+    assert_int_equal(e->local_time_usec, 1650658398189504);
+    assert_span(e->host_time, "04/22/22 20:13:18.191729");
+    assert_int_equal(e->host_time_usec, 1650658398191729);
+    assert_int_equal(e->propagation_delay_usec, 39);
+    assert_int_equal(audit_entry_category(e), OPCODE_CAT_TIME);
+    coll_free(&c);
+
+    other = strdup(data);
+    assert_non_null(other);
+    at = strstr(other, "(0xeee2)");
+    assert_non_null(at);
+    memcpy(at, "(0xeee3)", 8);
+    coll_init(&c);
+    parse_all(&c, other, len);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0].e.parse_error, "missing Opcode");
+    coll_free(&c);
+    free(other);
+    free(data);
+}
+
 static void
 test_audit_parse_s13_optional_fields_opcode_first_and_duplicates(void **state)
 {
@@ -459,6 +504,53 @@ test_audit_parse_s13_optional_fields_opcode_first_and_duplicates(void **state)
 }
 
 /* ---- chunking invariance ---- */
+
+/* Fed in two parts split at every byte, the entries equal `whole`'s. */
+static void
+check_every_split_point(const struct coll *whole, const char *data, size_t len)
+{
+    for (size_t k = 0; k <= len; k++) {
+        struct coll s;
+        struct audit_parser *p = audit_parser_new(NULL);
+        coll_init(&s);
+        assert_int_equal(audit_parser_feed(p, data, k, NULL, coll_cb, &s), HAF_OK);
+        assert_int_equal(audit_parser_feed(p, data + k, len - k, NULL, coll_cb, &s), HAF_OK);
+        assert_int_equal(audit_parser_flush(p, coll_cb, &s), HAF_OK);
+        if (!span_eq(buf_span(&whole->canon), buf_span(&s.canon)))
+            fail_msg("split at %zu differs", k);
+        audit_parser_free(p);
+        coll_free(&s);
+    }
+}
+
+/* A parser reset to every entry's src_end and fed the rest reproduces the following entries. */
+static void
+check_resume_at_every_src_end(const char *data, size_t len)
+{
+    struct coll whole;
+
+    coll_init(&whole);
+    whole.generic_errors = true;
+    parse_all(&whole, data, len);
+    for (size_t k = 0; k < whole.n; k++) {
+        uint64_t at = whole.v[k].e.src_end;
+        struct coll rest;
+        struct audit_parser *p = audit_parser_new(NULL);
+        const char *want = buf_cstr(&whole.canon);
+        coll_init(&rest);
+        rest.generic_errors = true;
+        audit_parser_reset(p, at);
+        assert_int_equal(audit_parser_offset(p), at);
+        assert_int_equal(audit_parser_feed(p, data + at, len - at, NULL, coll_cb, &rest), HAF_OK);
+        assert_int_equal(audit_parser_flush(p, coll_cb, &rest), HAF_OK);
+        for (size_t i = 0; i <= k; i++)
+            want = strchr(want, '\n') + 1;
+        assert_string_equal(want, buf_cstr(&rest.canon));
+        audit_parser_free(p);
+        coll_free(&rest);
+    }
+    coll_free(&whole);
+}
 
 static void
 test_audit_parser_feed_every_split_point(void **state)
@@ -566,18 +658,7 @@ test_audit_parser_feed_nasty_every_split_point_and_chunk_size(void **state)
     parse_all(&whole, data, len);
     assert_tiles(&whole, data, len);
     assert_int_equal(whole.v[whole.n - 1].e.src_end, len);
-    for (size_t k = 0; k <= len; k++) {
-        struct coll s;
-        struct audit_parser *p = audit_parser_new(NULL);
-        coll_init(&s);
-        assert_int_equal(audit_parser_feed(p, data, k, NULL, coll_cb, &s), HAF_OK);
-        assert_int_equal(audit_parser_feed(p, data + k, len - k, NULL, coll_cb, &s), HAF_OK);
-        assert_int_equal(audit_parser_flush(p, coll_cb, &s), HAF_OK);
-        if (!span_eq(buf_span(&whole.canon), buf_span(&s.canon)))
-            fail_msg("split at %zu differs", k);
-        audit_parser_free(p);
-        coll_free(&s);
-    }
+    check_every_split_point(&whole, data, len);
     for (size_t chunk = 2; chunk < 64; chunk++) {
         struct coll s;
         coll_init(&s);
@@ -635,33 +716,108 @@ test_audit_parser_feed_stop_and_resume(void **state)
 static void
 test_audit_parser_reset_resume_at_every_src_end(void **state)
 {
-    struct coll whole;
     size_t len;
     char *data = nasty_sample(&len);
 
     (void)state;
+    check_resume_at_every_src_end(data, len);
+    free(data);
+}
+
+/* ---- certificate-storage events mixed with text entries ---- */
+
+/* cert_mixed.log: a pretty-printed event, a text entry, one-per-line events (one at UINT64_MAX, one
+ * null handle), an export-prefixed event one past UINT64_MAX, an unterminated one at EOF. */
+static void
+test_audit_parse_cert_events_mixed_with_text(void **state)
+{
+    struct coll c;
+    size_t len;
+    char *data = testlib_read_data("audit/cert_mixed.log", &len);
+    const struct haf_entry *e;
+
+    (void)state;
+    coll_init(&c);
+    parse_all(&c, data, len);
+    assert_int_equal(c.n, 6);
+    assert_tiles(&c, data, len);
+    e = &c.v[0].e;
+    assert_int_equal(e->kind, HAF_KIND_CERT_STORAGE);
+    assert_null(e->parse_error);
+    assert_int_equal(e->cert.object_handle, 463180677312929947ull);
+    assert_int_equal(audit_entry_time_ms(e), 1725482483671);
+    assert_int_equal(c.v[1].e.kind, HAF_KIND_AUDIT);
+    assert_null(c.v[1].e.parse_error);
+    assert_int_equal(c.v[2].e.cert.object_handle, UINT64_MAX);
+    assert_null(c.v[2].e.parse_error);
+    assert_true(c.v[3].e.cert.object_handle_null);
+    assert_false(cert_event_success(&c.v[3].e.cert));
+    assert_string_equal(c.v[4].e.parse_error, "object_handle is not an unsigned 64-bit integer");
+    assert_span(c.v[4].e.export_time, "2024-09-04T20:41:23.671Z");
+    assert_int_equal(audit_entry_time_ms(&c.v[4].e), 0);
+    assert_string_equal(c.v[5].e.parse_error, "unterminated JSON object");
+    assert_int_equal(c.v[5].e.kind, HAF_KIND_CERT_STORAGE);
+    coll_free(&c);
+    free(data);
+}
+
+/* The same events in any chunking, with a stop after every entry, and resumed at every src_end. */
+static void
+test_audit_parse_cert_events_chunking_stop_and_resume(void **state)
+{
+    struct coll whole, s;
+    size_t len, off = 0;
+    char *data = testlib_read_data("audit/cert_mixed.log", &len);
+    struct audit_parser *p = audit_parser_new(NULL);
+
+    (void)state;
     coll_init(&whole);
-    whole.generic_errors = true;
     parse_all(&whole, data, len);
-    for (size_t k = 0; k < whole.n; k++) {
-        uint64_t at = whole.v[k].e.src_end;
-        struct coll rest;
-        struct audit_parser *p = audit_parser_new(NULL);
-        const char *want = buf_cstr(&whole.canon);
-        coll_init(&rest);
-        rest.generic_errors = true;
-        audit_parser_reset(p, at);
-        assert_int_equal(audit_parser_offset(p), at);
-        assert_int_equal(audit_parser_feed(p, data + at, len - at, NULL, coll_cb, &rest), HAF_OK);
-        assert_int_equal(audit_parser_flush(p, coll_cb, &rest), HAF_OK);
-        for (size_t i = 0; i <= k; i++)
-            want = strchr(want, '\n') + 1;
-        assert_string_equal(want, buf_cstr(&rest.canon));
-        audit_parser_free(p);
-        coll_free(&rest);
+    check_every_split_point(&whole, data, len);
+    coll_init(&s);
+    s.stop_after = 1;
+    while (off < len) {
+        size_t used = 0;
+        enum haf_err err = audit_parser_feed(p, data + off, len - off, &used, coll_cb, &s);
+        assert_true(err == HAF_OK || err == HAF_EAGAIN);
+        off += used;
     }
+    while (audit_parser_flush(p, coll_cb, &s) == HAF_EAGAIN)
+        ;
+    assert_false(audit_parser_pending(p));
+    assert_string_equal(buf_cstr(&whole.canon), buf_cstr(&s.canon));
+    audit_parser_free(p);
+    coll_free(&s);
+    check_resume_at_every_src_end(data, len);
     coll_free(&whole);
     free(data);
+}
+
+/* A '{' line inside a text entry starts an event; a blank line ends an open object (flagged). */
+static void
+test_audit_parse_cert_event_boundaries(void **state)
+{
+    static const char in[] =
+        "Time: 01/24/18 17:44:25.013218, usecs:1516815865013218\n"
+        "Sequence No : 0x5\n"
+        "{\"op_code\":\"CreateObject\",\"response\":\"OK\",\"timestamp\":5}\n"
+        "{\"op_code\":\"CreateObject\",\n"
+        "\n"
+        "{\"a\":\"}\\\"{\",\"op_code\":\"x\",\"response\":\"OK\",\"timestamp\":6}"
+        " trailing\n";
+    struct coll c;
+
+    (void)state;
+    coll_init(&c);
+    parse_all(&c, in, sizeof(in) - 1);
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.v[0].e.parse_error, "missing Reboot counter");
+    assert_null(c.v[1].e.parse_error);
+    assert_int_equal(audit_entry_time_ms(&c.v[1].e), 5);
+    assert_string_equal(c.v[2].e.parse_error, "unterminated JSON object");
+    assert_string_equal(c.v[3].e.parse_error, "text after the JSON object");
+    assert_tiles(&c, in, sizeof(in) - 1);
+    coll_free(&c);
 }
 
 /* ---- layouts ---- */
@@ -1282,6 +1438,10 @@ main(void)
         cmocka_unit_test(test_audit_parse_all_reference_examples_in_one_file),
         cmocka_unit_test(test_audit_parse_text_s14_subscription_message),
         cmocka_unit_test(test_audit_parse_s13_time_info_log),
+        cmocka_unit_test(test_audit_parse_time_info_without_opcode),
+        cmocka_unit_test(test_audit_parse_cert_events_mixed_with_text),
+        cmocka_unit_test(test_audit_parse_cert_events_chunking_stop_and_resume),
+        cmocka_unit_test(test_audit_parse_cert_event_boundaries),
         cmocka_unit_test(test_audit_parse_s13_optional_fields_opcode_first_and_duplicates),
         cmocka_unit_test(test_audit_parser_feed_every_split_point),
         cmocka_unit_test(test_audit_parser_feed_one_byte_at_a_time),
