@@ -3,14 +3,15 @@
  * our JSON events, CloudHSM's raw text, or straight from a CloudWatch log group (see report.h
  * for what it shows and the man page for the JSON schema).
  *
- * Files are read in command-line order, each through report_feed_fd (audit text or NDJSON,
- * detected from the first byte); the HSM of an entry without hsm_id is the file's base name
- * without its last extension, so "hsm-1.log" and "hsm-1.json" (the raw text and `parse` JSON of
- * the same entries) report the same HSM. From CloudWatch, the streams of the group (by prefix)
- * are listed, then each is read from its head with GetLogEvents over the period, in its stored
- * order, so sequence continuity is judged per stream; a stream named "*.digest" holds digest
- * records (`verify`'s business) and is skipped. The configuration (-c) gives region, endpoint,
- * TLS, proxy and credentials exactly as for the daemon.
+ * Files are read in command-line order through the export reader (export_read.h: gzip undone,
+ * the format detected or forced with --input): CloudWatch JSON and S3 exports event by event
+ * (the event's stream names the HSM), audit text and our NDJSON through a report feeder; the HSM of
+ * an entry without hsm_id is the file's base name without its last extension, so "hsm-1.log" and
+ * "hsm-1.json" (the raw text and `parse` JSON of the same entries) report the same HSM. From
+ * CloudWatch, the streams of the group (by prefix) are listed, then each is read from its head with
+ * GetLogEvents over the period, in its stored order, so sequence continuity is judged per stream; a
+ * stream named "*.digest" holds digest records (`verify`'s business) and is skipped. The
+ * configuration (-c) gives region, endpoint, TLS, proxy and credentials exactly as for the daemon.
  *
  * Progress goes to stderr once the run has taken more than a second, at most once a second. The
  * output is written at the end (to --output through a temporary file renamed into place, so a
@@ -29,12 +30,14 @@
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/cwl_session.h"
+#include "haf/export_read.h"
 #include "haf/logs_reader.h"
 #include "haf/report.h"
 #include "haf/report_input.h"
 
 #define REPORT_MAX_STREAMS 10000
 #define PROGRESS_AFTER_MS  1000
+#define FILE_CHUNK_BYTES   (1u << 20)
 #define ME                 "hsm-audit-forwarder report"
 
 enum report_format { FMT_TEXT, FMT_JSON, FMT_HTML };
@@ -47,6 +50,7 @@ struct run {
     const char *output;
     enum report_format fmt;
     uint32_t page_size;
+    enum export_input input;
     int64_t start_mono_ms;
     int64_t last_progress_ms;
     const char *stream; /* being read */
@@ -77,8 +81,10 @@ usage(FILE *f)
             "logins (failed by user and reason, bursts), user management, key lifecycle,\n"
             "critical operations, HSM errors, commands by opcode and activity over time.\n"
             "\n"
-            "  FILE...                 audit log files, raw CloudHSM text or our JSON events\n"
-            "                          (`parse` output); \"-\" is stdin\n"
+            "  FILE...                 audit log files, raw CloudHSM text, our JSON events\n"
+            "                          (`parse` output), `aws logs get-log-events` JSON or S3\n"
+            "                          export files, gzip or not; \"-\" is stdin\n"
+            "  --input F               auto (default), audit, cwl-json or s3-export\n"
             "  --log-group G           read CloudWatch Logs instead (every stream, or those\n"
             "  --log-stream-prefix P   starting with P), with the region, endpoint, TLS and\n"
             "  -c, --config FILE       credentials of the daemon's configuration (optional)\n"
@@ -126,30 +132,67 @@ file_hsm(const char *path)
     return span_make(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
 }
 
+struct export_ctx {
+    struct run *run;
+    struct span hsm;
+};
+
+/* An event of a CloudWatch export (get-log-events JSON, S3 export lines). */
+static int
+on_export_event(void *ctx, const struct export_event *ev)
+{
+    struct export_ctx *x = ctx;
+    struct span hsm = ev->stream ? span_cstr(ev->stream) : x->hsm;
+
+    return report_feed_message(x->run->r, hsm, ev->timestamp_ms, ev->message) == HAF_OK ? 0 : 1;
+}
+
+/* Bytes of audit text or our NDJSON (gzip already undone by the export reader). */
+static enum haf_err
+feed_bytes(struct run *run, struct export_reader *x, struct span hsm, const char **why)
+{
+    struct report_feeder *f = report_feeder_new(run->r, hsm);
+    char *chunk = malloc(FILE_CHUNK_BYTES);
+    enum haf_err e = f && chunk ? HAF_OK : HAF_ENOMEM, e2;
+    size_t n = 0;
+
+    while (e == HAF_OK && (e = export_read(x, chunk, FILE_CHUNK_BYTES, &n, why)) == HAF_OK && n > 0)
+        e = report_feeder_add(f, chunk, n);
+    e2 = report_feeder_end(f);
+    free(chunk);
+    return e != HAF_OK ? e : e2;
+}
+
 static int
 read_files(struct run *run, char **files, int n)
 {
     int status = 0;
 
     for (int i = 0; i < n; i++) {
-        bool is_stdin = strcmp(files[i], "-") == 0;
-        int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
-        enum haf_err e;
+        struct export_ctx ctx = {run, file_hsm(files[i])};
+        struct export_reader *x = NULL;
+        const char *why = "";
+        enum haf_err e = export_open(files[i], run->input, &x, &why);
+        enum export_input in;
 
-        if (fd < 0) {
-            fprintf(stderr, ME ": cannot open '%s': %s\n", files[i], strerror(errno));
+        if (e != HAF_OK) {
+            fprintf(stderr, ME ": cannot read '%s': %s%s%s\n", files[i], why[0] ? why : "",
+                    why[0] ? ": " : "", e == HAF_EIO ? strerror(errno) : haf_err_str(e));
             status = EXIT_RUNTIME;
             continue;
         }
         report_note_source(run->r, files[i]);
-        e = report_feed_fd(run->r, fd, file_hsm(files[i]));
+        in = export_input_of(x);
+        if (in == EXPORT_INPUT_CWL_JSON || in == EXPORT_INPUT_S3)
+            e = export_events(x, on_export_event, &ctx, &why);
+        else
+            e = feed_bytes(run, x, ctx.hsm, &why);
         if (e != HAF_OK) {
-            fprintf(stderr, ME ": '%s': %s%s%s\n", files[i], haf_err_str(e),
-                    e == HAF_EIO ? ": " : "", e == HAF_EIO ? strerror(errno) : "");
+            fprintf(stderr, ME ": '%s': %s%s%s\n", files[i], haf_err_str(e), why[0] ? ": " : "",
+                    why);
             status = EXIT_RUNTIME;
         }
-        if (!is_stdin)
-            close(fd);
+        export_close(x);
         progress_line(run, files[i], (uint64_t)i + 1, "files", 0);
     }
     return status;
@@ -370,7 +413,8 @@ cmd_report(int argc, char **argv)
         OPT_OUTPUT,
         OPT_GROUP,
         OPT_PREFIX,
-        OPT_PAGE
+        OPT_PAGE,
+        OPT_INPUT
     };
     static const struct option longopts[] = {
         {"since", required_argument, NULL, OPT_SINCE},
@@ -381,6 +425,7 @@ cmd_report(int argc, char **argv)
         {"log-group", required_argument, NULL, OPT_GROUP},
         {"log-stream-prefix", required_argument, NULL, OPT_PREFIX},
         {"page-size", required_argument, NULL, OPT_PAGE},
+        {"input", required_argument, NULL, OPT_INPUT},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -433,6 +478,10 @@ cmd_report(int argc, char **argv)
             run.page_size = (uint32_t)v;
             break;
         }
+        case OPT_INPUT:
+            if (!export_input_parse(optarg, &run.input))
+                return usage_error("unknown input (auto, audit, cwl-json or s3-export):", optarg);
+            break;
         case 'c':
             run.config_path = optarg;
             break;

@@ -184,9 +184,10 @@ static enum export_input
 detect(const char *p, size_t n)
 {
     static const char *const cwl_keys[] = {
-        "events",    "nextForwardToken", "nextBackwardToken", "nextToken", "searchedLogStreams",
-        "logEvents", "logGroup",         "logStream",         "messageType", "owner",
-        "subscriptionFilters",
+        "events",    "nextForwardToken",    "nextBackwardToken",
+        "nextToken", "searchedLogStreams",  "logEvents",
+        "logGroup",  "logStream",           "messageType",
+        "owner",     "subscriptionFilters",
     };
     size_t i = 0;
 
@@ -239,8 +240,7 @@ stream_from_path(const char *path)
 /* ---- public: opening and bytes ---- */
 
 enum haf_err
-export_open(const char *path, enum export_input want, struct export_reader **out,
-            const char **why)
+export_open(const char *path, enum export_input want, struct export_reader **out, const char **why)
 {
     struct export_reader *r = calloc(1, sizeof(*r));
     enum haf_err err = HAF_OK;
@@ -384,8 +384,8 @@ export_iso_to_ms(struct span s, int64_t *ms)
     if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > civil_days_in_month(v[0], v[1]) || v[3] > 23 ||
         v[4] > 59 || v[5] > 60)
         return false;
-    *ms = (civil_days_from(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5]) * 1000 +
-          frac;
+    *ms =
+        (civil_days_from(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5]) * 1000 + frac;
     return true;
 }
 
@@ -619,8 +619,8 @@ events_cwl_json(struct export_reader *r, export_event_cb cb, void *ctx, const ch
             off++;
         if (off == all.len)
             break;
-        doc = json_loadb(all.p + off, all.len - off, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL,
-                         &jerr);
+        doc =
+            json_loadb(all.p + off, all.len - off, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
         if (doc == NULL) {
             *why = "invalid JSON";
             err = HAF_EPARSE;

@@ -567,6 +567,11 @@ report_add_entry(struct report *r, const struct haf_entry *e, struct span hsm, i
     enum opcode_category cat;
     struct report_opcode *op;
 
+    if (e->kind == HAF_KIND_CERT_STORAGE && e->parse_error == NULL) {
+        report_add_cert_event(r, hsm, audit_entry_time_ms(e), e->cert.op_code,
+                              cert_event_success(&e->cert));
+        return;
+    }
     if (!hsm_admitted(r, hsm)) {
         r->other_hsm++;
         return;
@@ -681,8 +686,10 @@ report_add_cert_event(struct report *r, struct span hsm, int64_t time_ms, struct
     struct haf_entry e;
     struct fact f;
 
-    if (!hsm_admitted(r, hsm))
+    if (!hsm_admitted(r, hsm)) {
+        r->other_hsm++;
         return;
+    }
     if (time_ms > 0 && ((r->opts.since_ms > 0 && time_ms < r->opts.since_ms) ||
                         (r->opts.until_ms > 0 && time_ms >= r->opts.until_ms))) {
         r->outside_window++;

@@ -251,44 +251,86 @@ read_some(int fd, char *buf, size_t cap, size_t *got)
     }
 }
 
+struct report_feeder {
+    struct report *r;
+    char *hsm;
+    struct text_ctx tc;
+    struct ndjson nd;
+    struct audit_parser *p;
+    int mode; /* 0 undecided, 1 audit text, 2 NDJSON */
+};
+
+struct report_feeder *
+report_feeder_new(struct report *r, struct span hsm)
+{
+    struct report_feeder *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return NULL;
+    f->hsm = strndup(hsm.p ? hsm.p : "", hsm.len);
+    if (f->hsm == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->r = r;
+    f->tc = (struct text_ctx){r, span_make(f->hsm, hsm.len), 0};
+    f->nd = (struct ndjson){.r = r, .hsm = f->tc.hsm};
+    buf_init(&f->nd.line, INPUT_LINE_MAX);
+    return f;
+}
+
+enum haf_err
+report_feeder_add(struct report_feeder *f, const char *p, size_t len)
+{
+    if (f->mode == 0) {
+        struct span t = span_trim(span_make(p, len));
+        if (t.len == 0)
+            return HAF_OK;
+        f->mode = t.p[0] == '{' ? 2 : 1;
+        if (f->mode == 1 && (f->p = audit_parser_new(NULL)) == NULL)
+            return HAF_ENOMEM;
+    }
+    if (f->mode == 2)
+        return ndjson_feed(&f->nd, p, len);
+    return audit_parser_feed(f->p, p, len, NULL, on_text_entry, &f->tc);
+}
+
+enum haf_err
+report_feeder_end(struct report_feeder *f)
+{
+    enum haf_err e = HAF_OK;
+
+    if (f == NULL)
+        return HAF_OK;
+    if (f->mode == 1)
+        e = audit_parser_flush(f->p, on_text_entry, &f->tc);
+    if (f->mode == 2 && f->nd.line.len > 0 && !f->nd.skipping)
+        ndjson_line(&f->nd, buf_span(&f->nd.line));
+    audit_parser_free(f->p);
+    buf_clean_up(&f->nd.line);
+    free(f->hsm);
+    free(f);
+    return e;
+}
+
 enum haf_err
 report_feed_fd(struct report *r, int fd, struct span hsm)
 {
-    struct text_ctx tc = {r, hsm, 0};
-    struct ndjson nd = {.r = r, .hsm = hsm};
-    struct audit_parser *p = NULL;
+    struct report_feeder *f = report_feeder_new(r, hsm);
     char *chunk = malloc(INPUT_READ_BYTES);
-    enum haf_err e = HAF_OK;
-    int mode = 0; /* 0 undecided, 1 audit text, 2 NDJSON */
+    enum haf_err e = HAF_OK, e2;
     size_t got = 0;
 
-    buf_init(&nd.line, INPUT_LINE_MAX);
-    if (chunk == NULL)
+    if (f == NULL || chunk == NULL) {
+        free(chunk);
+        if (f != NULL && report_feeder_end(f) != HAF_OK)
+            return HAF_ENOMEM; /* nothing was fed: ending cannot fail otherwise */
         return HAF_ENOMEM;
-    while ((e = read_some(fd, chunk, INPUT_READ_BYTES, &got)) == HAF_OK && got > 0) {
-        if (mode == 0) {
-            struct span t = span_trim(span_make(chunk, got));
-            if (t.len == 0)
-                continue;
-            mode = t.p[0] == '{' ? 2 : 1;
-            if (mode == 1 && (p = audit_parser_new(NULL)) == NULL) {
-                e = HAF_ENOMEM;
-                break;
-            }
-        }
-        if (mode == 2)
-            e = ndjson_feed(&nd, chunk, got);
-        else
-            e = audit_parser_feed(p, chunk, got, NULL, on_text_entry, &tc);
-        if (e != HAF_OK)
-            break;
     }
-    if (e == HAF_OK && mode == 1)
-        e = audit_parser_flush(p, on_text_entry, &tc);
-    if (e == HAF_OK && mode == 2 && nd.line.len > 0 && !nd.skipping)
-        ndjson_line(&nd, buf_span(&nd.line));
-    audit_parser_free(p);
-    buf_clean_up(&nd.line);
+    while ((e = read_some(fd, chunk, INPUT_READ_BYTES, &got)) == HAF_OK && got > 0)
+        if ((e = report_feeder_add(f, chunk, got)) != HAF_OK)
+            break;
+    e2 = report_feeder_end(f);
     free(chunk);
-    return e;
+    return e != HAF_OK ? e : e2;
 }

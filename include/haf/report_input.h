@@ -24,9 +24,20 @@ HAF_MUST_USE enum haf_err report_feed_message(struct report *r, struct span hsm,
                                               struct span msg);
 
 /*
- * A whole file (fd, read to EOF in 1 MiB chunks): NDJSON of our events when its first non-blank
- * byte is '{' (one event per line; a line over 4 MiB counts as unreadable), else audit text
- * through the incremental parser. `hsm` names the HSM for entries that carry no hsm_id.
+ * The bytes of one file, in any chunking: NDJSON of our events when the first non-blank byte is
+ * '{' (one event per line; a line over 4 MiB counts as unreadable), else audit text through the
+ * incremental parser (which also takes the "<ISO time> " prefix of an S3 export). `hsm` (copied)
+ * names the HSM for entries that carry no hsm_id. report_feeder_end flushes and frees.
+ */
+struct report_feeder;
+HAF_MUST_USE struct report_feeder *report_feeder_new(struct report *r, struct span hsm);
+HAF_MUST_USE enum haf_err report_feeder_add(struct report_feeder *f, const char *p, size_t len);
+HAF_MUST_USE enum haf_err report_feeder_end(struct report_feeder *f);
+
+/*
+ * A whole file (fd, read to EOF in 1 MiB chunks) through a feeder: NDJSON of our events when its
+ * first non-blank byte is '{' (one event per line; a line over 4 MiB counts as unreadable), else
+ * audit text through the incremental parser. `hsm` names the HSM for entries that carry no hsm_id.
  * HAF_EIO (errno kept) on a read error, HAF_ENOMEM.
  */
 HAF_MUST_USE enum haf_err report_feed_fd(struct report *r, int fd, struct span hsm);

@@ -5,7 +5,8 @@
 # (report_check.py expected); the raw text (`parse --format raw`) and our JSON (`parse --format
 # json`) of the same entries give the same report; --since/--until and --hsm select what they
 # say; hostile names are counted under their own (sanitized) names; text and HTML carry the sections; --output is written atomically; a missing file still
-# gives a report of the rest with exit 1; usage errors exit 2.
+# gives a report of the rest with exit 1; usage errors exit 2; the get-log-events JSON and the
+# gzip S3 export of the same entries give the same report too.
 set -euo pipefail
 : "${HAF_BIN:?}" "${HAF_SOURCE_DIR:?}"
 work=$(mktemp -d)
@@ -37,6 +38,38 @@ python3 "$tools/report_check.py" same "$work/clean.json" "$work/raw.json" ||
     fail "raw text and audit files give different reports"
 python3 "$tools/report_check.py" same "$work/raw.json" "$work/ndjson.json" ||
     fail "raw text and our JSON of the same entries give different reports"
+
+# The same entries as CloudWatch exports: `aws logs get-log-events` JSON and a gzip S3 export
+# (<task>/<stream>/000000.gz, "<ISO time> <message>" lines), read through the export reader.
+python3 - "$work/clean" "$work/cwl" "$work/s3/task-1" <<'PY'
+import datetime, gzip, json, os, sys
+src, cwl, s3 = sys.argv[1:4]
+for name in sorted(os.listdir(src)):
+    if not name.endswith(".log"):
+        continue
+    hsm = name[:-4]
+    text = open(os.path.join(src, name), encoding="utf-8").read()
+    entries = [e.strip("\n") for e in text.split("\n\n") if e.strip()]
+    events = []
+    for e in entries:
+        usecs = int(e.split("usecs:", 1)[1].split("\n", 1)[0])
+        events.append({"timestamp": usecs // 1000, "message": e, "ingestionTime": usecs // 1000 + 5})
+    os.makedirs(cwl, exist_ok=True)
+    with open(os.path.join(cwl, hsm + ".json"), "w") as f:
+        json.dump({"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/1"}, f)
+    os.makedirs(os.path.join(s3, hsm), exist_ok=True)
+    with gzip.open(os.path.join(s3, hsm, "000000.gz"), "wt", encoding="utf-8") as f:
+        for ev in events:
+            t = datetime.datetime.fromtimestamp(ev["timestamp"] / 1000, datetime.timezone.utc)
+            f.write(t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ " % (ev["timestamp"] % 1000)
+                    + ev["message"] + "\n")
+PY
+"$HAF_BIN" report --format json "$work"/cwl/*.json >"$work/cwl.json"
+python3 "$tools/report_check.py" same "$work/clean.json" "$work/cwl.json" ||
+    fail "get-log-events JSON of the same entries gives another report"
+"$HAF_BIN" report --format json "$work"/s3/task-1/*/000000.gz >"$work/s3.json"
+python3 "$tools/report_check.py" same "$work/clean.json" "$work/s3.json" ||
+    fail "the gzip S3 export of the same entries gives another report"
 
 # Period and HSM selection.
 hsm=$(jq -r '.hsms[0].hsm' "$work/in/expected.json")

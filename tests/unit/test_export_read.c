@@ -323,13 +323,13 @@ test_export_audit_events_are_entries(void **state)
 
     (void)state;
     buf_init(&b, 0);
-    assert_int_equal(buf_addf(&b, "%s\n%s\n{\"op_code\":\"x\",\"response\":\"OK\",\"timestamp\":5}\n",
+    assert_int_equal(buf_addf(&b,
+                              "%s\n%s\n{\"op_code\":\"x\",\"response\":\"OK\",\"timestamp\":5}\n",
                               entry, entry),
                      HAF_OK);
     path = put("audit.log", b.p, b.len, false);
     g.stop_at = 2;
-    assert_int_equal(events_of(path, EXPORT_INPUT_AUTO, EXPORT_INPUT_AUDIT, &g, &why),
-                     HAF_EAGAIN);
+    assert_int_equal(events_of(path, EXPORT_INPUT_AUTO, EXPORT_INPUT_AUDIT, &g, &why), HAF_EAGAIN);
     assert_int_equal(g.n, 2);
     got_free(&g);
     assert_int_equal(events_of(path, EXPORT_INPUT_AUTO, EXPORT_INPUT_AUDIT, &g, &why), HAF_OK);
