@@ -110,10 +110,12 @@ progress_line(struct run *run, const char *what, uint64_t n, const char *unit, u
         return;
     run->last_progress_ms = now;
     run->progress_shown = true;
-    fprintf(stderr, ME ": %.1f s: %s: %llu %s, %llu entries so far%s%llu%s\n",
+    fprintf(stderr, ME ": %.1f s: %s: %llu %s, %llu entries so far",
             (double)(now - run->start_mono_ms) / 1000.0, what, (unsigned long long)n, unit,
-            (unsigned long long)run->r->entries, retries ? " (" : "", (unsigned long long)retries,
-            retries ? " retries)" : "");
+            (unsigned long long)run->r->entries);
+    if (retries)
+        fprintf(stderr, " (%llu retries)", (unsigned long long)retries);
+    fprintf(stderr, "\n");
 }
 
 /* ---- files ---- */
