@@ -31,7 +31,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == NULL)
         return 0;
     if (data[0] < 128) {
-        if (report_feed_message(r, SPAN_LIT("hsm-f"), 1764979200000, span_make((const char *)data + 2, size - 2)) != HAF_OK)
+        if (report_feed_message(r, SPAN_LIT("hsm-f"), 1764979200000,
+                                span_make((const char *)data + 2, size - 2)) != HAF_OK)
             abort();
     } else {
         struct report_feeder *f = report_feeder_new(r, SPAN_LIT("file"));
