@@ -12,7 +12,10 @@
  */
 #include "haf/report.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+
+#include "report_internal.h"
 
 #include "haf/utf8.h"
 
@@ -75,4 +78,32 @@ report_escape(struct buf *out, const char *s, bool html)
         p += k;
     }
     return e;
+}
+
+/* ---- the appender of report_internal.h ---- */
+
+void
+report_out_printf(struct report_out *w, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (w->err != HAF_OK)
+        return;
+    va_start(ap, fmt);
+    w->err = buf_vaddf(w->b, fmt, ap);
+    va_end(ap);
+}
+
+void
+report_out_lit(struct report_out *w, const char *s)
+{
+    if (w->err == HAF_OK)
+        w->err = buf_adds(w->b, s);
+}
+
+void
+report_out_name(struct report_out *w, const char *s, bool html, const char *empty)
+{
+    if (w->err == HAF_OK)
+        w->err = report_escape(w->b, s[0] ? s : empty, html);
 }

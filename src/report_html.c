@@ -19,62 +19,36 @@
 #include "haf/report.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "report_internal.h"
 
 #define CHART_W 720
 #define CHART_H 200
 #define CHART_L 56 /* room for the y labels */
 #define CHART_B 30 /* room for the x labels */
 
-struct hw {
-    struct buf *b;
-    enum haf_err err;
-};
-
-static void hw_printf(struct hw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-hw_printf(struct hw *w, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (w->err != HAF_OK)
-        return;
-    va_start(ap, fmt);
-    w->err = buf_vaddf(w->b, fmt, ap);
-    va_end(ap);
-}
-
-static void
-hw_lit(struct hw *w, const char *s)
-{
-    if (w->err == HAF_OK)
-        w->err = buf_adds(w->b, s);
-}
-
 /* A value from the logs. */
 static void
-hw_name(struct hw *w, const char *s)
+hw_name(struct report_out *w, const char *s)
 {
-    hw_lit(w, "<bdi>");
-    if (w->err == HAF_OK)
-        w->err = report_escape(w->b, s[0] ? s : "\xE2\x80\x94", true);
-    hw_lit(w, "</bdi>");
+    report_out_lit(w, "<bdi>");
+    report_out_name(w, s, true, "\xE2\x80\x94");
+    report_out_lit(w, "</bdi>");
 }
 
 static void
-hw_time(struct hw *w, int64_t ms)
+hw_time(struct report_out *w, int64_t ms)
 {
     char iso[32];
 
     report_iso(ms, iso);
     if (iso[0])
-        hw_printf(w, "<time datetime=\"%s\">%.10s %.8s</time>", iso, iso, iso + 11);
+        report_out_printf(w, "<time datetime=\"%s\">%.10s %.8s</time>", iso, iso, iso + 11);
     else
-        hw_lit(w, "\xE2\x80\x94");
+        report_out_lit(w, "\xE2\x80\x94");
 }
 
 static const char css[] =
@@ -119,34 +93,36 @@ static const char css[] =
     "a{color:#000}}";
 
 static void
-head(struct hw *w, const struct report *r)
+head(struct report_out *w, const struct report *r)
 {
     char a[32], b[32];
 
     report_iso(r->opts.since_ms ? r->opts.since_ms : r->first_ms, a);
     report_iso(r->opts.until_ms ? r->opts.until_ms : r->last_ms, b);
-    hw_printf(w,
-              "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-              "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-              "style-src 'unsafe-inline'\">"
-              "<meta name=\"generator\" content=\"hsm-audit-forwarder report\">"
-              "<title>CloudHSM audit review %.10s to %.10s</title><style>%s</style></head>\n"
-              "<body><header><h1>CloudHSM audit review</h1><p>%s to %s (UTC) &middot; ",
-              a[0] ? a : "start", b[0] ? b : "end", css, a[0] ? a : "start", b[0] ? b : "end");
-    hw_printf(w, "%" PRIu64 " entries from %" PRIu64 " source%s</p></header>\n<main>\n", r->entries,
-              r->sources_total, r->sources_total == 1 ? "" : "s");
+    report_out_printf(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'\">"
+        "<meta name=\"generator\" content=\"hsm-audit-forwarder report\">"
+        "<title>CloudHSM audit review %.10s to %.10s</title><style>%s</style></head>\n"
+        "<body><header><h1>CloudHSM audit review</h1><p>%s to %s (UTC) &middot; ",
+        a[0] ? a : "start", b[0] ? b : "end", css, a[0] ? a : "start", b[0] ? b : "end");
+    report_out_printf(w, "%" PRIu64 " entries from %" PRIu64 " source%s</p></header>\n<main>\n",
+                      r->entries, r->sources_total, r->sources_total == 1 ? "" : "s");
 }
 
 static void
-card(struct hw *w, uint64_t n, const char *label, int tone)
+card(struct report_out *w, uint64_t n, const char *label, int tone)
 {
-    hw_printf(w, "<div class=\"card%s\"><span class=\"n\">%" PRIu64 "</span><span class=\"l\">%s",
-              tone > 0   ? " good"
-              : tone < 0 ? " bad"
-                         : "",
-              n, label);
-    hw_lit(w, "</span></div>");
+    report_out_printf(
+        w, "<div class=\"card%s\"><span class=\"n\">%" PRIu64 "</span><span class=\"l\">%s",
+        tone > 0   ? " good"
+        : tone < 0 ? " bad"
+                   : "",
+        n, label);
+    report_out_lit(w, "</span></div>");
 }
 
 static uint64_t
@@ -165,12 +141,12 @@ gaps_missing(const struct report *r, uint64_t *gaps)
 }
 
 static void
-summary(struct hw *w, const struct report *r)
+summary(struct report_out *w, const struct report *r)
 {
     uint64_t gaps, missing = gaps_missing(r, &gaps);
 
-    hw_lit(w, "<section aria-labelledby=\"h-summary\"><h2 id=\"h-summary\">Summary</h2>"
-              "<div class=\"cards\">");
+    report_out_lit(w, "<section aria-labelledby=\"h-summary\"><h2 id=\"h-summary\">Summary</h2>"
+                      "<div class=\"cards\">");
     card(w, r->entries, "entries read", 0);
     card(w, (uint64_t)r->n_hsms + r->hsm_overflow, "HSMs (streams)", 0);
     card(w, r->flagged, "flagged entries", r->flagged ? -1 : 0);
@@ -182,105 +158,108 @@ summary(struct hw *w, const struct report *r)
     card(w, r->keys.deleted, "keys deleted", 0);
     card(w, r->critical_rows.total, "critical operations", r->critical_rows.total ? -1 : 0);
     card(w, r->errors_total, "HSM error responses", r->errors_total ? -1 : 0);
-    hw_lit(w, "</div>");
+    report_out_lit(w, "</div>");
     if (r->outside_window || r->other_hsm || r->unreadable)
-        hw_printf(w,
-                  "<p class=\"note\">Not counted: %" PRIu64 " entries outside the period, %" PRIu64
-                  " of other HSMs, %" PRIu64 " unreadable events.</p>",
-                  r->outside_window, r->other_hsm, r->unreadable);
-    hw_lit(w, "<p class=\"note\">Sources: ");
+        report_out_printf(w,
+                          "<p class=\"note\">Not counted: %" PRIu64
+                          " entries outside the period, %" PRIu64 " of other HSMs, %" PRIu64
+                          " unreadable events.</p>",
+                          r->outside_window, r->other_hsm, r->unreadable);
+    report_out_lit(w, "<p class=\"note\">Sources: ");
     for (size_t i = 0; i < r->n_sources; i++) {
-        hw_lit(w, i ? ", " : "");
+        report_out_lit(w, i ? ", " : "");
         hw_name(w, r->sources[i]);
     }
     if (r->sources_total > r->n_sources)
-        hw_printf(w, " and %" PRIu64 " more", r->sources_total - r->n_sources);
-    hw_lit(w, "</p></section>\n");
+        report_out_printf(w, " and %" PRIu64 " more", r->sources_total - r->n_sources);
+    report_out_lit(w, "</p></section>\n");
 }
 
 static void
-th(struct hw *w, const char *const *cols, size_t n)
+th(struct report_out *w, const char *const *cols, size_t n)
 {
-    hw_lit(w, "<thead><tr>");
+    report_out_lit(w, "<thead><tr>");
     for (size_t i = 0; i < n; i++)
-        hw_printf(w, "<th scope=\"col\"%s>%s</th>", cols[i][0] == '#' ? " class=\"n\"" : "",
-                  cols[i][0] == '#' ? cols[i] + 1 : cols[i]);
-    hw_lit(w, "</tr></thead><tbody>");
+        report_out_printf(w, "<th scope=\"col\"%s>%s</th>", cols[i][0] == '#' ? " class=\"n\"" : "",
+                          cols[i][0] == '#' ? cols[i] + 1 : cols[i]);
+    report_out_lit(w, "</tr></thead><tbody>");
 }
 
 static void
-td_n(struct hw *w, uint64_t v)
+td_n(struct report_out *w, uint64_t v)
 {
-    hw_printf(w, "<td class=\"n\">%" PRIu64 "</td>", v);
+    report_out_printf(w, "<td class=\"n\">%" PRIu64 "</td>", v);
 }
 
 static void
-completeness(struct hw *w, const struct report *r)
+completeness(struct report_out *w, const struct report *r)
 {
     static const char *const cols[] = {
         "HSM",   "#Entries", "First entry",   "Last entry",   "Reboot counters",
         "#Gaps", "#Missing", "#Out of order", "#Gap markers", "Status"};
 
-    hw_lit(w, "<section aria-labelledby=\"h-complete\"><h2 id=\"h-complete\">Completeness</h2>"
-              "<div class=\"scroll\"><table><caption>Per HSM: sequence continuity within each "
-              "reboot counter</caption>");
+    report_out_lit(w,
+                   "<section aria-labelledby=\"h-complete\"><h2 id=\"h-complete\">Completeness</h2>"
+                   "<div class=\"scroll\"><table><caption>Per HSM: sequence continuity within each "
+                   "reboot counter</caption>");
     th(w, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t i = 0; i <= r->n_hsms; i++) {
         const struct report_hsm *h = &r->hsms[i == r->n_hsms ? REPORT_MAX_HSMS : i];
         bool ok = h->gaps_total == 0 && h->out_of_order == 0 && h->gap_markers == 0;
         if (i == r->n_hsms && !r->hsm_overflow)
             break;
-        hw_lit(w, "<tr><th scope=\"row\">");
+        report_out_lit(w, "<tr><th scope=\"row\">");
         hw_name(w, h->hsm);
-        hw_lit(w, "</th>");
+        report_out_lit(w, "</th>");
         td_n(w, h->entries);
-        hw_lit(w, "<td>");
+        report_out_lit(w, "<td>");
         hw_time(w, h->first_ms);
-        hw_lit(w, "</td><td>");
+        report_out_lit(w, "</td><td>");
         hw_time(w, h->last_ms);
-        hw_lit(w, "</td><td>");
+        report_out_lit(w, "</td><td>");
         for (size_t k = 0; k < h->n_reboots; k++)
-            hw_printf(w, "%s0x%" PRIx64, k ? ", " : "", h->reboots[k]);
-        hw_printf(w, "%s</td>", h->reboots_more ? ", &hellip;" : "");
+            report_out_printf(w, "%s0x%" PRIx64, k ? ", " : "", h->reboots[k]);
+        report_out_printf(w, "%s</td>", h->reboots_more ? ", &hellip;" : "");
         td_n(w, h->gaps_total);
         td_n(w, h->missing_total);
         td_n(w, h->out_of_order);
         td_n(w, h->gap_markers);
-        hw_printf(w, "<td class=\"%s\">%s</td></tr>", ok ? "good" : "bad",
-                  ok ? "continuous" : "gaps");
+        report_out_printf(w, "<td class=\"%s\">%s</td></tr>", ok ? "good" : "bad",
+                          ok ? "continuous" : "gaps");
     }
-    hw_lit(w, "</tbody></table></div>");
+    report_out_lit(w, "</tbody></table></div>");
     for (size_t i = 0; i < r->n_hsms; i++) {
         const struct report_hsm *h = &r->hsms[i];
         if (h->n_gaps == 0)
             continue;
-        hw_lit(w, "<div class=\"scroll\"><table><caption>Sequence gaps on ");
+        report_out_lit(w, "<div class=\"scroll\"><table><caption>Sequence gaps on ");
         hw_name(w, h->hsm);
-        hw_lit(w, "</caption><thead><tr><th scope=\"col\">Reboot counter</th><th scope=\"col\">"
-                  "Expected</th><th scope=\"col\">Received</th><th scope=\"col\" class=\"n\">"
-                  "Missing</th><th scope=\"col\">Noticed at</th></tr></thead><tbody>");
+        report_out_lit(
+            w, "</caption><thead><tr><th scope=\"col\">Reboot counter</th><th scope=\"col\">"
+               "Expected</th><th scope=\"col\">Received</th><th scope=\"col\" class=\"n\">"
+               "Missing</th><th scope=\"col\">Noticed at</th></tr></thead><tbody>");
         for (size_t k = 0; k < h->n_gaps; k++) {
             const struct report_gap *g = &h->gaps[k];
-            hw_printf(w,
-                      "<tr><td>0x%" PRIx64 "</td><td>0x%" PRIx64 "</td><td>0x%" PRIx64
-                      "</td><td class=\"n\">%" PRIu64 "</td><td>",
-                      g->reboot_counter, g->expected, g->received, g->missing);
+            report_out_printf(w,
+                              "<tr><td>0x%" PRIx64 "</td><td>0x%" PRIx64 "</td><td>0x%" PRIx64
+                              "</td><td class=\"n\">%" PRIu64 "</td><td>",
+                              g->reboot_counter, g->expected, g->received, g->missing);
             hw_time(w, g->time_ms);
-            hw_lit(w, "</td></tr>");
+            report_out_lit(w, "</td></tr>");
         }
-        hw_lit(w, "</tbody></table></div>");
+        report_out_lit(w, "</tbody></table></div>");
         if (h->gaps_total > h->n_gaps)
-            hw_printf(w, "<p class=\"note\">%" PRIu64 " more gaps not listed.</p>",
-                      h->gaps_total - h->n_gaps);
+            report_out_printf(w, "<p class=\"note\">%" PRIu64 " more gaps not listed.</p>",
+                              h->gaps_total - h->n_gaps);
     }
-    hw_lit(w, "<p class=\"note\">Digests are not checked here: <code>hsm-audit-forwarder "
-              "verify</code> proves (or refutes) that nothing was altered or injected.</p>"
-              "</section>\n");
+    report_out_lit(w, "<p class=\"note\">Digests are not checked here: <code>hsm-audit-forwarder "
+                      "verify</code> proves (or refutes) that nothing was altered or injected.</p>"
+                      "</section>\n");
 }
 
 /* One bar chart over the timeline; `pick` selects the series. */
 static void
-chart(struct hw *w, const struct report_bucket *b, size_t n, bool daily, int pick,
+chart(struct report_out *w, const struct report_bucket *b, size_t n, bool daily, int pick,
       const char *title, const char *id, const char *colour)
 {
     uint64_t max = 0, total = 0;
@@ -298,19 +277,20 @@ chart(struct hw *w, const struct report_bucket *b, size_t n, bool daily, int pic
     first = n ? b[0].hour : 0;
     span = n ? (b[n - 1].hour - first) / step + 1 : 1;
     bw = (double)(CHART_W - CHART_L - 4) / (double)span;
-    hw_printf(w,
-              "<figure><figcaption id=\"%s-c\">%s</figcaption><svg role=\"img\" "
-              "aria-labelledby=\"%s-t %s-d\" viewBox=\"0 0 %d %d\" class=\"chart\" "
-              "data-series=\"%s\"><title id=\"%s-t\">%s per %s</title><desc id=\"%s-d\">%" PRIu64
-              " in total over %zu %s%s with activity; the highest bar is %" PRIu64 ".</desc>",
-              id, title, id, id, CHART_W, CHART_H, id, id, title, daily ? "day" : "hour", id, total,
-              n, daily ? "day" : "hour", n == 1 ? "" : "s", max);
-    hw_printf(w,
-              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#8a8f96\"/>"
-              "<text x=\"%d\" y=\"18\" text-anchor=\"end\">%" PRIu64 "</text>"
-              "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>",
-              CHART_L, CHART_H - CHART_B, CHART_W, CHART_H - CHART_B, CHART_L - 4, max, CHART_L - 4,
-              CHART_H - CHART_B);
+    report_out_printf(
+        w,
+        "<figure><figcaption id=\"%s-c\">%s</figcaption><svg role=\"img\" "
+        "aria-labelledby=\"%s-t %s-d\" viewBox=\"0 0 %d %d\" class=\"chart\" "
+        "data-series=\"%s\"><title id=\"%s-t\">%s per %s</title><desc id=\"%s-d\">%" PRIu64
+        " in total over %zu %s%s with activity; the highest bar is %" PRIu64 ".</desc>",
+        id, title, id, id, CHART_W, CHART_H, id, id, title, daily ? "day" : "hour", id, total, n,
+        daily ? "day" : "hour", n == 1 ? "" : "s", max);
+    report_out_printf(w,
+                      "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#8a8f96\"/>"
+                      "<text x=\"%d\" y=\"18\" text-anchor=\"end\">%" PRIu64 "</text>"
+                      "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>",
+                      CHART_L, CHART_H - CHART_B, CHART_W, CHART_H - CHART_B, CHART_L - 4, max,
+                      CHART_L - 4, CHART_H - CHART_B);
     for (size_t i = 0; i < n && max > 0; i++) {
         uint64_t v = pick == 0   ? b[i].entries
                      : pick == 1 ? b[i].login_failed
@@ -322,29 +302,31 @@ chart(struct hw *w, const struct report_bucket *b, size_t n, bool daily, int pic
         if (v == 0)
             continue;
         report_iso(b[i].hour * 3600000, iso);
-        hw_printf(w,
-                  "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                  "fill=\"%s\"><title>%.*s: %" PRIu64 "</title></rect>",
-                  x, CHART_H - CHART_B - h, bw > 2 ? bw - 1 : bw, h < 1 ? 1 : h, colour,
-                  daily ? 10 : 16, iso, v);
+        report_out_printf(
+            w,
+            "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"%s\"><title>%.*s: %" PRIu64 "</title></rect>",
+            x, CHART_H - CHART_B - h, bw > 2 ? bw - 1 : bw, h < 1 ? 1 : h, colour, daily ? 10 : 16,
+            iso, v);
     }
     if (n > 0) {
         char a[32], z[32];
         report_iso(first * 3600000, a);
         report_iso(b[n - 1].hour * 3600000, z);
-        hw_printf(w,
-                  "<text x=\"%d\" y=\"%d\">%.*s</text><text x=\"%d\" y=\"%d\" "
-                  "text-anchor=\"end\">%.*s</text>",
-                  CHART_L, CHART_H - 6, daily ? 10 : 16, a, CHART_W, CHART_H - 6, daily ? 10 : 16,
-                  z);
+        report_out_printf(w,
+                          "<text x=\"%d\" y=\"%d\">%.*s</text><text x=\"%d\" y=\"%d\" "
+                          "text-anchor=\"end\">%.*s</text>",
+                          CHART_L, CHART_H - 6, daily ? 10 : 16, a, CHART_W, CHART_H - 6,
+                          daily ? 10 : 16, z);
     } else {
-        hw_printf(w, "<text x=\"%d\" y=\"%d\">no timed entries</text>", CHART_L + 8, CHART_H / 2);
+        report_out_printf(w, "<text x=\"%d\" y=\"%d\">no timed entries</text>", CHART_L + 8,
+                          CHART_H / 2);
     }
-    hw_lit(w, "</svg></figure>");
+    report_out_lit(w, "</svg></figure>");
 }
 
 static void
-activity(struct hw *w, const struct report *r)
+activity(struct report_out *w, const struct report *r)
 {
     struct report_bucket *b = malloc(sizeof(*b) * REPORT_MAX_BUCKETS);
     bool daily = report_timeline_daily(r);
@@ -355,42 +337,43 @@ activity(struct hw *w, const struct report *r)
         return;
     }
     n = report_timeline(r, b, REPORT_MAX_BUCKETS);
-    hw_printf(w,
-              "<section aria-labelledby=\"h-activity\"><h2 id=\"h-activity\">Activity over "
-              "time</h2><p class=\"note\">Per %s, UTC. Hover a bar for its value.</p>"
-              "<div class=\"charts\">",
-              daily ? "day" : "hour");
+    report_out_printf(w,
+                      "<section aria-labelledby=\"h-activity\"><h2 id=\"h-activity\">Activity over "
+                      "time</h2><p class=\"note\">Per %s, UTC. Hover a bar for its value.</p>"
+                      "<div class=\"charts\">",
+                      daily ? "day" : "hour");
     chart(w, b, n, daily, 0, "Entries", "c-entries", "#1f4e79");
     chart(w, b, n, daily, 1, "Failed logins", "c-failed", "#a4001c");
     chart(w, b, n, daily, 2, "Key operations", "c-keys", "#5b3a8c");
     chart(w, b, n, daily, 3, "HSM error responses", "c-errors", "#7a4a00");
-    hw_lit(w, "</div></section>\n");
+    report_out_lit(w, "</div></section>\n");
     free(b);
 }
 
 static void
-logins(struct hw *w, const struct report *r)
+logins(struct report_out *w, const struct report *r)
 {
     static const char *const cols[] = {
         "User", "Type", "#Successful", "#Failed", "#Unknown user", "#Wrong password", "#Other"};
 
-    hw_printf(w,
-              "<section aria-labelledby=\"h-logins\"><h2 id=\"h-logins\">Logins</h2><p>%" PRIu64
-              " successful, <span class=\"%s\">%" PRIu64 " failed</span> (unknown user %" PRIu64
-              ", wrong password %" PRIu64 ", other %" PRIu64 ").</p>",
-              r->logins.success, r->logins.failed ? "bad" : "good", r->logins.failed,
-              r->logins.unknown_user, r->logins.wrong_password, r->logins.other);
+    report_out_printf(
+        w,
+        "<section aria-labelledby=\"h-logins\"><h2 id=\"h-logins\">Logins</h2><p>%" PRIu64
+        " successful, <span class=\"%s\">%" PRIu64 " failed</span> (unknown user %" PRIu64
+        ", wrong password %" PRIu64 ", other %" PRIu64 ").</p>",
+        r->logins.success, r->logins.failed ? "bad" : "good", r->logins.failed,
+        r->logins.unknown_user, r->logins.wrong_password, r->logins.other);
     for (size_t i = 0; i < r->n_bursts; i++) {
-        hw_printf(w, "<p class=\"bad\">Burst: %" PRIu64 " failed logins on ",
-                  r->bursts[i].failures);
+        report_out_printf(w, "<p class=\"bad\">Burst: %" PRIu64 " failed logins on ",
+                          r->bursts[i].failures);
         hw_name(w, r->hsms[r->bursts[i].hsm].hsm);
-        hw_lit(w, " from ");
+        report_out_lit(w, " from ");
         hw_time(w, r->bursts[i].start_ms);
-        hw_lit(w, " to ");
+        report_out_lit(w, " to ");
         hw_time(w, r->bursts[i].end_ms);
-        hw_lit(w, "</p>");
+        report_out_lit(w, "</p>");
     }
-    hw_lit(w, "<div class=\"scroll\"><table><caption>By user</caption>");
+    report_out_lit(w, "<div class=\"scroll\"><table><caption>By user</caption>");
     th(w, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t i = 0; i <= r->n_users; i++) {
         const struct report_user *u = &r->users[i == r->n_users ? REPORT_MAX_USERS : i];
@@ -398,154 +381,162 @@ logins(struct hw *w, const struct report *r)
             break;
         if (u->login_success == 0 && u->login_failed == 0)
             continue;
-        hw_lit(w, "<tr><th scope=\"row\">");
+        report_out_lit(w, "<tr><th scope=\"row\">");
         hw_name(w, u->name);
-        hw_lit(w, "</th><td>");
+        report_out_lit(w, "</th><td>");
         hw_name(w, u->type);
-        hw_lit(w, "</td>");
+        report_out_lit(w, "</td>");
         td_n(w, u->login_success);
         td_n(w, u->login_failed);
         td_n(w, u->unknown_user);
         td_n(w, u->wrong_password);
         td_n(w, u->other_reason);
-        hw_lit(w, "</tr>");
+        report_out_lit(w, "</tr>");
     }
-    hw_lit(w, "</tbody></table></div><div class=\"scroll\"><table><caption>By HSM</caption>"
-              "<thead><tr><th scope=\"col\">HSM</th><th scope=\"col\" class=\"n\">Successful</th>"
-              "<th scope=\"col\" class=\"n\">Failed</th></tr></thead><tbody>");
+    report_out_lit(
+        w, "</tbody></table></div><div class=\"scroll\"><table><caption>By HSM</caption>"
+           "<thead><tr><th scope=\"col\">HSM</th><th scope=\"col\" class=\"n\">Successful</th>"
+           "<th scope=\"col\" class=\"n\">Failed</th></tr></thead><tbody>");
     for (size_t i = 0; i < r->n_hsms; i++) {
-        hw_lit(w, "<tr><th scope=\"row\">");
+        report_out_lit(w, "<tr><th scope=\"row\">");
         hw_name(w, r->hsms[i].hsm);
-        hw_lit(w, "</th>");
+        report_out_lit(w, "</th>");
         td_n(w, r->hsms[i].login_success);
         td_n(w, r->hsms[i].login_failed);
-        hw_lit(w, "</tr>");
+        report_out_lit(w, "</tr>");
     }
-    hw_lit(w, "</tbody></table></div></section>\n");
+    report_out_lit(w, "</tbody></table></div></section>\n");
 }
 
 static void
-rows(struct hw *w, const struct report *r, const struct report_rows *rs, const char *caption)
+rows(struct report_out *w, const struct report *r, const struct report_rows *rs,
+     const char *caption)
 {
     static const char *const cols[] = {
         "Time", "HSM", "What", "User", "By (session login)", "Opcode", "#Key handle", "Result"};
 
     if (rs->n == 0) {
-        hw_printf(w, "<p class=\"note\">No %s in the period.</p>", caption);
+        report_out_printf(w, "<p class=\"note\">No %s in the period.</p>", caption);
         return;
     }
-    hw_printf(w, "<div class=\"scroll\"><table><caption>%s</caption>", caption);
+    report_out_printf(w, "<div class=\"scroll\"><table><caption>%s</caption>", caption);
     th(w, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t i = 0; i < rs->n; i++) {
         const struct report_row *x = &rs->row[i];
-        hw_lit(w, "<tr><td>");
+        report_out_lit(w, "<tr><td>");
         hw_time(w, x->time_ms);
-        hw_lit(w, "</td><td>");
+        report_out_lit(w, "</td><td>");
         hw_name(w, r->hsms[x->hsm].hsm);
-        hw_printf(w, "</td><td>%s</td><td>", x->what);
+        report_out_printf(w, "</td><td>%s</td><td>", x->what);
         hw_name(w, x->subject);
-        hw_lit(w, "</td><td>");
+        report_out_lit(w, "</td><td>");
         hw_name(w, x->actor);
-        hw_lit(w, "</td><td>");
+        report_out_lit(w, "</td><td>");
         hw_name(w, x->opcode);
-        hw_lit(w, "</td>");
+        report_out_lit(w, "</td>");
         if (x->handle)
             td_n(w, x->handle);
         else
-            hw_lit(w, "<td class=\"n\">\xE2\x80\x94</td>");
+            report_out_lit(w, "<td class=\"n\">\xE2\x80\x94</td>");
         if (x->success)
-            hw_lit(w, "<td class=\"good\">ok</td></tr>");
+            report_out_lit(w, "<td class=\"good\">ok</td></tr>");
         else
-            hw_printf(w, "<td class=\"bad\">failed (%" PRIu64 ")</td></tr>", x->response_code);
+            report_out_printf(w, "<td class=\"bad\">failed (%" PRIu64 ")</td></tr>",
+                              x->response_code);
     }
-    hw_lit(w, "</tbody></table></div>");
+    report_out_lit(w, "</tbody></table></div>");
     if (rs->total > rs->n)
-        hw_printf(w, "<p class=\"note\">%" PRIu64 " more not listed.</p>", rs->total - rs->n);
+        report_out_printf(w, "<p class=\"note\">%" PRIu64 " more not listed.</p>",
+                          rs->total - rs->n);
 }
 
 static void
-sections(struct hw *w, const struct report *r)
+sections(struct report_out *w, const struct report *r)
 {
-    hw_printf(w,
-              "<section aria-labelledby=\"h-users\"><h2 id=\"h-users\">User management</h2><p>"
-              "%" PRIu64 " created (<span class=\"%s\">%" PRIu64
-              " crypto officers</span>), %" PRIu64 " deleted, %" PRIu64
-              " password changes, %" PRIu64 " quorum / MFA changes.</p>",
-              r->user_mgmt.created, r->user_mgmt.crypto_officers_created ? "bad" : "good",
-              r->user_mgmt.crypto_officers_created, r->user_mgmt.deleted,
-              r->user_mgmt.password_changes, r->user_mgmt.quorum_changes);
+    report_out_printf(
+        w,
+        "<section aria-labelledby=\"h-users\"><h2 id=\"h-users\">User management</h2><p>"
+        "%" PRIu64 " created (<span class=\"%s\">%" PRIu64 " crypto officers</span>), %" PRIu64
+        " deleted, %" PRIu64 " password changes, %" PRIu64 " quorum / MFA changes.</p>",
+        r->user_mgmt.created, r->user_mgmt.crypto_officers_created ? "bad" : "good",
+        r->user_mgmt.crypto_officers_created, r->user_mgmt.deleted, r->user_mgmt.password_changes,
+        r->user_mgmt.quorum_changes);
     rows(w, r, &r->user_rows, "user management events");
-    hw_printf(w,
-              "</section>\n<section aria-labelledby=\"h-keys\"><h2 id=\"h-keys\">Key lifecycle</h2>"
-              "<p>%" PRIu64 " generated (%" PRIu64 " symmetric, %" PRIu64 " asymmetric), %" PRIu64
-              " deleted (%" PRIu64 " token, %" PRIu64 " session), %" PRIu64 " exported / wrapped, "
-              "%" PRIu64 " imported / unwrapped, %" PRIu64 " shared, %" PRIu64
-              " cluster synchronisations (masked objects between HSMs, not exports).</p>",
-              r->keys.generated, r->keys.generated_symmetric, r->keys.generated_asymmetric,
-              r->keys.deleted, r->keys.deleted_token, r->keys.deleted_session, r->keys.exported,
-              r->keys.imported, r->keys.shared, r->keys.cluster_sync);
+    report_out_printf(
+        w,
+        "</section>\n<section aria-labelledby=\"h-keys\"><h2 id=\"h-keys\">Key lifecycle</h2>"
+        "<p>%" PRIu64 " generated (%" PRIu64 " symmetric, %" PRIu64 " asymmetric), %" PRIu64
+        " deleted (%" PRIu64 " token, %" PRIu64 " session), %" PRIu64 " exported / wrapped, "
+        "%" PRIu64 " imported / unwrapped, %" PRIu64 " shared, %" PRIu64
+        " cluster synchronisations (masked objects between HSMs, not exports).</p>",
+        r->keys.generated, r->keys.generated_symmetric, r->keys.generated_asymmetric,
+        r->keys.deleted, r->keys.deleted_token, r->keys.deleted_session, r->keys.exported,
+        r->keys.imported, r->keys.shared, r->keys.cluster_sync);
     rows(w, r, &r->key_rows, "key lifecycle events");
-    hw_printf(w,
-              "</section>\n<section aria-labelledby=\"h-critical\"><h2 id=\"h-critical\">Critical "
-              "operations</h2><p>%" PRIu64 " initialisation, %" PRIu64 " zeroise, %" PRIu64
-              " quorum / token, %" PRIu64 " backup / restore, %" PRIu64
-              " certificate authority, %" PRIu64 " certificate storage, %" PRIu64 " other.</p>",
-              r->critical.initialisation, r->critical.zeroise, r->critical.quorum_token,
-              r->critical.backup_restore, r->critical.cert_auth, r->critical.cert_storage,
-              r->critical.other);
+    report_out_printf(
+        w,
+        "</section>\n<section aria-labelledby=\"h-critical\"><h2 id=\"h-critical\">Critical "
+        "operations</h2><p>%" PRIu64 " initialisation, %" PRIu64 " zeroise, %" PRIu64
+        " quorum / token, %" PRIu64 " backup / restore, %" PRIu64 " certificate authority, %" PRIu64
+        " certificate storage, %" PRIu64 " other.</p>",
+        r->critical.initialisation, r->critical.zeroise, r->critical.quorum_token,
+        r->critical.backup_restore, r->critical.cert_auth, r->critical.cert_storage,
+        r->critical.other);
     rows(w, r, &r->critical_rows, "critical operations");
-    hw_lit(w, "</section>\n");
+    report_out_lit(w, "</section>\n");
 }
 
 static void
-tables(struct hw *w, const struct report *r)
+tables(struct report_out *w, const struct report *r)
 {
     static const char *const ecols[] = {"#Count", "#Code", "Opcode", "Response"};
     static const char *const ocols[] = {"Opcode", "Category", "#Success", "#Error"};
 
-    hw_printf(w,
-              "<section aria-labelledby=\"h-errors\"><h2 id=\"h-errors\">HSM errors</h2><p>%" PRIu64
-              " error responses, grouped by code and opcode.</p>",
-              r->errors_total);
+    report_out_printf(
+        w,
+        "<section aria-labelledby=\"h-errors\"><h2 id=\"h-errors\">HSM errors</h2><p>%" PRIu64
+        " error responses, grouped by code and opcode.</p>",
+        r->errors_total);
     if (r->errors_total > 0) {
-        hw_lit(w, "<div class=\"scroll\"><table><caption>Error responses</caption>");
+        report_out_lit(w, "<div class=\"scroll\"><table><caption>Error responses</caption>");
         th(w, ecols, 4);
         for (size_t i = 0; i <= r->n_errors; i++) {
             const struct report_error *x = &r->errors[i == r->n_errors ? REPORT_MAX_ERRORS : i];
             if (i == r->n_errors && !r->error_overflow)
                 break;
-            hw_lit(w, "<tr>");
+            report_out_lit(w, "<tr>");
             td_n(w, x->count);
             td_n(w, x->code);
-            hw_lit(w, "<td>");
+            report_out_lit(w, "<td>");
             hw_name(w, x->opcode);
-            hw_lit(w, "</td><td>");
+            report_out_lit(w, "</td><td>");
             hw_name(w, x->text);
-            hw_lit(w, "</td></tr>");
+            report_out_lit(w, "</td></tr>");
         }
-        hw_lit(w, "</tbody></table></div>");
+        report_out_lit(w, "</tbody></table></div>");
     }
-    hw_lit(w, "</section>\n<section aria-labelledby=\"h-opcodes\"><h2 id=\"h-opcodes\">Commands "
-              "by opcode</h2><div class=\"scroll\"><table><caption>Every opcode seen</caption>");
+    report_out_lit(
+        w, "</section>\n<section aria-labelledby=\"h-opcodes\"><h2 id=\"h-opcodes\">Commands "
+           "by opcode</h2><div class=\"scroll\"><table><caption>Every opcode seen</caption>");
     th(w, ocols, 4);
     for (size_t i = 0; i <= r->n_opcodes; i++) {
         const struct report_opcode *x = &r->opcodes[i == r->n_opcodes ? REPORT_MAX_OPCODES : i];
         if (i == r->n_opcodes && !r->opcode_overflow)
             break;
-        hw_lit(w, "<tr><th scope=\"row\">");
+        report_out_lit(w, "<tr><th scope=\"row\">");
         hw_name(w, x->name);
-        hw_printf(w, "</th><td>%s</td>", opcode_category_name(x->category));
+        report_out_printf(w, "</th><td>%s</td>", opcode_category_name(x->category));
         td_n(w, x->success);
         td_n(w, x->error);
-        hw_lit(w, "</tr>");
+        report_out_lit(w, "</tr>");
     }
-    hw_lit(w, "</tbody></table></div></section>\n");
+    report_out_lit(w, "</tbody></table></div></section>\n");
 }
 
 enum haf_err
 report_render_html(const struct report *r, struct buf *out)
 {
-    struct hw w = {out, HAF_OK};
+    struct report_out w = {out, HAF_OK};
 
     head(&w, r);
     summary(&w, r);
@@ -554,9 +545,10 @@ report_render_html(const struct report *r, struct buf *out)
     logins(&w, r);
     sections(&w, r);
     tables(&w, r);
-    hw_lit(&w, "</main><footer>Made by <code>hsm-audit-forwarder report</code>. Times are UTC. "
-               "Counts of created, generated, deleted, exported and imported are of successful "
-               "operations; failed attempts are listed with their response code.</footer>"
-               "</body></html>\n");
+    report_out_lit(&w,
+                   "</main><footer>Made by <code>hsm-audit-forwarder report</code>. Times are UTC. "
+                   "Counts of created, generated, deleted, exported and imported are of successful "
+                   "operations; failed attempts are listed with their response code.</footer>"
+                   "</body></html>\n");
     return w.err;
 }
