@@ -1,8 +1,9 @@
 /*
  * cwl_session.c: the HTTP client, credential chain and CloudWatch Logs client of the one-shot
  * reading commands, built from the same configuration and environment as the daemon (see
- * cwl_session.h). The daemon builds its own in daemon_setup() with the same precedence; the two
- * should become one when daemon.c is split (the lead's merge).
+ * cwl_session.h); the endpoint and its loopback rule are endpoint_resolve()'s (endpoint.h). The
+ * daemon builds its own in daemon_setup() with the same precedence; the two should become one when
+ * daemon.c is split (the lead's merge).
  */
 #include "haf/cwl_session.h"
 
@@ -12,40 +13,17 @@
 #include "haf/config.h"
 #include "haf/creds.h"
 #include "haf/cwl.h"
+#include "haf/endpoint.h"
 #include "haf/http.h"
 
 #define SESSION_DEFAULT_RESPONSE_BYTES (16u << 20)
 
-static char *
-env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-
-    return v && v[0] ? strdup(v) : NULL;
-}
-
 /* A reason for the caller; a failure to say it leaves `why` empty rather than half-written. */
 static void
-say(struct buf *why, const char *a, const char *b, const char *c)
+say(struct buf *why, const char *a)
 {
-    if (why &&
-        (buf_adds(why, a) != HAF_OK || buf_adds(why, b) != HAF_OK || buf_adds(why, c) != HAF_OK))
+    if (why && buf_adds(why, a) != HAF_OK)
         buf_reset(why);
-}
-
-/* Plain http is for loopback test endpoints only. */
-static bool
-endpoint_allowed(const char *url)
-{
-    const char *host;
-
-    if (strncmp(url, "https://", 8) == 0)
-        return true;
-    if (strncmp(url, "http://", 7) != 0)
-        return false;
-    host = url + 7;
-    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-           strncmp(host, "[::1]", 5) == 0;
 }
 
 enum haf_err
@@ -60,6 +38,7 @@ cwl_session_open(struct cwl_session *s, const struct haf_config *cfg, size_t max
                                                      : SESSION_DEFAULT_RESPONSE_BYTES};
     struct creds_opts co = {0};
     struct cwl_opts wo = {0};
+    const char *source = NULL;
     enum haf_err e = HAF_ENOMEM;
 
     memset(s, 0, sizeof(*s));
@@ -80,21 +59,14 @@ cwl_session_open(struct cwl_session *s, const struct haf_config *cfg, size_t max
         s->region = strdup(cfg->region);
     else if (creds_resolve_region(s->http, &s->region) != HAF_OK) {
         e = HAF_ECONFIG;
-        say(why, "no AWS region: set region in the configuration, or AWS_REGION", "", "");
+        say(why, "no AWS region: set region in the configuration, or AWS_REGION");
         goto fail;
     }
-    if (cfg && cfg->endpoint)
-        s->endpoint = strdup(cfg->endpoint);
-    else if ((s->endpoint = env_nonempty("AWS_ENDPOINT_URL_LOGS")) == NULL &&
-             (s->endpoint = env_nonempty("AWS_ENDPOINT_URL")) == NULL)
-        s->endpoint = cwl_default_endpoint(s->region);
-    if (s->region == NULL || s->endpoint == NULL)
+    if (s->region == NULL)
         goto fail;
-    if (!endpoint_allowed(s->endpoint)) {
-        e = HAF_ECONFIG;
-        say(why, "endpoint ", s->endpoint, ": only https, or plain http to a loopback address");
+    e = endpoint_resolve(cfg ? cfg->endpoint : NULL, s->region, &s->endpoint, &source, why);
+    if (e != HAF_OK)
         goto fail;
-    }
     co.region = s->region;
     s->creds = creds_provider_new(&co, s->http);
     wo.endpoint = s->endpoint;
@@ -102,7 +74,7 @@ cwl_session_open(struct cwl_session *s, const struct haf_config *cfg, size_t max
     s->cwl = s->creds ? cwl_client_new(&wo, s->http, s->creds) : NULL;
     if (s->cwl == NULL) {
         e = HAF_ECONFIG;
-        say(why, "endpoint ", s->endpoint, ": not a usable URL");
+        say(why, "the endpoint is not a usable URL");
         goto fail;
     }
     return HAF_OK;

@@ -4,9 +4,10 @@
 # failed key operations, hostile user names). Checks: the JSON report has every known count
 # (report_check.py expected); the raw text (`parse --format raw`) and our JSON (`parse --format
 # json`) of the same entries give the same report; --since/--until and --hsm select what they
-# say; hostile names are counted under their own (sanitized) names; text and HTML carry the sections; --output is written atomically; a missing file still
-# gives a report of the rest with exit 1; usage errors exit 2; the get-log-events JSON and the
-# gzip S3 export of the same entries give the same report too.
+# say; hostile names are counted under their own (sanitized) names; text and HTML carry the
+# sections; --output is written atomically; a missing file still gives a report of the rest with
+# exit 1; usage errors exit 2; the get-log-events JSON and the gzip S3 export of the same entries
+# give the same report too; a plain-http endpoint off loopback is refused (exit 2).
 set -euo pipefail
 : "${HAF_BIN:?}" "${HAF_SOURCE_DIR:?}"
 work=$(mktemp -d)
@@ -114,4 +115,10 @@ for args in "--format pdf x" "--since yesterday x" "--since 2d --until 3d x" "" 
     "$HAF_BIN" report $args >/dev/null 2>&1 || rc=$?
     [ "$rc" = 2 ] || fail "'report $args': exit $rc, want 2"
 done
+# An endpoint that would carry the credentials in clear is refused before any request.
+rc=0
+AWS_REGION=us-east-1 AWS_ENDPOINT_URL_LOGS=http://logs.example.com "$HAF_BIN" report \
+    --log-group g >/dev/null 2>"$work/err" || rc=$?
+[ "$rc" = 2 ] || fail "plain-http endpoint off loopback: exit $rc, want 2"
+grep -q "loopback" "$work/err" || { cat "$work/err"; fail "the refusal does not say why"; }
 echo "report_files: ok ($(jq -r .entries "$work/files.json") entries; raw, JSON and files agree)"
