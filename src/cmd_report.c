@@ -151,15 +151,21 @@ on_export_event(void *ctx, const struct export_event *ev)
 
 /* Bytes of audit text or our NDJSON (gzip already undone by the export reader). */
 static enum haf_err
-feed_bytes(struct run *run, struct export_reader *x, struct span hsm, const char **why)
+feed_bytes(struct run *run, struct export_reader *x, const char *path, struct span hsm,
+           const char **why)
 {
     struct report_feeder *f = report_feeder_new(run->r, hsm);
     char *chunk = malloc(FILE_CHUNK_BYTES);
     enum haf_err e = f && chunk ? HAF_OK : HAF_ENOMEM, e2;
+    uint64_t total = 0;
     size_t n = 0;
 
-    while (e == HAF_OK && (e = export_read(x, chunk, FILE_CHUNK_BYTES, &n, why)) == HAF_OK && n > 0)
+    while (e == HAF_OK && (e = export_read(x, chunk, FILE_CHUNK_BYTES, &n, why)) == HAF_OK &&
+           n > 0) {
         e = report_feeder_add(f, chunk, n);
+        total += n;
+        progress_line(run, path, total >> 20, "MiB", 0);
+    }
     e2 = report_feeder_end(f);
     free(chunk);
     return e != HAF_OK ? e : e2;
@@ -188,7 +194,7 @@ read_files(struct run *run, char **files, int n)
         if (in == EXPORT_INPUT_CWL_JSON || in == EXPORT_INPUT_S3)
             e = export_events(x, on_export_event, &ctx, &why);
         else
-            e = feed_bytes(run, x, ctx.hsm, &why);
+            e = feed_bytes(run, x, files[i], ctx.hsm, &why);
         if (e != HAF_OK) {
             fprintf(stderr, ME ": '%s': %s%s%s\n", files[i], haf_err_str(e), why[0] ? ": " : "",
                     why);
