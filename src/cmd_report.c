@@ -371,7 +371,7 @@ render(struct run *run)
     int rc;
 
     buf_init(&out, 0);
-    report_sort_timeline(run->r);
+    report_finish(run->r);
     if (run->fmt == FMT_JSON)
         e = report_render_json(run->r, &out);
     else if (run->fmt == FMT_HTML)

@@ -722,10 +722,46 @@ bucket_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void
-report_sort_timeline(struct report *r)
+static int
+error_cmp(const void *a, const void *b)
 {
+    uint64_t x = ((const struct report_error *)a)->count,
+             y = ((const struct report_error *)b)->count;
+
+    return (x < y) - (x > y);
+}
+
+static int
+opcode_cmp(const void *a, const void *b)
+{
+    const struct report_opcode *x = a, *y = b;
+    uint64_t nx = x->success + x->error, ny = y->success + y->error;
+
+    return nx != ny ? (nx < ny) - (nx > ny) : strcmp(x->name, y->name);
+}
+
+static int
+user_cmp(const void *a, const void *b)
+{
+    const struct report_user *x = a, *y = b;
+
+    if (x->login_failed != y->login_failed)
+        return (x->login_failed < y->login_failed) - (x->login_failed > y->login_failed);
+    if (x->login_success != y->login_success)
+        return (x->login_success < y->login_success) - (x->login_success > y->login_success);
+    return strcmp(x->name, y->name);
+}
+
+void
+report_finish(struct report *r)
+{
+    /* The "(other)" rows live past the n_* entries and stay last. Sessions name users by index:
+     * forget them, they are of no use once no entry follows. */
     qsort(r->buckets, REPORT_MAX_BUCKETS, sizeof(r->buckets[0]), bucket_cmp);
+    qsort(r->errors, r->n_errors, sizeof(r->errors[0]), error_cmp);
+    qsort(r->opcodes, r->n_opcodes, sizeof(r->opcodes[0]), opcode_cmp);
+    qsort(r->users, r->n_users, sizeof(r->users[0]), user_cmp);
+    memset(r->sessions, 0, sizeof(r->sessions));
 }
 
 bool

@@ -229,15 +229,16 @@ void report_add_cert_event(struct report *r, struct span hsm, int64_t time_ms, s
 /* Something that was neither (counted, shown as "unreadable"). */
 void report_add_unreadable(struct report *r);
 
-/* Sort the timeline buckets by hour, for rendering: call it once, after the last entry (the
- * buckets are a hash table until then). */
-void report_sort_timeline(struct report *r);
+/* Order the tables for rendering: timeline buckets by hour, errors by count and opcodes by use
+ * (most first), users by failed then successful logins. Call it once, after the last entry: the
+ * buckets are a hash table and the sessions point at users until then. HSMs keep their order. */
+void report_finish(struct report *r);
 
 /* Whether the period spans more than 3 days (then the renderings bucket per day). */
 bool report_timeline_daily(const struct report *r);
 
 /* The sorted timeline, merged per day when report_timeline_daily(): at most max buckets into
- * out (hour = the bucket's first epoch hour); returns how many. After report_sort_timeline(). */
+ * out (hour = the bucket's first epoch hour); returns how many. After report_finish(). */
 size_t report_timeline(const struct report *r, struct report_bucket *out, size_t max);
 
 /* "2026-12-06T20:15:58Z" (UTC) for epoch ms > 0, "" otherwise. */

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             report_feeder_end(f) != HAF_OK)
             abort();
     }
-    report_sort_timeline(r);
+    report_finish(r);
     buf_init(&out, 0);
     if (report_render_text(r, &out) != HAF_OK)
         abort();

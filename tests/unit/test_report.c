@@ -447,7 +447,7 @@ test_report_render_hostile_names(void **state)
         add(r, mk(T0_MS + (int64_t)i, i, "CN_LOGIN", 1, 163, names[i], 1), names[i]);
         add(r, mk(T0_MS + (int64_t)i, i + 1, "CN_CREATE_USER", 1, 0, names[i], 1), "h");
     }
-    report_sort_timeline(r);
+    report_finish(r);
     assert_int_equal(report_render_html(r, &out), HAF_OK);
     assert_null(strstr(buf_cstr(&out), "<script"));
     assert_null(strstr(buf_cstr(&out), "<img"));
@@ -492,7 +492,7 @@ test_report_render_json_schema_keys(void **state)
     buf_init(&out, 0);
     add(r, mk(T0_MS, 0, "CN_LOGIN", 1, 157, "u", 1), "hsm-a");
     add(r, mk(T0_MS + 3600000, 3, "CN_GENERATE_KEY", 1, 0, NULL, 0), "hsm-a");
-    report_sort_timeline(r);
+    report_finish(r);
     assert_int_equal(report_render_json(r, &out), HAF_OK);
     doc = json_loadb(out.p, out.len, 0, &jerr);
     assert_non_null(doc);
