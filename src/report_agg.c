@@ -725,10 +725,13 @@ bucket_cmp(const void *a, const void *b)
 static int
 error_cmp(const void *a, const void *b)
 {
-    uint64_t x = ((const struct report_error *)a)->count,
-             y = ((const struct report_error *)b)->count;
+    const struct report_error *x = a, *y = b;
 
-    return (x < y) - (x > y);
+    if (x->count != y->count)
+        return (x->count < y->count) - (x->count > y->count);
+    if (x->code != y->code)
+        return (x->code > y->code) - (x->code < y->code);
+    return strcmp(x->opcode, y->opcode);
 }
 
 static int

@@ -95,6 +95,15 @@ test_report_logins_reasons_and_actor(void **state)
     assert_int_equal(r->hsms[0].login_failed, 4);
     assert_int_equal(r->errors_total, 4);
     assert_int_equal(r->n_errors, 4); /* 157, 206, 163, 99 on CN_LOGIN */
+    /* Rendering order: most failed logins first, errors by count then code. */
+    add(r, mk(T0_MS + 9, 9, "CN_LOGIN", 9, 163, "bob", 2), "hsm-a");
+    report_finish(r);
+    assert_string_equal(r->users[0].name, "bob");
+    assert_int_equal(r->users[0].login_failed, 2);
+    assert_int_equal(r->errors[0].code, 163);
+    assert_int_equal(r->errors[0].count, 2);
+    assert_int_equal(r->errors[1].code, 99);
+    assert_string_equal(r->opcodes[0].name, "CN_LOGIN");
     report_free(r);
 }
 
