@@ -214,8 +214,10 @@ on_stream_name(void *ctx, struct span name)
     struct run *run = ctx;
     char *copy;
 
-    if (name.len >= 7 && memcmp(name.p + name.len - 7, ".digest", 7) == 0)
+    if (name.len >= 7 && memcmp(name.p + name.len - 7, ".digest", 7) == 0) {
+        report_note_digest_stream(run->r);
         return 0;
+    }
     if (run->n_streams == REPORT_MAX_STREAMS) {
         run->truncated_streams = true;
         return 1;

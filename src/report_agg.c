@@ -705,6 +705,22 @@ report_add_cert_event(struct report *r, struct span hsm, int64_t time_ms, struct
 }
 
 void
+report_note_digest_stream(struct report *r)
+{
+    r->digest_streams++;
+}
+
+const char *
+report_digest_summary(const struct report *r)
+{
+    if (r->digest_streams > 0)
+        return "Digest streams exist: run `hsm-audit-forwarder verify` on this log group to prove "
+               "that nothing in it was altered, removed or injected (not checked here).";
+    return "No digest streams were read: integrity is not provable from these inputs, only "
+           "the sequence continuity above (`hsm-audit-forwarder verify` explains).";
+}
+
+void
 report_add_unreadable(struct report *r)
 {
     r->unreadable++;

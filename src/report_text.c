@@ -93,8 +93,7 @@ completeness(struct report_out *w, const struct report *r)
             report_out_printf(w, "    ... %" PRIu64 " more gaps not listed\n",
                               h->gaps_total - h->n_gaps);
     }
-    report_out_printf(
-        w, "Digests: not checked here; run `hsm-audit-forwarder verify` on the log group.\n");
+    report_out_printf(w, "Digests: %s\n", report_digest_summary(r));
 }
 
 static void

@@ -155,6 +155,7 @@ struct report {
     uint64_t other_hsm;      /* entries skipped by --hsm */
     uint64_t untimed;        /* entries without a time (kept) */
     uint64_t cert_events;    /* certificate-storage JSON events */
+    uint64_t digest_streams; /* "*.digest" streams seen (read by `verify`, not here) */
     uint64_t unreadable;     /* events that were neither an entry nor one of our markers */
     int64_t first_ms, last_ms;
 
@@ -225,6 +226,12 @@ void report_add_reboot_marker(struct report *r, struct span hsm);
 /* A certificate-storage event (JSON, issue 15): op_code and whether the response was OK. */
 void report_add_cert_event(struct report *r, struct span hsm, int64_t time_ms, struct span op,
                            bool ok);
+
+/* A digest stream was seen in the log group (its records are `verify`'s to check). */
+void report_note_digest_stream(struct report *r);
+
+/* One line about digests for the renderings: whether any exist and what proves them. Static. */
+const char *report_digest_summary(const struct report *r);
 
 /* Something that was neither (counted, shown as "unreadable"). */
 void report_add_unreadable(struct report *r);
