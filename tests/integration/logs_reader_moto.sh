@@ -2,12 +2,13 @@
 # logs_reader_moto.sh: the CloudWatch Logs event reader (src/logs_reader.c) against moto_server
 # with IAM auth on (tests/tools/moto.sh), through tests/tools/throttle_front.py, which throttles
 # the 2nd FilterLogEvents and the 2nd GetLogEvents request and answers 503 to the 1st
-# DescribeLogStreams once. A group holds streams hsm-aaa (25 events), hsm-bbb (17) and other-x (5),
-# put with the AWS CLI; messages carry U+0000, newlines, backslashes and non-ASCII. test_logs_reader
-# reads them as the read-only haf-reader user (FilterLogEvents by prefix and time window, 7 per page;
+# DescribeLogStreams once (and throttles the 3rd and 4th, for a reader allowed two attempts). A
+# group holds streams hsm-aaa (25 events), hsm-bbb (17) and other-x (5), put with the AWS CLI;
+# messages carry U+0000, newlines, backslashes and non-ASCII. test_logs_reader reads them as the
+# read-only haf-reader user (FilterLogEvents by prefix and time window, 7 per page;
 # DescribeLogStreams then GetLogEvents per stream, 5 per page) and writes what it got; this script
 # compares both with what was put (all of hsm-*, inside the window, nothing of other-x), and checks
-# that the front really failed the three requests (each retried once by the reader).
+# that the front really failed those requests (the first three each retried once by the reader).
 set -euo pipefail
 : "${HAF_SOURCE_DIR:?}" "${HAF_BUILD_DIR:?}"
 bin="$HAF_BUILD_DIR/tests/test_logs_reader"
@@ -64,7 +65,8 @@ done
 
 python3 "$HAF_SOURCE_DIR/tests/tools/throttle_front.py" --upstream "$MOTO_URL" \
     --fail FilterLogEvents:2:throttle --fail GetLogEvents:2:throttle \
-    --fail DescribeLogStreams:1:5xx --port-file "$work/port" --max-seconds 300 >/dev/null &
+    --fail DescribeLogStreams:1:5xx --fail DescribeLogStreams:3:throttle \
+    --fail DescribeLogStreams:4:throttle --port-file "$work/port" --max-seconds 300 >/dev/null &
 front_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "logs_reader_moto: throttle_front did not start"; exit 1; }
@@ -93,6 +95,6 @@ done
 n=$(wc -l <"$work/want.sorted")
 [ "$n" -eq 38 ] || { echo "logs_reader_moto: expected 38 events in the window, the data has $n"; exit 1; }
 failed=$(curl -s --max-time 5 "$HAF_LR_URL/_front/stats" | jq -c '.failed | sort')
-want_failed='[["DescribeLogStreams",1,"5xx"],["FilterLogEvents",2,"throttle"],["GetLogEvents",2,"throttle"]]'
+want_failed='[["DescribeLogStreams",1,"5xx"],["DescribeLogStreams",3,"throttle"],["DescribeLogStreams",4,"throttle"],["FilterLogEvents",2,"throttle"],["GetLogEvents",2,"throttle"]]'
 [ "$failed" = "$want_failed" ] || { echo "logs_reader_moto: front failed $failed, want $want_failed"; exit 1; }
 echo "logs_reader_moto: ok ($n events read both ways over several pages, 3 refused requests retried)"

@@ -10,6 +10,8 @@
  *   GetLogEvents request and answers 503 to the third DescribeLogStreams), the reader against it:
  *   FilterLogEvents by prefix and window over several pages, DescribeLogStreams + GetLogEvents per
  *   stream, each writing what it read to a file the script compares with the AWS CLI's view;
+ *   retries running out (HAF_EAGAIN with the last answer); an answer over the response cap
+ *   (HAF_ETOOLONG, not retried);
  *   a user without logs:FilterLogEvents (AccessDenied) and a missing group (ResourceNotFound)
  *   end as HAF_EREJECTED with the class. Without HAF_LR_URL these cases are skipped.
  */
@@ -380,6 +382,57 @@ test_logs_reader_moto_streams(void **state)
     rig_close(&r);
 }
 
+/* Runs after test_logs_reader_moto_streams (DescribeLogStreams #1 and #2): the front throttles #3
+ * and #4, so two attempts are not enough. */
+static void
+test_logs_reader_moto_retries_exhausted(void **state)
+{
+    struct logs_reader_opts o = {.max_attempts = 2, .backoff_base_ms = 10};
+    char names[8][64] = {{0}};
+    struct cwl_result res;
+    struct rig r;
+
+    (void)state;
+    if (getenv("HAF_LR_URL") == NULL)
+        skip();
+    rig_open(&r, getenv("HAF_READER_KEY_ID"), getenv("HAF_READER_SECRET"));
+    assert_int_equal(
+        logs_reader_list_streams(r.cwl, getenv("HAF_LR_GROUP"), "hsm-", &o, save_name, names, &res),
+        HAF_EAGAIN);
+    assert_int_equal(res.cls, CWL_RETRY);
+    assert_string_equal(res.error_type, "ThrottlingException");
+    assert_string_equal(names[0], "");
+    rig_close(&r);
+}
+
+/* An answer over the HTTP client's cap is not retried (it would be as large again). */
+static void
+test_logs_reader_moto_page_over_cap(void **state)
+{
+    struct http_opts ho = {.verify = true, .timeout_ms = 10000, .max_response_bytes = 256};
+    struct creds_opts co = {.region = getenv("AWS_REGION")};
+    struct cwl_opts wo = {.endpoint = getenv("HAF_LR_URL"), .region = getenv("AWS_REGION")};
+    struct logs_reader_opts o = {.page_limit = 50, .progress = on_progress};
+    struct logs_filter f = {.group = getenv("HAF_LR_GROUP")};
+    struct cwl_result res;
+    struct rig r;
+    struct seen s = {0};
+
+    (void)state;
+    if (getenv("HAF_LR_URL") == NULL)
+        skip();
+    setenv("AWS_ACCESS_KEY_ID", getenv("HAF_READER_KEY_ID"), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", getenv("HAF_READER_SECRET"), 1);
+    r.http = http_client_new(&ho);
+    r.creds = creds_provider_new(&co, r.http);
+    r.cwl = cwl_client_new(&wo, r.http, r.creds);
+    assert_non_null(r.cwl);
+    assert_int_equal(logs_reader_filter(r.cwl, &f, &o, on_event, &s, &res), HAF_ETOOLONG);
+    assert_int_equal(last_progress.requests, 1);
+    assert_int_equal(s.n, 0);
+    rig_close(&r);
+}
+
 static void
 test_logs_reader_moto_denied_and_missing(void **state)
 {
@@ -418,6 +471,8 @@ main(void)
         cmocka_unit_test(test_logs_reader_filter_invalid_args),
         cmocka_unit_test(test_logs_reader_moto_filter_pages),
         cmocka_unit_test(test_logs_reader_moto_streams),
+        cmocka_unit_test(test_logs_reader_moto_retries_exhausted),
+        cmocka_unit_test(test_logs_reader_moto_page_over_cap),
         cmocka_unit_test(test_logs_reader_moto_denied_and_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
