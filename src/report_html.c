@@ -92,10 +92,20 @@ static const char css[] =
     "section{break-inside:avoid-page}.scroll{overflow:visible}.card{background:none}"
     "a{color:#000}}";
 
+/* "2026-12-06T20:15:58Z" -> "2026-12-06 20:15:58"; "" -> an em dash. */
+static const char *
+readable(const char *iso, char out[32])
+{
+    if (iso[0] == '\0')
+        return "\xE2\x80\x94";
+    snprintf(out, 32, "%.10s %.8s", iso, iso + 11);
+    return out;
+}
+
 static void
 head(struct report_out *w, const struct report *r)
 {
-    char a[32], b[32];
+    char a[32], b[32], pa[32], pb[32];
 
     report_iso(r->opts.since_ms ? r->opts.since_ms : r->first_ms, a);
     report_iso(r->opts.until_ms ? r->opts.until_ms : r->last_ms, b);
@@ -107,8 +117,8 @@ head(struct report_out *w, const struct report *r)
         "style-src 'unsafe-inline'\">"
         "<meta name=\"generator\" content=\"hsm-audit-forwarder report\">"
         "<title>CloudHSM audit review %.10s to %.10s</title><style>%s</style></head>\n"
-        "<body><header><h1>CloudHSM audit review</h1><p>%s to %s (UTC) &middot; ",
-        a[0] ? a : "start", b[0] ? b : "end", css, a[0] ? a : "start", b[0] ? b : "end");
+        "<body><header><h1>CloudHSM audit review</h1><p>%s to %s UTC &middot; ",
+        a[0] ? a : "start", b[0] ? b : "end", css, readable(a, pa), readable(b, pb));
     report_out_printf(w, "%" PRIu64 " entries from %" PRIu64 " source%s</p></header>\n<main>\n",
                       r->entries, r->sources_total, r->sources_total == 1 ? "" : "s");
 }
