@@ -714,10 +714,10 @@ const char *
 report_digest_summary(const struct report *r)
 {
     if (r->digest_streams > 0)
-        return "Digest streams exist: run `hsm-audit-forwarder verify` on this log group to prove "
+        return "Digest streams exist: run hsm-audit-forwarder verify on this log group to prove "
                "that nothing in it was altered, removed or injected (not checked here).";
     return "No digest streams were read: integrity is not provable from these inputs, only "
-           "the sequence continuity above (`hsm-audit-forwarder verify` explains).";
+           "the sequence continuity above (see hsm-audit-forwarder verify).";
 }
 
 void

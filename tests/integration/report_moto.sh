@@ -107,7 +107,7 @@ python3 "$tools/report_check.py" same "$work/files.json" "$work/raw.json" ||
     fail "the CloudHSM-style group gives another report than the files"
 [ "$(jq -r .unreadable "$work/raw.json")" = 0 ] || fail "the .digest stream was read"
 [ "$(jq -r .digests.streams "$work/raw.json")" = 1 ] || fail "the .digest stream was not noted"
-jq -r .digests.summary "$work/raw.json" | grep -q 'run `hsm-audit-forwarder verify`' ||
+jq -r .digests.summary "$work/raw.json" | grep -q 'run hsm-audit-forwarder verify' ||
     fail "the digest summary does not point to verify"
 timeout 240 "$HAF_BIN" report -c "$work/haf.yaml" --format json --page-size 100 \
     --log-group "$our_group" --log-stream-prefix hsm- >"$work/ours.json" 2>"$work/ours.err" ||
