@@ -11,6 +11,8 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libya
       libcmocka-dev libssl-dev clang clang-format libclang-rt-dev curl python3 procps
       groff-base man-db systemd dpkg-dev file rpm)
 pkgs+=(zlib1g-dev)
+# jq: the report and moto tests read JSON documents with it.
+pkgs+=(jq)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
