@@ -34,6 +34,9 @@
 
 #include "haf/utf8.h"
 
+/* The bound report.h states: everything the aggregation keeps is this one struct. */
+_Static_assert(sizeof(struct report) < (3u << 19), "struct report grew past 1.5 MiB");
+
 #define RESP_UNKNOWN_USER   157
 #define RESP_NO_SUCH_USER   206
 #define RESP_WRONG_PASSWORD 163
