@@ -347,7 +347,9 @@ write_output(const struct run *run, const struct buf *b)
         return write_all(STDOUT_FILENO, b) == 0 ? 0 : EXIT_RUNTIME;
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", run->output, (long)getpid()) >= (int)sizeof(tmp))
         return EXIT_USAGE;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* O_EXCL | O_NOFOLLOW: in a shared directory a planted file or symlink of that name is
+     * refused, never followed or truncated. The report names users: not world-readable. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) {
         fprintf(stderr, ME ": cannot create '%s': %s\n", tmp, strerror(errno));
         return EXIT_RUNTIME;

@@ -97,6 +97,7 @@ echo old >"$work/r.html"
 "$HAF_BIN" report --format html --output "$work/r.html" "$work"/in/*.log
 head -c 15 "$work/r.html" | grep -q '<!DOCTYPE html>' || fail "--output: not the HTML page"
 ls "$work" | grep -q '\.tmp\.' && fail "--output left a temporary file"
+[ "$(stat -c %a "$work/r.html")" = 640 ] || fail "--output: mode $(stat -c %a "$work/r.html"), want 640"
 
 # A missing input: the others are still reported, exit 1.
 rc=0
