@@ -9,6 +9,14 @@
 
 #include "haf/civil.h"
 
+/* An ASCII digit. Compared as a char: "(unsigned char)c - '0' <= 9" is int arithmetic, where
+ * ',' is -4 and passes. */
+static inline bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* n digits at s[*i] into *v; false when they are not there. */
 static bool
 digits(struct span s, size_t *i, size_t n, unsigned *v)
@@ -83,9 +91,9 @@ parse_iso(struct span s, int64_t *out)
             if (i < s.len && s.p[i] == '.') {
                 unsigned scale = 100;
                 i++;
-                if (i >= s.len || (unsigned char)s.p[i] - '0' > 9)
+                if (i >= s.len || !is_digit(s.p[i]))
                     return false;
-                for (; i < s.len && (unsigned char)s.p[i] - '0' <= 9; i++, scale /= 10)
+                for (; i < s.len && is_digit(s.p[i]); i++, scale /= 10)
                     ms += ((unsigned char)s.p[i] - '0') * scale;
             }
         }

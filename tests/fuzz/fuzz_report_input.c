@@ -3,8 +3,10 @@
  * CloudWatch event or an input file may hold: raw audit text, our JSON events, markers,
  * certificate-storage events, anything). Byte 0 picks how: 0-127 one CloudWatch message, else the
  * bytes through a file feeder split at a point chosen by byte 1. Then all three renderings run.
- * Beyond "no crash, no leak, no UB": the JSON rendering parses as JSON, and the HTML rendering
- * holds no "<script" (every value from the input is escaped).
+ * Beyond "no crash, no leak, no UB": the JSON rendering parses as JSON, the HTML rendering holds
+ * no "<script" (every value from the input is escaped), and, differentially, every message jansson
+ * reads as one JSON object (nested at most 60 deep) is read by our event scanner too
+ * (report_event_scan, src/report_event.c), so no event of ours falls back to text by mistake.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,41 @@
 
 #include "haf/report.h"
 #include "haf/report_input.h"
+#include "report_internal.h"
+
+static int
+depth_of(const json_t *v)
+{
+    int d = 0, k;
+    size_t i;
+    const char *key;
+    json_t *x;
+
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, x) if ((k = depth_of(x)) > d) d = k;
+        return d + 1;
+    }
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) if ((k = depth_of(x)) > d) d = k;
+        return d + 1;
+    }
+    return 0;
+}
+
+static void
+check_scanner(struct span msg)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(msg.p, msg.len, JSON_ALLOW_NUL, &jerr);
+    struct report_event ev;
+    struct buf scratch;
+
+    buf_init(&scratch, 0);
+    if (json_is_object(j) && depth_of(j) <= 60 && !report_event_scan(msg, &scratch, &ev))
+        abort();
+    buf_clean_up(&scratch);
+    json_decref(j);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,6 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == NULL)
         return 0;
     if (data[0] < 128) {
+        check_scanner(span_make((const char *)data + 2, size - 2));
         if (report_feed_message(r, SPAN_LIT("hsm-f"), 1764979200000,
                                 span_make((const char *)data + 2, size - 2)) != HAF_OK)
             abort();

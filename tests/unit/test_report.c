@@ -20,6 +20,7 @@
 
 #include "haf/report.h"
 #include "haf/report_input.h"
+#include "report_internal.h"
 
 #define T0_MS 1764979200000LL /* 2025-12-06T00:00:00Z */
 
@@ -530,6 +531,70 @@ test_report_render_json_schema_keys(void **state)
     report_free(r);
 }
 
+static void
+test_report_event_scan_forms(void **state)
+{
+    struct report_event ev;
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 0);
+    /* Numbers before and after other members; escapes, surrogates and U+0000 decoded. */
+    assert_true(report_event_scan(
+        SPAN_LIT(" {\"x\":3,\"usecs\":18446744073709551615,\"sequence_no\":1.5,"
+                 "\"reboot_counter\":-1,\"session_handle\":1e3,\"key_handle\":7,"
+                 "\"user_name\":\"a\\u0000\\\"\\ud83d\\ude00\\udc00\\n\",\"y\":[1,{\"z\":null}],"
+                 "\"opcode\":{\"name\":\"CN_LOGIN\",\"code\":13},\"user_name\":\"b\"} "),
+        &b, &ev));
+    assert_true(ev.entry.present & HAF_F_TIME);
+    assert_true(ev.entry.usecs == UINT64_MAX);
+    assert_false(ev.entry.present &
+                 (HAF_F_SEQUENCE_NO | HAF_F_REBOOT_COUNTER | HAF_F_SESSION_HANDLE));
+    assert_int_equal(ev.entry.key_handle, 7);
+    assert_true(span_eq(ev.entry.user_name, SPAN_LIT("b"))); /* the last one wins */
+    assert_true(span_eq(ev.entry.opcode.name, SPAN_LIT("CN_LOGIN")));
+    assert_int_equal(ev.entry.opcode.code, 13);
+    assert_true(report_event_scan(
+        SPAN_LIT("{\"user_name\":\"a\\u0000\\\"\\ud83d\\ude00\\udc00\\n\"}"), &b, &ev));
+    assert_true(span_eq(ev.entry.user_name, SPAN_LIT("a\0\"\xF0\x9F\x98\x80\xEF\xBF\xBD\n")));
+    /* Past UINT64_MAX: absent, not wrapped. */
+    assert_true(report_event_scan(SPAN_LIT("{\"usecs\":18446744073709551616}"), &b, &ev));
+    assert_false(ev.entry.present & HAF_F_TIME);
+    /* Not exactly one JSON object. */
+    static const char *const bad[] = {
+        "{",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\":01}",
+        "{\"a\":\"x}",
+        "{\"a\":tru}",
+        "{} {}",
+        "[1]",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":1.}",
+        "{\"a\":-}",
+        "{a:1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(report_event_scan(span_cstr(bad[i]), &b, &ev));
+    /* Nesting: 64 levels (the object and 63 arrays) are read, 65 are refused. */
+    for (int arrays = 63; arrays <= 64; arrays++) {
+        char deep[200];
+        size_t n = 0;
+        memcpy(deep, "{\"a\":", 5);
+        n = 5;
+        for (int i = 0; i < arrays; i++)
+            deep[n++] = '[';
+        for (int i = 0; i < arrays; i++)
+            deep[n++] = ']';
+        deep[n++] = '}';
+        assert_int_equal(report_event_scan(span_make(deep, n), &b, &ev), arrays == 63);
+    }
+    buf_clean_up(&b);
+}
+
 int
 main(void)
 {
@@ -544,6 +609,7 @@ main(void)
         cmocka_unit_test(test_report_feed_raw_and_json_agree),
         cmocka_unit_test(test_report_feed_markers_cert_and_junk),
         cmocka_unit_test(test_report_parse_time_forms),
+        cmocka_unit_test(test_report_event_scan_forms),
         cmocka_unit_test(test_report_escape_hostile),
         cmocka_unit_test(test_report_render_hostile_names),
         cmocka_unit_test(test_report_render_json_schema_keys),
