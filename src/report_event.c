@@ -8,8 +8,8 @@
  * the strings it keeps (into one scratch buffer reserved up front, so the spans into it never
  * move), and skips every other value. It accepts exactly RFC 8259 JSON (one value, whitespace
  * around it, nesting up to REPORT_EVENT_MAX_DEPTH); anything else is "not JSON" and the caller
- * falls back to audit text. A repeated member keeps its last value of the expected type. Numbers are
- * read from their digits: a member is an integer only when it is a non-negative integer literal
+ * falls back to audit text. A repeated member keeps its last value of the expected type. Numbers
+ * are read from their digits: a member is an integer only when it is a non-negative integer literal
  * up to UINT64_MAX (a fraction, exponent or sign leaves the field absent). Strings: escapes are
  * decoded; \u0000 is kept (spans carry lengths); a lone surrogate becomes U+FFFD; raw bytes are
  * not re-validated here (the aggregation stores every name as valid UTF-8).
