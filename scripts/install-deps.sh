@@ -12,6 +12,8 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libya
       groff-base man-db systemd dpkg-dev file rpm lintian debootstrap iproute2 libcap2-bin
       util-linux)
 pkgs+=(zlib1g-dev)
+# jq: the report and moto tests read JSON documents with it.
+pkgs+=(jq)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,4 +36,13 @@ fi
 if ! command -v aws >/dev/null 2>&1; then
     python3 -m pip install -q awscli 2>/dev/null ||
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq awscli >/dev/null
+fi
+
+# chromium (headless) for the HTML report test (tests/integration/report_html_chromium.sh); the
+# test is skipped, saying so, where it cannot be installed. fonts-dejavu-core gives it a font.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "install-deps: installing chromium"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends chromium fonts-dejavu-core >/dev/null ||
+        echo "install-deps: chromium could not be installed: the HTML report test will be skipped"
 fi

@@ -617,8 +617,8 @@ out:
 
 /* ---- blocking calls ---- */
 
-/* Sign, send, classify. HAF_OK whenever an answer (or a transport outcome) was classified. */
-static enum haf_err
+/* Sign, send, classify (see cwl.h). */
+enum haf_err
 cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
          struct cwl_result *res)
 {

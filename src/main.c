@@ -22,6 +22,9 @@ usage(FILE *out)
             "       hsm-audit-forwarder --reload\n"
             "       hsm-audit-forwarder parse [--format json|raw] "
             "[--input auto|audit|cwl-json|s3-export] [FILE...]\n"
+            "       hsm-audit-forwarder report [--since T] [--until T] [--hsm ID]...\n"
+            "           [--format text|json|html] [--output FILE] [-c FILE]\n"
+            "           (FILE... | --log-group G [--log-stream-prefix P])\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
             "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
@@ -42,6 +45,8 @@ usage(FILE *out)
             "parse: read audit log files or CloudWatch exports (stdin when none; gzip too) and\n"
             "print one JSON object (or the raw\n"
             "entry text with --format raw) per entry, one per line.\n"
+            "report: the daily review of HSM activity (logins, users, keys, completeness) as\n"
+            "text, JSON or one self-contained HTML page; see 'hsm-audit-forwarder report --help'.\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
@@ -71,6 +76,8 @@ main(int argc, char **argv)
         perror("hsm-audit-forwarder: prctl(PR_SET_DUMPABLE)");
     if (argc >= 2 && strcmp(argv[1], "parse") == 0)
         return cmd_parse(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
 
     while ((c = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
         switch (c) {

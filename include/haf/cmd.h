@@ -13,6 +13,9 @@
 /* hsm-audit-forwarder parse [--format json|raw] [FILE...]; argv[0] is "parse". */
 int cmd_parse(int argc, char **argv);
 
+/* hsm-audit-forwarder report [...] (src/cmd_report.c); argv[0] is "report". */
+int cmd_report(int argc, char **argv);
+
 struct daemon_opts {
     const char *config_path;
     bool foreground;

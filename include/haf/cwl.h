@@ -132,6 +132,15 @@ HAF_MUST_USE enum haf_err cwl_describe_log_group(struct cwl_client *c, const cha
                                                  struct cwl_group_info *out,
                                                  struct cwl_result *res);
 
+/* One signed awsJson1.1 exchange of operation `op` ("FilterLogEvents") with a complete JSON body:
+ * sign with the current credentials and corrected clock, send (blocking), classify into *res, and
+ * learn from the answer as every call does (clock offset, credential invalidation). *resp receives
+ * the raw answer (body capped by the HTTP client's max_response_bytes: HTTP_TOO_LARGE). HAF_OK
+ * whenever an outcome was classified; HAF_ECREDS without credentials; HAF_EINVAL, HAF_ENOMEM. For
+ * readers of operations this file does not wrap (src/logs_reader.c). */
+HAF_MUST_USE enum haf_err cwl_call(struct cwl_client *c, const char *op, struct span body,
+                                   struct http_response *resp, struct cwl_result *res);
+
 /* One read-back event. */
 struct cwl_read_event {
     int64_t timestamp_ms;

@@ -9,6 +9,7 @@
 # 2. bench_e2e.sh     --once from a backlog (100k, 1M, 3M entries over 4 files) to a loopback sink
 # 3. bench_steady.sh  1,000 entries/s for 60 s: CPU, RSS, latency written -> acknowledged
 # 4. bench_idle.sh    idle daemon: CPU, wake-ups, RSS
+# 5. bench_report.sh  report over 100k and 1M entries: entries/s, entries per CPU-s, peak RSS
 #
 # Generated inputs are kept in build-bench-release/bench-data between runs. The machine is shared
 # and may be noisy: CPU-seconds are the steadier figure, wall-clock rates move with the load
@@ -50,6 +51,12 @@ fi
     "$here/bench_steady.sh"
     echo
     "$here/bench_idle.sh"
+    echo
+    if [ "$quick" = 1 ]; then
+        BENCH_MARKDOWN=1 BENCH_SIZES="100000 1000000" BENCH_RUNS=1 "$here/bench_report.sh"
+    else
+        BENCH_MARKDOWN=1 "$here/bench_report.sh"
+    fi
 } >"$report"
 
 python3 - "$summary" "$report" "$quick" >"$out" <<'PY'
@@ -115,6 +122,16 @@ if get("idle_cpu_pct") is not None:
         "%.1f MiB (private %.1f MiB + %.1f MiB of mapped libraries)"
         % (get("idle_rss_mib"), get("idle_anon_mib"), get("idle_file_mib")),
         get("idle_rss_mib") <= 8)
+r1 = get("report_1000000_json_cpu_eps")
+if r1 is not None:
+    row("report --format json, 1M entries (4 files)", ">= 1,000,000 entries/s",
+        "%.0f entries per CPU-s (%.0f entries/s wall)" % (r1, get("report_1000000_json_eps")),
+        r1 >= 1e6)
+    small = get("report_100000_json_rss_mib")
+    big = get("report_1000000_json_rss_mib")
+    if small is not None:
+        row("report, peak RSS vs entries", "flat", "100k: %.1f MiB, 1M: %.1f MiB" % (small, big),
+            abs(big - small) <= 1.0)
 print()
 print(report)
 PY

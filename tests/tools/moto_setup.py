@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """moto_setup.py: prepares a running moto_server (IAM auth not yet enforced) for our tests.
 
-Creates two IAM users in moto's default account, each with an access key and one managed policy:
+Creates IAM users in moto's default account, each with an access key and one managed policy:
 - haf-writer: logs:CreateLogGroup, CreateLogStream, PutLogEvents, PutRetentionPolicy,
   DescribeLogStreams, GetLogEvents (exactly what the forwarder needs, nothing else);
 - haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests);
+- haf-reader: what `report` and `verify` read with: logs:FilterLogEvents, GetLogEvents,
+  DescribeLogStreams, DescribeLogGroups (nothing that writes);
 - haf-admin: logs:* and cloudwatch:* (tests that play the operator: filter-log-events, metric
   filters, alarms, dashboards), exported as HAF_ADMIN_KEY_ID / HAF_ADMIN_SECRET.
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
-HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, AWS_REGION) on stdout, nothing else.
+HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, HAF_READER_KEY_ID /
+HAF_READER_SECRET for the reader, AWS_REGION) on stdout, nothing else.
 
 Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
 is off while they run; moto.sh turns it on afterwards.
@@ -26,6 +29,13 @@ WRITER_ACTIONS = [
     "logs:PutRetentionPolicy",
     "logs:DescribeLogStreams",
     "logs:GetLogEvents",
+]
+
+READER_ACTIONS = [
+    "logs:FilterLogEvents",
+    "logs:GetLogEvents",
+    "logs:DescribeLogStreams",
+    "logs:DescribeLogGroups",
 ]
 
 
@@ -65,11 +75,14 @@ def main():
     # moto authorises CloudWatch calls under its endpoint prefix "monitoring", AWS under
     # "cloudwatch": both are granted.
     admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*"])
+    reader = make_user(iam, "haf-reader", READER_ACTIONS)
     out = {
         "AWS_ACCESS_KEY_ID": writer[0],
         "AWS_SECRET_ACCESS_KEY": writer[1],
         "HAF_DENIED_KEY_ID": denied[0],
         "HAF_DENIED_SECRET": denied[1],
+        "HAF_READER_KEY_ID": reader[0],
+        "HAF_READER_SECRET": reader[1],
         "HAF_ADMIN_KEY_ID": admin[0],
         "HAF_ADMIN_SECRET": admin[1],
         "AWS_REGION": region,
