@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haf/base64.h"
 #include "haf/utf8.h"
 
 static const char *const KIND_NAMES[] = {
@@ -285,11 +286,12 @@ record_object(const struct digest_record *r, bool with_sig)
     bad |= json_object_set_new(o, "key_id", json_string(r->key_id));
     bad |= json_object_set_new(o, "alg", json_string(r->alg));
     if (with_sig) {
-        /* 4 output bytes per 3 input bytes, plus the NUL EVP_EncodeBlock writes. */
-        char b64[(DIGEST_MAX_SIG_BYTES + 2) / 3 * 4 + 1];
+        struct buf b64;
 
-        EVP_EncodeBlock((unsigned char *)b64, r->sig, (int)r->sig_len);
-        bad |= json_object_set_new(o, "sig", json_string(b64));
+        buf_init(&b64, 0);
+        bad |= base64_encode(r->sig, r->sig_len, &b64) != HAF_OK;
+        bad |= json_object_set_new(o, "sig", json_string(buf_cstr(&b64)));
+        buf_clean_up(&b64);
     }
     if (bad) {
         json_decref(o);
@@ -626,51 +628,19 @@ get_late(json_t *o, struct digest_record *r, struct buf *why)
     return HAF_OK;
 }
 
-/* Strict standard base64 (padding required, no whitespace, canonical trailing bits). */
 static enum haf_err
 get_sig(json_t *o, struct digest_record *r, struct buf *why)
 {
     json_t *v = json_object_get(o, "sig");
-    const char *s;
-    size_t len, pad = 0, max_len = (DIGEST_MAX_SIG_BYTES + 2) / 3 * 4;
-    unsigned char *raw = NULL;
-    char *again = NULL;
-    int n;
+    enum haf_err e;
 
     if (!json_is_string(v))
         return parse_fail(why, "sig: not a string");
-    s = json_string_value(v);
-    len = json_string_length(v);
-    if (len == 0 || len % 4 != 0 || len > max_len)
-        return parse_fail(why, "sig: not base64 of 1..%d bytes", DIGEST_MAX_SIG_BYTES);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                   c == '+' || c == '/';
-
-        if (c == '=' && i >= len - 2 && (i == len - 1 || s[len - 1] == '='))
-            pad++;
-        else if (!b64 || pad)
-            return parse_fail(why, "sig: not base64");
-    }
-    raw = malloc(len / 4 * 3 + 1);
-    again = malloc(len + 1);
-    if (!raw || !again) {
-        free(raw);
-        free(again);
-        return HAF_ENOMEM;
-    }
-    n = EVP_DecodeBlock(raw, (const unsigned char *)s, (int)len);
-    if (n < 0 || (size_t)n < pad + 1 ||
-        (EVP_EncodeBlock((unsigned char *)again, raw, n - (int)pad), memcmp(again, s, len) != 0)) {
-        free(raw);
-        free(again);
-        return parse_fail(why, "sig: not canonical base64");
-    }
-    free(again);
-    r->sig = raw;
-    r->sig_len = (size_t)n - pad;
-    return HAF_OK;
+    e = base64_decode(span_make(json_string_value(v), json_string_length(v)), DIGEST_MAX_SIG_BYTES,
+                      &r->sig, &r->sig_len);
+    if (e == HAF_EPARSE || e == HAF_ETOOLONG)
+        return parse_fail(why, "sig: not canonical base64 of 1..%d bytes", DIGEST_MAX_SIG_BYTES);
+    return e;
 }
 
 static enum haf_err

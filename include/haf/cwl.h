@@ -61,6 +61,10 @@ void cwl_classify(const struct http_response *resp, struct cwl_result *out);
 struct cwl_opts {
     const char *endpoint; /* "https://logs.us-east-1.amazonaws.com" or an override */
     const char *region;
+    /* Another awsJson1.1 service through the same signing and classification (kms.c): NULL for
+     * CloudWatch Logs ("logs", "Logs_20140328."). */
+    const char *service;
+    const char *target_prefix;
 };
 
 struct cwl_client;
@@ -71,6 +75,8 @@ void cwl_client_free(struct cwl_client *c);
 
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
+/* The same for another service ("https://kms.<region>.<suffix>"); caller frees. */
+char *cwl_service_endpoint(const char *service, const char *region);
 
 /* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature.
  * The client already does this itself when a CWL_CLOCK_SKEW answer carried a Date header (and
@@ -112,6 +118,12 @@ HAF_MUST_USE enum haf_err cwl_get_log_events(struct cwl_client *c, const char *g
 HAF_MUST_USE enum haf_err cwl_get_newest_events(struct cwl_client *c, const char *group,
                                                 const char *stream, size_t limit, cwl_event_cb cb,
                                                 void *ctx, struct cwl_result *res);
+
+/* One blocking awsJson1.1 call: sign `body` (a JSON document) for X-Amz-Target <prefix><op>, send,
+ * classify into *res; the answer's body is left in *resp (http_response_init'ed by the caller).
+ * Same return codes as the operations above. */
+HAF_MUST_USE enum haf_err cwl_call_json(struct cwl_client *c, const char *op, struct span body,
+                                        struct http_response *resp, struct cwl_result *res);
 
 /* ---- asynchronous PutLogEvents, for the event loop ---- */
 

@@ -295,11 +295,11 @@ static const struct {
     {"\"late\":[[17,", "\"late\":[[17,\"x\"],[17,", "late[0]"},
     {"\"count\":3", "\"count\":0", "inconsistent record"},
     {"\"first_ms\":1699999999500", "\"first_ms\":1699999999901", "first_ms after last_ms"},
-    {"\"sig\":\"YWJj\"", "\"sig\":\"YWJ\"", "sig: not base64 of"},
-    {"\"sig\":\"YWJj\"", "\"sig\":\"YW=j\"", "sig: not base64"},
+    {"\"sig\":\"YWJj\"", "\"sig\":\"YWJ\"", "sig: not canonical"},
+    {"\"sig\":\"YWJj\"", "\"sig\":\"YW=j\"", "sig: not canonical"},
     {"\"sig\":\"YWJj\"", "\"sig\":\"YR==\"", "sig: not canonical"},
-    {"\"sig\":\"YWJj\"", "\"sig\":\"\"", "sig: not base64 of"},
-    {"\"sig\":\"YWJj\"", "\"sig\":\"====\"", "sig:"},
+    {"\"sig\":\"YWJj\"", "\"sig\":\"\"", "sig: not canonical"},
+    {"\"sig\":\"YWJj\"", "\"sig\":\"====\"", "sig: not canonical"},
     {"{", "[", "not a JSON object"},
 };
 
