@@ -17,7 +17,7 @@
 static const struct {
     const char *raw, *enc;
 } VECTORS[] = {
-    {"f", "Zg=="},     {"fo", "Zm8="},         {"foo", "Zm9v"},
+    {"f", "Zg=="},        {"fo", "Zm8="},        {"foo", "Zm9v"},
     {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
 };
 
@@ -44,7 +44,7 @@ test_base64_rfc4648_vectors(void **state)
 static void
 test_base64_decode_refuses(void **state)
 {
-    static const char *const bad[] = {"",     "Zg=",  "Zg",   "Z===", "Zh==", "Zm9=",
+    static const char *const bad[] = {"",         "Zg=",  "Zg",    "Z===", "Zh==", "Zm9=",
                                       "Zg==Zg==", "Zm 9", "Zm9\n", "Zm-v", "=Zm9", "Zm=v"};
     uint8_t *raw = (uint8_t *)"untouched";
     size_t n = 7;
