@@ -33,3 +33,11 @@ if ! command -v aws >/dev/null 2>&1; then
     python3 -m pip install -q awscli 2>/dev/null ||
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq awscli >/dev/null
 fi
+
+# Debian's python3-cryptography (for /usr/bin/python3): the independent signature checker of the
+# digest tests (tests/tools/check_digests.py).
+if ! dpkg-query -W -f='${Status}' python3-cryptography 2>/dev/null | grep -q "install ok installed"; then
+    echo "install-deps: installing python3-cryptography"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        python3-cryptography >/dev/null
+fi

@@ -86,8 +86,7 @@ kms_public_key_clean_up(struct kms_public_key *k)
 /* Send `req` (reference stolen) as operation `op`; on HAF_OK the parsed 200 answer is in *answer.
  */
 static enum haf_err
-kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer,
-         struct cwl_result *res)
+kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer, struct cwl_result *res)
 {
     struct http_response resp;
     json_error_t jerr;

@@ -30,7 +30,7 @@
 #include "haf/kms.h"
 
 struct signer {
-    EVP_PKEY *pkey;          /* local key, or NULL for KMS */
+    EVP_PKEY *pkey;         /* local key, or NULL for KMS */
     struct kms_client *kms; /* borrowed */
     char *key_id;
     char *alg;
@@ -41,8 +41,7 @@ struct sign_pubkey {
     char id[7 + 65];
 };
 
-static void __attribute__((format(printf, 2, 3)))
-sign_msgf(struct buf *err, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) sign_msgf(struct buf *err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -111,8 +110,9 @@ key_file_check(int fd, const char *path, struct buf *err)
         return HAF_EPERM;
     }
     if (st.st_uid != 0 && st.st_uid != me) {
-        sign_msgf(err, "%s: owned by uid %u, not by root or the running user (uid %u); fix: chown "
-                       "root %s\n",
+        sign_msgf(err,
+                  "%s: owned by uid %u, not by root or the running user (uid %u); fix: chown "
+                  "root %s\n",
                   path, (unsigned)st.st_uid, (unsigned)me, path);
         return HAF_EPERM;
     }

@@ -37,8 +37,7 @@ struct kms_client;
  * those, HAF_EIO when it cannot be read, HAF_EINVAL for another key type, HAF_EPARSE for a file
  * that holds no key; `err` (not NULL) gets one line naming the path and the fix.
  */
-HAF_MUST_USE enum haf_err signer_open_file(const char *path, struct signer **out,
-                                           struct buf *err);
+HAF_MUST_USE enum haf_err signer_open_file(const char *path, struct signer **out, struct buf *err);
 
 /* Sign through KMS (the client stays the caller's and must outlive the signer). alg NULL:
  * ECDSA_SHA_256. */
@@ -70,7 +69,7 @@ const char *sign_pubkey_id(const struct sign_pubkey *k);
 
 /* HAF_OK: the signature is valid for msg under alg. HAF_EREJECTED: it is not. HAF_EINVAL: alg
  * is unknown or does not fit the key type. */
-HAF_MUST_USE enum haf_err sign_verify(const struct sign_pubkey *k, const char *alg,
-                                      struct span msg, const uint8_t *sig, size_t sig_len);
+HAF_MUST_USE enum haf_err sign_verify(const struct sign_pubkey *k, const char *alg, struct span msg,
+                                      const uint8_t *sig, size_t sig_len);
 
 #endif

@@ -7,6 +7,8 @@ Creates two IAM users in moto's default account, each with an access key and one
 - haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests).
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
 HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, AWS_REGION) on stdout, nothing else.
+Also creates two asymmetric KMS signing keys for the digest tests (HAF_KMS_ECC_KEY: ECC_NIST_P256,
+HAF_KMS_RSA_KEY: RSA_2048); the writer may kms:Sign and kms:GetPublicKey with them.
 
 Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
 is off while they run; moto.sh turns it on afterwards.
@@ -24,6 +26,8 @@ WRITER_ACTIONS = [
     "logs:PutRetentionPolicy",
     "logs:DescribeLogStreams",
     "logs:GetLogEvents",
+    "kms:Sign",
+    "kms:GetPublicKey",
 ]
 
 
@@ -60,6 +64,15 @@ def main():
     denied = make_user(
         iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
     )
+    kms = boto3.client(
+        "kms",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="AKIASETUPSETUPSETUP0",
+        aws_secret_access_key="setup-only",
+    )
+    ecc = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     out = {
         "AWS_ACCESS_KEY_ID": writer[0],
         "AWS_SECRET_ACCESS_KEY": writer[1],
@@ -67,6 +80,8 @@ def main():
         "HAF_DENIED_SECRET": denied[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
+        "HAF_KMS_ECC_KEY": ecc["KeyId"],
+        "HAF_KMS_RSA_KEY": rsa["KeyId"],
     }
     for k, v in out.items():
         print(f"export {k}={shlex.quote(v)}")

@@ -61,8 +61,8 @@ write_key(EVP_PKEY *k, const char *name, bool priv, bool enc, mode_t mode)
     assert_non_null(f);
     if (priv)
         assert_int_equal(PEM_write_PrivateKey(f, k, enc ? EVP_aes_128_cbc() : NULL,
-                                              enc ? (unsigned char *)"pw" : NULL, enc ? 2 : 0,
-                                              NULL, NULL),
+                                              enc ? (unsigned char *)"pw" : NULL, enc ? 2 : 0, NULL,
+                                              NULL),
                          1);
     else
         assert_int_equal(PEM_write_PUBKEY(f, k), 1);
@@ -166,9 +166,9 @@ test_sign_ecdsa_p256_round_trip_and_rejections(void **state)
     assert_int_equal(sign_verify(p, "ECDSA_SHA_256", msg, (uint8_t *)sig.p, sig.len), HAF_OK);
     assert_int_equal(sign_verify(po, "ECDSA_SHA_256", msg, (uint8_t *)sig.p, sig.len),
                      HAF_EREJECTED);
-    assert_int_equal(sign_verify(p, "ECDSA_SHA_256", SPAN_LIT("{\"haf_digest\":2}"),
-                                 (uint8_t *)sig.p, sig.len),
-                     HAF_EREJECTED);
+    assert_int_equal(
+        sign_verify(p, "ECDSA_SHA_256", SPAN_LIT("{\"haf_digest\":2}"), (uint8_t *)sig.p, sig.len),
+        HAF_EREJECTED);
     assert_int_equal(sign_verify(p, "ECDSA_SHA_256", msg, (uint8_t *)sig.p, sig.len - 1),
                      HAF_EREJECTED);
     assert_int_equal(sign_verify(p, "ECDSA_SHA_256", msg, (uint8_t *)"", 0), HAF_EREJECTED);

@@ -1,0 +1,160 @@
+/*
+ * digest_tool.c: a test driver for the digest chain and the signers, until the daemon emits
+ * digests itself. Reads events as JSON lines {"timestamp":N,"message":"..."} on stdin (what
+ * `aws logs get-log-events` returns per event), feeds them to the accumulator in input order,
+ * seals a record every --every events (and once at the end, as a stop record with --stop), signs
+ * each with --key-file or --kms-key-id (KMS through the environment's credentials, AWS_REGION and
+ * AWS_ENDPOINT_URL[_KMS]), and prints each shipped record on its own line.
+ *
+ *   digest_tool [--key-file PEM | --kms-key-id ID [--alg ALG]] [--stream S] [--every N]
+ *               [--time-ms T] [--interval-s I] [--stop]
+ * Exit 0 on success, 1 on any failure (with a message on stderr).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haf/creds.h"
+#include "haf/digest.h"
+#include "haf/http.h"
+#include "haf/kms.h"
+#include "haf/sign.h"
+
+struct tool {
+    struct signer *signer;
+    struct digest_acc acc;
+    const char *stream;
+    int64_t time_ms;
+    uint32_t interval_s;
+};
+
+static int
+emit(struct tool *t, enum digest_kind kind)
+{
+    struct digest_record r;
+    struct buf canon, sig, out, err;
+    int rc = 1;
+
+    buf_init(&canon, 0);
+    buf_init(&sig, 0);
+    buf_init(&out, 0);
+    buf_init(&err, 0);
+    if (digest_acc_seal(&t->acc, kind, t->stream, t->time_ms, t->interval_s,
+                        signer_key_id(t->signer), signer_alg(t->signer), &r) != HAF_OK) {
+        fprintf(stderr, "digest_tool: seal failed\n");
+        goto out;
+    }
+    t->time_ms += (int64_t)t->interval_s * 1000;
+    if (digest_record_canonical(&r, &canon) != HAF_OK ||
+        signer_sign(t->signer, buf_span(&canon), &sig, &err) != HAF_OK) {
+        fprintf(stderr, "digest_tool: signing failed: %s\n", buf_cstr(&err));
+        goto clean;
+    }
+    r.sig = malloc(sig.len);
+    memcpy(r.sig, sig.p, sig.len);
+    r.sig_len = sig.len;
+    if (digest_record_json(&r, &out) != HAF_OK)
+        goto clean;
+    printf("%s\n", buf_cstr(&out));
+    rc = 0;
+clean:
+    digest_record_clean_up(&r);
+out:
+    buf_clean_up(&canon);
+    buf_clean_up(&sig);
+    buf_clean_up(&out);
+    buf_clean_up(&err);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"key-file", required_argument, NULL, 'k'}, {"kms-key-id", required_argument, NULL, 'm'},
+        {"alg", required_argument, NULL, 'a'},      {"stream", required_argument, NULL, 's'},
+        {"every", required_argument, NULL, 'e'},    {"time-ms", required_argument, NULL, 't'},
+        {"interval-s", required_argument, NULL, 'i'}, {"stop", no_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
+    };
+    struct tool t = {.stream = "stream", .time_ms = 1700000000000, .interval_s = 300};
+    const char *key_file = NULL, *kms_key = NULL, *alg = NULL;
+    struct http_client *http = NULL;
+    struct creds_provider *creds = NULL;
+    struct kms_client *kms = NULL;
+    struct digest_head head;
+    struct buf err;
+    long every = 0;
+    bool stop = false;
+    char line[300000];
+    int c, rc = 1;
+
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k': key_file = optarg; break;
+        case 'm': kms_key = optarg; break;
+        case 'a': alg = optarg; break;
+        case 's': t.stream = optarg; break;
+        case 'e': every = atol(optarg); break;
+        case 't': t.time_ms = atoll(optarg); break;
+        case 'i': t.interval_s = (uint32_t)atol(optarg); break;
+        case 'S': stop = true; break;
+        default: return 2;
+        }
+    }
+    buf_init(&err, 0);
+    if (key_file) {
+        if (signer_open_file(key_file, &t.signer, &err) != HAF_OK) {
+            fprintf(stderr, "digest_tool: %s", buf_cstr(&err));
+            return 1;
+        }
+    } else if (kms_key) {
+        struct creds_opts copts = {.region = getenv("AWS_REGION")};
+
+        http = http_client_new(NULL);
+        creds = http ? creds_provider_new(&copts, http) : NULL;
+        kms = creds ? kms_client_new(NULL, getenv("AWS_REGION"), http, creds) : NULL;
+        if (!kms || signer_new_kms(kms, kms_key, alg, &t.signer) != HAF_OK) {
+            fprintf(stderr, "digest_tool: cannot set up KMS\n");
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "digest_tool: --key-file or --kms-key-id\n");
+        return 2;
+    }
+    digest_head_init(&head);
+    digest_acc_init(&t.acc, &head);
+    while (fgets(line, sizeof(line), stdin)) {
+        json_error_t jerr;
+        json_t *ev = json_loads(line, 0, &jerr);
+        json_t *msg = json_object_get(ev, "message");
+
+        if (!json_is_integer(json_object_get(ev, "timestamp")) || !json_is_string(msg)) {
+            fprintf(stderr, "digest_tool: bad event line: %s", line);
+            json_decref(ev);
+            goto out;
+        }
+        if (digest_acc_add(&t.acc, json_integer_value(json_object_get(ev, "timestamp")),
+                           span_make(json_string_value(msg), json_string_length(msg)),
+                           NULL) != HAF_OK) {
+            json_decref(ev);
+            goto out;
+        }
+        json_decref(ev);
+        if (every > 0 && digest_acc_count(&t.acc) >= (size_t)every && emit(&t, DIGEST_KIND_DIGEST))
+            goto out;
+    }
+    if (emit(&t, stop ? DIGEST_KIND_STOP : DIGEST_KIND_DIGEST))
+        goto out;
+    rc = 0;
+out:
+    digest_acc_clean_up(&t.acc);
+    signer_free(t.signer);
+    kms_client_free(kms);
+    creds_provider_free(creds);
+    http_client_free(http);
+    buf_clean_up(&err);
+    return rc;
+}
