@@ -73,10 +73,14 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key-file", required_argument, NULL, 'k'}, {"kms-key-id", required_argument, NULL, 'm'},
-        {"alg", required_argument, NULL, 'a'},      {"stream", required_argument, NULL, 's'},
-        {"every", required_argument, NULL, 'e'},    {"time-ms", required_argument, NULL, 't'},
-        {"interval-s", required_argument, NULL, 'i'}, {"stop", no_argument, NULL, 'S'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"kms-key-id", required_argument, NULL, 'm'},
+        {"alg", required_argument, NULL, 'a'},
+        {"stream", required_argument, NULL, 's'},
+        {"every", required_argument, NULL, 'e'},
+        {"time-ms", required_argument, NULL, 't'},
+        {"interval-s", required_argument, NULL, 'i'},
+        {"stop", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     struct tool t = {.stream = "stream", .time_ms = 1700000000000, .interval_s = 300};
@@ -93,15 +97,32 @@ main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'k': key_file = optarg; break;
-        case 'm': kms_key = optarg; break;
-        case 'a': alg = optarg; break;
-        case 's': t.stream = optarg; break;
-        case 'e': every = atol(optarg); break;
-        case 't': t.time_ms = atoll(optarg); break;
-        case 'i': t.interval_s = (uint32_t)atol(optarg); break;
-        case 'S': stop = true; break;
-        default: return 2;
+        case 'k':
+            key_file = optarg;
+            break;
+        case 'm':
+            kms_key = optarg;
+            break;
+        case 'a':
+            alg = optarg;
+            break;
+        case 's':
+            t.stream = optarg;
+            break;
+        case 'e':
+            every = atol(optarg);
+            break;
+        case 't':
+            t.time_ms = atoll(optarg);
+            break;
+        case 'i':
+            t.interval_s = (uint32_t)atol(optarg);
+            break;
+        case 'S':
+            stop = true;
+            break;
+        default:
+            return 2;
         }
     }
     buf_init(&err, 0);
