@@ -650,8 +650,8 @@ out:
 
 /* ---- blocking calls ---- */
 
-/* Sign, send, classify. HAF_OK whenever an answer (or a transport outcome) was classified. */
-static enum haf_err
+/* Sign, send, classify (see cwl.h). */
+enum haf_err
 cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
          struct cwl_result *res)
 {
@@ -703,13 +703,6 @@ obj_set_str(json_t *o, const char *k, const char *v)
 {
     return v != NULL && json_object_set_new(o, k, json_string(v)) == 0 &&
            json_is_string(json_object_get(o, k));
-}
-
-enum haf_err
-cwl_call_json(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
-              struct cwl_result *res)
-{
-    return cwl_call(c, op, body, resp, res);
 }
 
 static enum haf_err

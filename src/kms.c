@@ -99,7 +99,7 @@ kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer, str
     body = json_dumps(req, JSON_COMPACT);
     if (!body)
         goto out;
-    e = cwl_call_json(c->cwl, op, span_cstr(body), &resp, res);
+    e = cwl_call(c->cwl, op, span_cstr(body), &resp, res);
     if (e != HAF_OK)
         goto out;
     if (res->cls != CWL_OK) {

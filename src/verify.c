@@ -91,7 +91,8 @@ iso_ms(int64_t ms, char out[32])
     struct tm tm;
     char day[24];
 
-    if (ms < 0 || !gmtime_r(&secs, &tm) || strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    if (ms < 0 || !gmtime_r(&secs, &tm) ||
+        strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
         snprintf(out, 32, "%" PRId64 "ms", ms);
     else
         snprintf(out, 32, "%s.%03dZ", day, (int)(ms % 1000));
@@ -285,8 +286,8 @@ verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
     if (e != HAF_OK) {
         iso_ms(ts_ms, when);
         s->rep.bad_records++;
-        finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1, "digest stream event at %s: not a digest record: %s",
-                when, buf_cstr(&why));
+        finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
+                "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
     } else {
         v->event_ms = ts_ms;
         s->nrec++;
@@ -332,9 +333,9 @@ check_signatures(struct verify_stream *s, const struct verify_opts *o)
         finding(&s->rep, VERIFY_FORGED, v->r.time_ms, v->r.time_ms, 1,
                 "record seq %" PRIu64 " of %s (%s, key %.80s): %s", v->r.seq, when, v->r.alg,
                 v->r.key_id,
-                !o->key              ? "no public key given: signature not checked"
-                : ok == HAF_EINVAL   ? "algorithm does not fit the public key (another key?)"
-                                     : "signature invalid (forged, altered or another key)");
+                !o->key            ? "no public key given: signature not checked"
+                : ok == HAF_EINVAL ? "algorithm does not fit the public key (another key?)"
+                                   : "signature invalid (forged, altered or another key)");
     }
     for (size_t i = 0; i < s->nrec; i++)
         if (!s->rec[i].valid)
@@ -393,13 +394,12 @@ check_chain(struct verify_stream *s, const struct verify_opts *o, size_t *n_vali
             continue;
         }
         if (prev && v->r.seq == prev->r.seq) {
-            snprintf(what, sizeof(what), "two different records with seq %" PRIu64 "%s",
-                     v->r.seq, v->r.seq == 1 ? " (a new chain: forwarder state lost?)" : "");
+            snprintf(what, sizeof(what), "two different records with seq %" PRIu64 "%s", v->r.seq,
+                     v->r.seq == 1 ? " (a new chain: forwarder state lost?)" : "");
             chain_break(&s->rep, prev, v, what);
         } else if (!prev && v->r.seq != 1) {
             if (o->from_start) {
-                snprintf(what, sizeof(what), "records seq 1..%" PRIu64 " missing",
-                         v->r.seq - 1);
+                snprintf(what, sizeof(what), "records seq 1..%" PRIu64 " missing", v->r.seq - 1);
                 chain_break(&s->rep, NULL, v, what);
             }
         } else if (prev && v->r.seq != prev->r.seq + 1) {
@@ -414,9 +414,10 @@ check_chain(struct verify_stream *s, const struct verify_opts *o, size_t *n_vali
 
             if (e != HAF_OK)
                 return e;
-            if (memcmp(v->r.prev_sha256, ph, 32) != 0 || memcmp(v->r.chain_sha256, chain, 32) != 0) {
-                snprintf(what, sizeof(what), "record seq %" PRIu64 " does not follow %s",
-                         v->r.seq, prev ? "the record before it" : "the start of a chain");
+            if (memcmp(v->r.prev_sha256, ph, 32) != 0 ||
+                memcmp(v->r.chain_sha256, chain, 32) != 0) {
+                snprintf(what, sizeof(what), "record seq %" PRIu64 " does not follow %s", v->r.seq,
+                         prev ? "the record before it" : "the start of a chain");
                 chain_break(&s->rep, prev, v, what);
             }
         }
@@ -447,8 +448,9 @@ ev_lower(const struct verify_stream *s, int64_t ts_ms, const uint8_t *leaf)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct vevent *v = &s->ev[mid];
-        bool before = leaf ? (v->ts_ms < ts_ms || (v->ts_ms == ts_ms && memcmp(v->leaf, leaf, 32) < 0))
-                           : v->ts_ms <= ts_ms;
+        bool before =
+            leaf ? (v->ts_ms < ts_ms || (v->ts_ms == ts_ms && memcmp(v->leaf, leaf, 32) < 0))
+                 : v->ts_ms <= ts_ms;
 
         if (before)
             lo = mid + 1;
@@ -781,8 +783,7 @@ check_sequence(struct verify_stream *s)
 /* ---- the run ---- */
 
 enum haf_err
-verify_stream_run(struct verify_stream *s, const struct verify_opts *o,
-                  struct verify_report *out)
+verify_stream_run(struct verify_stream *s, const struct verify_opts *o, struct verify_report *out)
 {
     uint64_t *found = NULL;
     size_t n_valid = 0;
@@ -826,8 +827,7 @@ verify_stream_run(struct verify_stream *s, const struct verify_opts *o,
     s->rep.proven = s->rep.has_records && s->rep.records > 0 && s->rep.bad_records == 0 &&
                     s->rep.chain_breaks == 0 && s->rep.covered == s->rep.events &&
                     s->rep.injected == 0 && s->rep.pending == 0 && s->rep.missing == 0 &&
-                    s->rep.altered == 0 && s->rep.heartbeat_gaps == 0 &&
-                    s->rep.sequence_gaps == 0;
+                    s->rep.altered == 0 && s->rep.heartbeat_gaps == 0 && s->rep.sequence_gaps == 0;
     *out = s->rep;
     memset(&s->rep, 0, sizeof(s->rep));
     return HAF_OK;

@@ -95,6 +95,15 @@ HAF_MUST_USE enum haf_err cwl_create_log_stream(struct cwl_client *c, const char
 HAF_MUST_USE enum haf_err cwl_put_retention_policy(struct cwl_client *c, const char *group,
                                                    int days, struct cwl_result *res);
 
+/* One signed awsJson1.1 exchange of operation `op` ("FilterLogEvents") with a complete JSON body:
+ * sign with the current credentials and corrected clock, send (blocking), classify into *res, and
+ * learn from the answer as every call does (clock offset, credential invalidation). *resp receives
+ * the raw answer (body capped by the HTTP client's max_response_bytes: HTTP_TOO_LARGE). HAF_OK
+ * whenever an outcome was classified; HAF_ECREDS without credentials; HAF_EINVAL, HAF_ENOMEM. For
+ * readers of operations this file does not wrap (src/logs_reader.c). */
+HAF_MUST_USE enum haf_err cwl_call(struct cwl_client *c, const char *op, struct span body,
+                                   struct http_response *resp, struct cwl_result *res);
+
 /* One read-back event. */
 struct cwl_read_event {
     int64_t timestamp_ms;
@@ -118,12 +127,6 @@ HAF_MUST_USE enum haf_err cwl_get_log_events(struct cwl_client *c, const char *g
 HAF_MUST_USE enum haf_err cwl_get_newest_events(struct cwl_client *c, const char *group,
                                                 const char *stream, size_t limit, cwl_event_cb cb,
                                                 void *ctx, struct cwl_result *res);
-
-/* One blocking awsJson1.1 call: sign `body` (a JSON document) for X-Amz-Target <prefix><op>, send,
- * classify into *res; the answer's body is left in *resp (http_response_init'ed by the caller).
- * Same return codes as the operations above. */
-HAF_MUST_USE enum haf_err cwl_call_json(struct cwl_client *c, const char *op, struct span body,
-                                        struct http_response *resp, struct cwl_result *res);
 
 /* ---- asynchronous PutLogEvents, for the event loop ---- */
 

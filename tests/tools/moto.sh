@@ -5,6 +5,7 @@
 #   moto_start || exit 77          # 77 = skip when moto is not installed
 #   ... $MOTO_URL, $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (may use logs:*Log* we need),
 #   ... $HAF_DENIED_KEY_ID/$HAF_DENIED_SECRET (same minus logs:PutLogEvents), $AWS_REGION
+#   ... $HAF_READER_KEY_ID/$HAF_READER_SECRET (read only: Filter/GetLogEvents, Describe*)
 #   moto_get_events GROUP STREAM   # messages, one per line, oldest first (AWS CLI, paginated)
 #   moto_stop                      # also run by the EXIT trap moto_start installs
 #

@@ -4,11 +4,15 @@
 Creates two IAM users in moto's default account, each with an access key and one managed policy:
 - haf-writer: logs:CreateLogGroup, CreateLogStream, PutLogEvents, PutRetentionPolicy,
   DescribeLogStreams, GetLogEvents (exactly what the forwarder needs, nothing else);
-- haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests).
+- haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests);
+- haf-reader: what `report` and `verify` read with: logs:FilterLogEvents, GetLogEvents,
+  DescribeLogStreams, DescribeLogGroups (nothing that writes).
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
-HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, AWS_REGION) on stdout, nothing else.
+HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, HAF_READER_KEY_ID /
+HAF_READER_SECRET for the reader, AWS_REGION) on stdout, nothing else.
 Also creates two asymmetric KMS signing keys for the digest tests (HAF_KMS_ECC_KEY: ECC_NIST_P256,
-HAF_KMS_RSA_KEY: RSA_2048); the writer may kms:Sign and kms:GetPublicKey with them.
+HAF_KMS_RSA_KEY: RSA_2048); the writer may kms:Sign and kms:GetPublicKey with them, the reader
+(an auditor running `verify --kms-key-id`) kms:GetPublicKey.
 
 Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
 is off while they run; moto.sh turns it on afterwards.
@@ -27,6 +31,14 @@ WRITER_ACTIONS = [
     "logs:DescribeLogStreams",
     "logs:GetLogEvents",
     "kms:Sign",
+    "kms:GetPublicKey",
+]
+
+READER_ACTIONS = [
+    "logs:FilterLogEvents",
+    "logs:GetLogEvents",
+    "logs:DescribeLogStreams",
+    "logs:DescribeLogGroups",
     "kms:GetPublicKey",
 ]
 
@@ -64,6 +76,7 @@ def main():
     denied = make_user(
         iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
     )
+    reader = make_user(iam, "haf-reader", READER_ACTIONS)
     kms = boto3.client(
         "kms",
         endpoint_url=url,
@@ -78,6 +91,8 @@ def main():
         "AWS_SECRET_ACCESS_KEY": writer[1],
         "HAF_DENIED_KEY_ID": denied[0],
         "HAF_DENIED_SECRET": denied[1],
+        "HAF_READER_KEY_ID": reader[0],
+        "HAF_READER_SECRET": reader[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "HAF_KMS_ECC_KEY": ecc["KeyId"],

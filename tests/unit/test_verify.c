@@ -467,8 +467,9 @@ test_verify_no_digests_continuity_only(void **state)
         snprintf(m, sizeof(m), raw, seqs[i]);
         assert_int_equal(verify_add_event(vs, T0 + (int64_t)i, span_cstr(m)), HAF_OK);
     }
-    assert_int_equal(verify_add_event(vs, T0 + 9, SPAN_LIT("{\"sequence_no\":1,"
-                                                           "\"reboot_counter\":264}")),
+    assert_int_equal(verify_add_event(vs, T0 + 9,
+                                      SPAN_LIT("{\"sequence_no\":1,"
+                                               "\"reboot_counter\":264}")),
                      HAF_OK);
     assert_int_equal(verify_stream_run(vs, &o, &r), HAF_OK);
     dump(&r);
