@@ -60,6 +60,12 @@ struct verify_stream {
     struct audit_parser *ap;
     struct verify_report rep;
     bool ran;
+    int64_t since_ms, until_ms; /* the range; 0: open */
+    bool frozen;                /* verify_event_window was called */
+    int64_t keep_from_ms;       /* events before this are ignored unless late-listed */
+    int64_t keep_until_ms;      /* events at or after this are ignored; 0: none */
+    struct digest_leaf *late;   /* every kept record's late entries, sorted */
+    size_t n_late;
 };
 
 static const char *const WHAT_NAMES[] = {
@@ -160,6 +166,7 @@ verify_stream_free(struct verify_stream *s)
     for (size_t i = 0; i < s->nrec; i++)
         digest_record_clean_up(&s->rec[i].r);
     free(s->rec);
+    free(s->late);
     free(s->ev);
     free(s->name);
     audit_parser_free(s->ap);
@@ -242,6 +249,80 @@ grow(void **p, size_t *cap, size_t n, size_t size)
     return true;
 }
 
+static int
+leaf_cmp(const void *a, const void *b)
+{
+    const struct digest_leaf *x = a, *y = b;
+
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return memcmp(x->hash, y->hash, 32);
+}
+
+static bool
+event_wanted(const struct verify_stream *s, int64_t ts_ms, const uint8_t leaf[32])
+{
+    struct digest_leaf key;
+
+    if (s->keep_until_ms && ts_ms >= s->keep_until_ms)
+        return false;
+    if (ts_ms >= s->keep_from_ms)
+        return true;
+    key.ts_ms = ts_ms;
+    memcpy(key.hash, leaf, 32);
+    return s->n_late && bsearch(&key, s->late, s->n_late, sizeof(key), leaf_cmp);
+}
+
+void
+verify_set_range(struct verify_stream *s, int64_t since_ms, int64_t until_ms)
+{
+    s->since_ms = since_ms;
+    s->until_ms = until_ms;
+}
+
+void
+verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi)
+{
+    int64_t from = INT64_MAX, late_from = INT64_MAX, last = INT64_MIN;
+    size_t n_late = 0;
+
+    for (size_t i = 0; i < s->nrec; i++) {
+        const struct digest_record *r = &s->rec[i].r;
+
+        from = r->after_ms + 1 < from ? r->after_ms + 1 : from;
+        if (r->count && r->last_ms > last)
+            last = r->last_ms;
+        n_late += r->n_late;
+    }
+    s->late = n_late ? calloc(n_late, sizeof(*s->late)) : NULL;
+    for (size_t i = 0; s->late && i < s->nrec; i++)
+        for (size_t k = 0; k < s->rec[i].r.n_late; k++) {
+            const struct digest_late *l = &s->rec[i].r.late[k];
+
+            s->late[s->n_late].ts_ms = l->ts_ms;
+            memcpy(s->late[s->n_late++].hash, l->leaf, 32);
+            late_from = l->ts_ms < late_from ? l->ts_ms : late_from;
+        }
+    /* Without the late index (no memory) every event is kept: more reading, same verdicts. */
+    if (s->n_late > 1)
+        qsort(s->late, s->n_late, sizeof(*s->late), leaf_cmp);
+    s->keep_from_ms = INT64_MIN;
+    if (s->since_ms)
+        s->keep_from_ms = s->nrec ? from : s->since_ms;
+    if (n_late && !s->late)
+        s->keep_from_ms = INT64_MIN;
+    s->keep_until_ms = s->until_ms;
+    if (s->until_ms && last >= s->until_ms)
+        s->keep_until_ms = last + 1;
+    s->frozen = true;
+    *lo = s->keep_from_ms == INT64_MIN ? 0 : s->keep_from_ms;
+    if (*lo && late_from < *lo)
+        *lo = late_from;
+    if (*lo < 0)
+        *lo = 0;
+    *hi = s->keep_until_ms;
+}
+
 enum haf_err
 verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
 {
@@ -257,6 +338,8 @@ verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
     e = digest_leaf(ts_ms, message, v->leaf);
     if (e != HAF_OK)
         return e;
+    if (s->frozen && !event_wanted(s, ts_ms, v->leaf))
+        return HAF_OK;
     if (message.len > 0 && message.p[0] == '{')
         v->has_pos = json_position(message, &v->reboot, &v->seq);
     else if (message.len > 0)
@@ -284,10 +367,15 @@ verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
         return e;
     }
     if (e != HAF_OK) {
-        iso_ms(ts_ms, when);
-        s->rep.bad_records++;
-        finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
-                "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
+        if ((!s->since_ms || ts_ms >= s->since_ms) && (!s->until_ms || ts_ms < s->until_ms)) {
+            iso_ms(ts_ms, when);
+            s->rep.bad_records++;
+            finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
+                    "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
+        }
+    } else if ((s->since_ms && v->r.time_ms < s->since_ms) ||
+               (s->until_ms && v->r.time_ms >= s->until_ms)) {
+        digest_record_clean_up(&v->r); /* outside the range asked for */
     } else {
         v->event_ms = ts_ms;
         s->nrec++;

@@ -106,6 +106,19 @@ HAF_MUST_USE enum haf_err verify_add_event(struct verify_stream *s, int64_t ts_m
 HAF_MUST_USE enum haf_err verify_add_record(struct verify_stream *s, int64_t ts_ms,
                                             struct span message);
 
+/*
+ * A time range (epoch ms, [since_ms, until_ms), 0 leaves a side open). Call before adding
+ * anything. The range selects digest records by their time_ms; the events that matter are then
+ * those those records cover (from just after the first one's after_ms) and anything after them
+ * up to until_ms (to catch injected and pending events); older events are ignored unless a kept
+ * record lists them as late. Without since_ms nothing is ignored.
+ */
+void verify_set_range(struct verify_stream *s, int64_t since_ms, int64_t until_ms);
+
+/* After the records and before the events: which event timestamps to read, [*lo, *hi) (0: open
+ * side). Adding events before this call is allowed when no range is set. */
+void verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi);
+
 struct verify_opts {
     const struct sign_pubkey *key; /* NULL: no record can be valid */
     int64_t now_ms;                /* for "silent since"; 0: do not check the tail */

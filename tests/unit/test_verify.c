@@ -485,6 +485,34 @@ test_verify_no_digests_continuity_only(void **state)
     verify_stream_free(vs);
 }
 
+static void
+test_verify_range_selects_records_and_events(void **state)
+{
+    struct sim sm;
+    struct verify_report r;
+    struct verify_stream *vs = verify_stream_new("host/audit.log");
+    struct verify_opts o = {.key = pub_a, .from_start = false};
+    int64_t lo = -5, hi = -5;
+
+    (void)state;
+    simulate(&sm);
+    /* records 2 and 3 (sealed at T0+600 s and T0+900 s), not 1 nor the stop record */
+    verify_set_range(vs, sm.rec_ts[1], sm.rec_ts[2] + 1);
+    for (size_t i = 0; i < sm.nrec; i++)
+        assert_int_equal(verify_add_record(vs, sm.rec_ts[i], span_cstr(sm.rec[i])), HAF_OK);
+    verify_event_window(vs, &lo, &hi);
+    assert_true(lo == T0 + 3000 + 1); /* just after record 1's last event */
+    assert_true(hi == sm.rec_ts[2] + 1);
+    for (size_t i = 0; i < sm.n; i++) /* all of them: those outside are ignored */
+        assert_int_equal(verify_add_event(vs, sm.ts[i], span_cstr(sm.msg[i])), HAF_OK);
+    assert_int_equal(verify_stream_run(vs, &o, &r), HAF_OK);
+    dump(&r);
+    assert_true(r.proven);
+    assert_true(r.events == 8 && r.covered == 8 && r.records == 2);
+    verify_report_clean_up(&r);
+    verify_stream_free(vs);
+}
+
 int
 main(void)
 {
@@ -498,6 +526,7 @@ main(void)
         cmocka_unit_test(test_verify_late_reclocked_and_duplicate_delivery),
         cmocka_unit_test(test_verify_bad_records),
         cmocka_unit_test(test_verify_no_digests_continuity_only),
+        cmocka_unit_test(test_verify_range_selects_records_and_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
