@@ -16,6 +16,7 @@ usage(FILE *out)
             "usage: hsm-audit-forwarder [-c FILE] [-f] [-v]... [--once] [--dry-run] "
             "[--check-config]\n"
             "       hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
+            "       hsm-audit-forwarder verify [-c FILE] --log-group G ... | FILE...\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
             "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
@@ -33,6 +34,8 @@ usage(FILE *out)
             "\n"
             "parse: read audit log files (stdin when none) and print one JSON object (or the raw\n"
             "entry text with --format raw) per entry, one per line.\n"
+            "\n"
+            "verify: prove a stream against its signed digests (see verify --help).\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
@@ -57,6 +60,8 @@ main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "parse") == 0)
         return cmd_parse(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
 
     while ((c = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
         switch (c) {
