@@ -99,11 +99,15 @@ parse_time(const char *s, int64_t *out)
     } else if (sp.len != 20 || s[19] != 'Z') {
         return false;
     }
-    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > civil_days_in_month((int64_t)f[0], (unsigned)f[1]) ||
-        f[3] > 23 || f[4] > 59 || f[5] > 60)
+    if (f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+        f[2] > civil_days_in_month((int64_t)f[0], (unsigned)f[1]) || f[3] > 23 || f[4] > 59 ||
+        f[5] > 60)
         return false;
-    *out = ((civil_days_from((int64_t)f[0], (unsigned)f[1], (unsigned)f[2]) * 24 + (int64_t)f[3]) * 60 +
-            (int64_t)f[4]) * 60000 + (int64_t)f[5] * 1000 + ms;
+    *out = ((civil_days_from((int64_t)f[0], (unsigned)f[1], (unsigned)f[2]) * 24 + (int64_t)f[3]) *
+                60 +
+            (int64_t)f[4]) *
+               60000 +
+           (int64_t)f[5] * 1000 + ms;
     return true;
 }
 
@@ -130,8 +134,18 @@ verify_usage(FILE *out)
 static int
 parse_args(int argc, char **argv, struct vargs *a)
 {
-    enum { O_GROUP = 256, O_STREAM, O_PREFIX, O_SINCE, O_UNTIL, O_PUB, O_KMS, O_FORMAT, O_DGROUP,
-           O_DSTREAM };
+    enum {
+        O_GROUP = 256,
+        O_STREAM,
+        O_PREFIX,
+        O_SINCE,
+        O_UNTIL,
+        O_PUB,
+        O_KMS,
+        O_FORMAT,
+        O_DGROUP,
+        O_DSTREAM
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"log-group", required_argument, NULL, O_GROUP},
@@ -154,18 +168,35 @@ parse_args(int argc, char **argv, struct vargs *a)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': a->config = optarg; break;
-        case O_GROUP: a->group = optarg; break;
-        case O_STREAM: a->stream = optarg; break;
-        case O_PREFIX: a->prefix = optarg; break;
-        case O_PUB: a->public_key = optarg; break;
-        case O_KMS: a->kms_key_id = optarg; break;
-        case O_DGROUP: a->digest_group = optarg; break;
-        case O_DSTREAM: a->digest_stream = optarg; break;
+        case 'c':
+            a->config = optarg;
+            break;
+        case O_GROUP:
+            a->group = optarg;
+            break;
+        case O_STREAM:
+            a->stream = optarg;
+            break;
+        case O_PREFIX:
+            a->prefix = optarg;
+            break;
+        case O_PUB:
+            a->public_key = optarg;
+            break;
+        case O_KMS:
+            a->kms_key_id = optarg;
+            break;
+        case O_DGROUP:
+            a->digest_group = optarg;
+            break;
+        case O_DSTREAM:
+            a->digest_stream = optarg;
+            break;
         case O_SINCE:
         case O_UNTIL:
             if (!parse_time(optarg, c == O_SINCE ? &a->since_ms : &a->until_ms)) {
-                fprintf(stderr, "verify: %s: not epoch ms nor YYYY-MM-DDTHH:MM:SS[.fff]Z\n", optarg);
+                fprintf(stderr, "verify: %s: not epoch ms nor YYYY-MM-DDTHH:MM:SS[.fff]Z\n",
+                        optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -176,8 +207,12 @@ parse_args(int argc, char **argv, struct vargs *a)
             }
             a->json = strcmp(optarg, "json") == 0;
             break;
-        case 'h': verify_usage(stdout); return -1;
-        default: verify_usage(stderr); return EXIT_USAGE;
+        case 'h':
+            verify_usage(stdout);
+            return -1;
+        default:
+            verify_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     a->files = argv + optind;
@@ -271,8 +306,8 @@ load_key(struct vctx *v)
         }
         e = sign_pubkey_from_der(pk.der, pk.der_len, &v->key);
         if (e != HAF_OK)
-            fprintf(stderr, "verify: %s (%s): public key not usable: %s\n", pk.key_id,
-                    pk.key_spec, haf_err_str(e));
+            fprintf(stderr, "verify: %s (%s): public key not usable: %s\n", pk.key_id, pk.key_spec,
+                    haf_err_str(e));
         kms_public_key_clean_up(&pk);
         return e == HAF_OK ? 0 : EXIT_RUNTIME;
     }
@@ -748,8 +783,7 @@ cmd_verify(int argc, char **argv)
         rc = v.a.n_files ? verify_files(&v) : verify_cloud(&v);
     if (rc == 0 && v.a.json) {
         json_t *o = json_pack("{s:O, s:b, s:b}", "streams", v.out_streams, "proven",
-                              v.n_streams > 0 && v.all_proven, "signatures_checked",
-                              v.key != NULL);
+                              v.n_streams > 0 && v.all_proven, "signatures_checked", v.key != NULL);
         char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
         if (s)

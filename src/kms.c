@@ -195,7 +195,10 @@ kms_get_public_key(struct kms_client *c, const char *key_id, struct kms_public_k
     if (e != HAF_OK)
         goto out;
     k.key_id = member_strdup(answer, "KeyId");
+    /* AWS sends KeySpec and the deprecated CustomerMasterKeySpec; moto only the latter. */
     k.key_spec = member_strdup(answer, "KeySpec");
+    if (!k.key_spec)
+        k.key_spec = member_strdup(answer, "CustomerMasterKeySpec");
     if (!k.key_id || !k.key_spec) {
         e = HAF_EPARSE;
         goto out;

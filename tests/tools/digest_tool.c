@@ -7,7 +7,9 @@
  * AWS_ENDPOINT_URL[_KMS]), and prints each shipped record on its own line.
  *
  *   digest_tool [--key-file PEM | --kms-key-id ID [--alg ALG]] [--stream S] [--every N]
- *               [--time-ms T] [--interval-s I] [--stop]
+ *               [--time-ms T] [--interval-s I] [--stop] [--gap-after N --gap-ms MS]
+ * Records are time_ms T, T + I s, ...; --gap-after N adds MS more after the Nth record (a
+ * forwarder that was down).
  * Exit 0 on success, 1 on any failure (with a message on stderr).
  */
 #include <getopt.h>
@@ -28,6 +30,8 @@ struct tool {
     const char *stream;
     int64_t time_ms;
     uint32_t interval_s;
+    long sealed, gap_after;
+    int64_t gap_ms;
 };
 
 static int
@@ -47,6 +51,8 @@ emit(struct tool *t, enum digest_kind kind)
         goto out;
     }
     t->time_ms += (int64_t)t->interval_s * 1000;
+    if (++t->sealed == t->gap_after)
+        t->time_ms += t->gap_ms;
     if (digest_record_canonical(&r, &canon) != HAF_OK ||
         signer_sign(t->signer, buf_span(&canon), &sig, &err) != HAF_OK) {
         fprintf(stderr, "digest_tool: signing failed: %s\n", buf_cstr(&err));
@@ -81,6 +87,8 @@ main(int argc, char **argv)
         {"time-ms", required_argument, NULL, 't'},
         {"interval-s", required_argument, NULL, 'i'},
         {"stop", no_argument, NULL, 'S'},
+        {"gap-after", required_argument, NULL, 'g'},
+        {"gap-ms", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     struct tool t = {.stream = "stream", .time_ms = 1700000000000, .interval_s = 300};
@@ -120,6 +128,12 @@ main(int argc, char **argv)
             break;
         case 'S':
             stop = true;
+            break;
+        case 'g':
+            t.gap_after = atol(optarg);
+            break;
+        case 'G':
+            t.gap_ms = atoll(optarg);
             break;
         default:
             return 2;

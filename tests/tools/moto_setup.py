@@ -12,7 +12,8 @@ HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, HAF_READER_KEY_ID
 HAF_READER_SECRET for the reader, AWS_REGION) on stdout, nothing else.
 Also creates two asymmetric KMS signing keys for the digest tests (HAF_KMS_ECC_KEY: ECC_NIST_P256,
 HAF_KMS_RSA_KEY: RSA_2048); the writer may kms:Sign and kms:GetPublicKey with them, the reader
-(an auditor running `verify --kms-key-id`) kms:GetPublicKey.
+(an auditor running `verify --kms-key-id`) kms:GetPublicKey. HAF_TAMPER_KEY_ID /
+HAF_TAMPER_SECRET may do logs:* (delete and re-create streams: the tamper cases).
 
 Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
 is off while they run; moto.sh turns it on afterwards.
@@ -77,6 +78,8 @@ def main():
         iam, "haf-denied", [a for a in WRITER_ACTIONS if a != "logs:PutLogEvents"]
     )
     reader = make_user(iam, "haf-reader", READER_ACTIONS)
+    # An identity that may rewrite history (logs:*): the attacker of the digest tamper tests.
+    tamper = make_user(iam, "haf-tamper", ["logs:*"])
     kms = boto3.client(
         "kms",
         endpoint_url=url,
@@ -95,6 +98,8 @@ def main():
         "HAF_READER_SECRET": reader[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
+        "HAF_TAMPER_KEY_ID": tamper[0],
+        "HAF_TAMPER_SECRET": tamper[1],
         "HAF_KMS_ECC_KEY": ecc["KeyId"],
         "HAF_KMS_RSA_KEY": rsa["KeyId"],
     }
