@@ -9,10 +9,10 @@
  * continuity only"), and its exit status is that of continuity. With a key, a stream without
  * digests is not proven: deleting the digest stream must not turn a failure into a pass.
  *
- * Where digests are: the group given by --digest-log-group (default: the data group) and the
- * stream named by --digest-log-stream with {stream} replaced by the data stream's name (default
- * "{stream}.digest", the daemon's default). Streams whose names match that template are not
- * themselves verified as data streams.
+ * Where digests are: the group given by --digest-log-group (default: the config's digest.log_group,
+ * else the data group) and the stream named by --digest-log-stream with {stream} replaced by the
+ * data stream's name (default: the config's digest.log_stream, "{stream}.digest"). Streams whose
+ * names match that template are not themselves verified as data streams.
  *
  * Files (`verify FILE...`) are one stream and its digests, in any mix: `aws logs get-log-events`
  * JSON output ({"events":[{"timestamp":..,"message":..}]}), or export lines
@@ -49,6 +49,7 @@ struct vargs {
     const char *prefix;
     const char *digest_group;
     const char *digest_stream; /* template */
+    bool digest_stream_given;
     const char *public_key;
     const char *kms_key_id;
     bool json;
@@ -191,6 +192,7 @@ parse_args(int argc, char **argv, struct vargs *a)
             break;
         case O_DSTREAM:
             a->digest_stream = optarg;
+            a->digest_stream_given = true;
             break;
         case O_SINCE:
         case O_UNTIL:
@@ -776,6 +778,11 @@ cmd_verify(int argc, char **argv)
         }
         buf_clean_up(&err);
     }
+    /* The config's digest keys are the defaults of the digest location options. */
+    if (v.cfg && v.cfg->digest.log_group && !v.a.digest_group)
+        v.a.digest_group = v.cfg->digest.log_group;
+    if (v.cfg && !v.a.digest_stream_given)
+        v.a.digest_stream = v.cfg->digest.log_stream;
     v.all_proven = v.all_continuous = true;
     v.out_streams = json_array();
     rc = load_key(&v);

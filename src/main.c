@@ -16,7 +16,7 @@ usage(FILE *out)
             "usage: hsm-audit-forwarder [-c FILE] [-f] [-v]... [--once] [--dry-run] "
             "[--check-config]\n"
             "       hsm-audit-forwarder parse [--format json|raw] [FILE...]\n"
-            "       hsm-audit-forwarder verify [-c FILE] --log-group G ... | FILE...\n"
+            "       hsm-audit-forwarder verify [-c FILE] [--log-group G] [options] [FILE...]\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
             "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
