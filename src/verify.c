@@ -471,7 +471,8 @@ check_chain(struct verify_stream *s, const struct verify_opts *o, size_t *n_vali
     char what[160];
     size_t n = 0;
 
-    qsort(s->rec, s->nrec, sizeof(*s->rec), rec_cmp_seq);
+    if (s->nrec > 1) /* qsort(NULL, 0) is undefined */
+        qsort(s->rec, s->nrec, sizeof(*s->rec), rec_cmp_seq);
     while (n < s->nrec && s->rec[n].valid)
         n++;
     for (size_t i = 0; i < n; i++) {
