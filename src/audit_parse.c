@@ -321,7 +321,7 @@ read_named(struct span v, struct haf_named_code *out)
     return true;
 }
 
-/* "<dec>:<text>"; success when the text starts "HSM Return" (reference §4.2, as S13 decides). */
+/* "<dec>:<text>"; success when the text starts "HSM Return" (docs/audit-format.md section 1). */
 static bool
 read_response(struct span v, struct haf_entry *e)
 {
@@ -494,7 +494,7 @@ label_eq(const char *a, const char *lit, size_t n)
 
 #define LABEL_IS(lit) (l.len == sizeof(lit) - 1 && label_eq(l.p, lit, sizeof(lit) - 1))
 
-/* Exact, case-sensitive label match (reference §11.4), dispatched on length first. */
+/* Exact, case-sensitive label match, dispatched on length first. */
 static enum field_id
 label_lookup(struct span l)
 {
@@ -864,7 +864,7 @@ line_is_time(const char *s, size_t n, size_t *time_at, size_t *pfx_len)
         *time_at = *pfx_len = 0;
         return true;
     }
-    /* CloudWatch export: "YYYY-MM-DD<non-blank>... Time: ..." (reference §2.3). */
+    /* CloudWatch export: "YYYY-MM-DD<non-blank>... Time: ..." (docs/audit-format.md section 1). */
     if (n < 16 || digit(s[0]) > 9 || digit(s[1]) > 9 || digit(s[2]) > 9 || digit(s[3]) > 9 ||
         s[4] != '-' || digit(s[5]) > 9 || digit(s[6]) > 9 || s[7] != '-' || digit(s[8]) > 9 ||
         digit(s[9]) > 9)

@@ -9,7 +9,7 @@
  * objects in place and batch_finish only has to append "]}". Nothing is allocated per event:
  * the body and the event array grow by doubling and keep their memory across batch_reset.
  *
- * Limits (../shared/reference/cwl-api.md section 2.2), all checked in batch_check before a byte
+ * Limits (docs/cloudwatch-limits.md section 2), all checked in batch_check before a byte
  * is written: 1..max_events events; sum of (UTF-8 message bytes + 26) <= max_bytes; a message of
  * 1..BATCH_MAX_MESSAGE_BYTES bytes (1,048,550: the largest one that the sum formula lets through
  * alone, which is below the 1 MB per-event cap); timestamps non-decreasing; newest - oldest

@@ -20,6 +20,7 @@
  * file are not supported.
  */
 #include "haf/config.h"
+#include "haf/streamname.h"
 #include "haf/url.h"
 #include "haf/yaml_tree.h"
 
@@ -583,52 +584,39 @@ cfg_log_group(struct cfg_ctx *c, const struct ynode *at, const char *path, const
         cfg_error(c, at, path, "log group names starting with \"aws/\" are reserved by AWS");
 }
 
+/* The grammar is streamname.c's; only the wording of the errors is config's. */
 static void
 cfg_stream_template(struct cfg_ctx *c, const struct ynode *at, const char *path, const char *t,
                     bool has_hsm_id)
 {
-    static const char *const names[] = {"hostname", "instance_id", "file", "hsm_id"};
-    size_t n = strlen(t);
+    struct streamname_problem pb;
+    char q[64];
 
-    if (n > 512) {
-        cfg_error(c, at, path, "log stream names are at most 512 characters");
+    if (streamname_check(t, has_hsm_id, &pb) == HAF_OK)
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] == ':' || t[i] == '*') {
-            cfg_error(c, at, path, "log stream names must not contain ':' or '*'");
-            return;
-        }
-        if (t[i] == '}') {
-            cfg_error(c, at, path, "unbalanced '}' at offset %zu", i);
-            return;
-        }
-        if (t[i] == '{') {
-            const char *close = strchr(t + i + 1, '}');
-            struct span name;
-            bool known = false;
-            char q[64];
-            if (close == NULL) {
-                cfg_error(c, at, path, "unterminated '{' at offset %zu", i);
-                return;
-            }
-            name = span_make(t + i + 1, (size_t)(close - t) - i - 1);
-            for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-                known = known || span_eq(name, span_cstr(names[k]));
-            if (!known) {
-                cfg_quote(name, q, sizeof(q));
-                cfg_error(c, at, path,
-                          "unknown placeholder {%s} (known: {hostname} {instance_id} {file} "
-                          "{hsm_id})",
-                          q);
-                return;
-            }
-            if (span_eq(name, SPAN_LIT("hsm_id")) && !has_hsm_id) {
-                cfg_error(c, at, path, "uses {hsm_id} but the source sets no hsm_id");
-                return;
-            }
-            i = (size_t)(close - t);
-        }
+    switch (pb.kind) {
+    case STREAMNAME_TOO_LONG:
+        cfg_error(c, at, path, "log stream names are at most 512 characters");
+        break;
+    case STREAMNAME_FORBIDDEN_CHAR:
+        cfg_error(c, at, path, "log stream names must not contain ':' or '*'");
+        break;
+    case STREAMNAME_UNBALANCED_CLOSE:
+        cfg_error(c, at, path, "unbalanced '}' at offset %zu", pb.offset);
+        break;
+    case STREAMNAME_UNTERMINATED:
+        cfg_error(c, at, path, "unterminated '{' at offset %zu", pb.offset);
+        break;
+    case STREAMNAME_UNKNOWN:
+        cfg_quote(pb.name, q, sizeof(q));
+        cfg_error(c, at, path,
+                  "unknown placeholder {%s} (known: {hostname} {instance_id} {file} {hsm_id})", q);
+        break;
+    case STREAMNAME_HSM_ID_UNSET:
+    case STREAMNAME_OK:
+    default:
+        cfg_error(c, at, path, "uses {hsm_id} but the source sets no hsm_id");
+        break;
     }
 }
 

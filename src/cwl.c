@@ -1,11 +1,12 @@
 /*
- * cwl.c: the Amazon CloudWatch Logs client (see cwl.h and ../shared/reference/cwl-api.md).
+ * cwl.c: the Amazon CloudWatch Logs client (see cwl.h and docs/cloudwatch-limits.md).
  *
- * Every operation is the same awsJson1.1 exchange (§1.2): POST to the endpoint's path ("/"),
- * Content-Type application/x-amz-json-1.1, X-Amz-Target Logs_20140328.<Op>, a JSON body built with
- * jansson, SigV4 for service "logs" signed just before the request leaves, with the clock corrected
- * by the offset learnt from the last clock-skew answer. Credentials are fetched from the provider
- * for every request, so a refresh is picked up at once.
+ * Every operation is the same awsJson1.1 exchange (docs/cloudwatch-limits.md section 1): POST to
+ * the endpoint's path ("/"), Content-Type application/x-amz-json-1.1, X-Amz-Target
+ * Logs_20140328.<Op>, a JSON body built with jansson, SigV4 for service "logs" signed just before
+ * the request leaves, with the clock corrected by the offset learnt from the last clock-skew
+ * answer. Credentials are fetched from the provider for every request, so a refresh is picked up at
+ * once.
  *
  * cwl_classify() is pure and sees only untrusted input: status, the X-Amzn-Errortype header and the
  * body. The error type comes from the header, else the body's "__type", else its "code", sanitized
@@ -18,9 +19,9 @@
  *   many resources" (CreateLogGroup); retrying it fast helps nobody, so it is CWL_INVALID.
  * - A known error type wins over the status code; an unknown one falls back to the status: 5xx and
  *   429 retry, 401/403 are access denied, every other status is invalid.
- * - After CWL_REFRESH_CREDS the client invalidates the provider's credentials itself, and after
- *   CWL_CLOCK_SKEW with a Date header it applies the server's clock itself, so a plain resend
- * works.
+ * - The client applies the repairs the table in cwl_rules.c gives it (fresh credentials after an
+ *   expired token or an access denied, the server's clock after a clock-skew answer with a Date
+ *   header) itself, for every operation, so a plain resend works; nobody else does.
  */
 #include "haf/cwl.h"
 
@@ -33,6 +34,7 @@
 #include <openssl/crypto.h>
 
 #include "haf/creds.h"
+#include "haf/cwl_rules.h"
 #include "haf/sigv4.h"
 #include "haf/url.h"
 
@@ -137,7 +139,8 @@ copy_message(char *dst, size_t dst_len, struct span v)
     dst[o] = '\0';
 }
 
-/* Smithy awsJson1_1 error type sanitizing (§3.1), then printable ASCII only. */
+/* Smithy awsJson1_1 error type sanitizing (docs/cloudwatch-limits.md section 4), then printable
+ * ASCII only. */
 static void
 sanitize_type(char *dst, size_t dst_len, struct span v)
 {
@@ -237,7 +240,7 @@ class_for(const char *type, const char *message, long status)
         if (strcmp(type, "RequestExpired") == 0 || strcmp(type, "RequestTimeTooSkewed") == 0)
             return CWL_CLOCK_SKEW;
         /* "Signature expired: 20160504T004903Z is now earlier than ..." / "Signature not yet
-         * current: ... is still later than ..." (§3.1). */
+         * current: ... is still later than ..." (docs/cloudwatch-limits.md section 4). */
         if (type_is(type, signature_types) &&
             (contains(message, "Signature expired") || contains(message, "not yet current")))
             return CWL_CLOCK_SKEW;
@@ -361,7 +364,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
         goto out;
     }
 
-    /* An error answer. The header, when present, names the type (Smithy §3.1). */
+    /* An error answer. The header, when present, names the type (Smithy; docs/cloudwatch-limits.md
+     * section 4). */
     if (resp->error_type[0] != '\0')
         type = span_make(resp->error_type, strnlen(resp->error_type, sizeof(resp->error_type)));
     if (json_is_object(root)) {
@@ -406,7 +410,8 @@ cwl_default_endpoint(const char *region)
 char *
 cwl_service_endpoint(const char *service, const char *region)
 {
-    /* Fluent Bit's prefix table (§1.1): the first match wins, so us-isob- precedes us-iso-. */
+    /* Fluent Bit's prefix table (docs/cloudwatch-limits.md section 1): the first match wins, so
+     * us-isob- precedes us-iso-. */
     static const struct {
         const char *prefix;
         const char *suffix;
@@ -542,18 +547,16 @@ wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* What the client itself does about an answer (see the file comment). */
+/* What the client itself does about an answer: the repairs cwl_rules.c assigns to the client,
+ * for every operation. The one place that reacts to an answer's credentials and clock. */
 static void
 client_learn(struct cwl_client *c, const struct cwl_result *res)
 {
-    /* An expired token, or a key the service does not know (rotated under us: IMDS, container,
-     * a rewritten credentials file), is worth a fresh fetch before the next attempt. */
-    if (c->creds && (res->cls == CWL_REFRESH_CREDS ||
-                     (res->cls == CWL_ACCESS_DENIED &&
-                      (strcmp(res->error_type, "UnrecognizedClientException") == 0 ||
-                       strcmp(res->error_type, "InvalidClientTokenId") == 0))))
+    const struct cwl_rule *rule = cwl_rule_of(res->cls);
+
+    if (c->creds && rule->invalidate_creds)
         creds_invalidate(c->creds);
-    if (res->cls == CWL_CLOCK_SKEW && res->server_time_ms > 0)
+    if (rule->fix_clock && res->server_time_ms > 0)
         c->clock_offset_ms = res->server_time_ms - wall_ms();
 }
 
@@ -882,7 +885,8 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
         return HAF_EINVAL;
     result_init(res);
     /* "As long as the nextForwardToken returned is NOT equal to the nextToken that you passed
-     * in, there might be more log events available" (§1.3); pages may be empty. */
+     * in, there might be more log events available" (docs/cloudwatch-limits.md section 1); pages
+     * may be empty. */
     for (size_t pages = 0; !stop; pages++) {
         struct get_page page;
         size_t limit = 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -68,18 +69,6 @@ log_vemit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
     errno = saved;
 }
 
-void
-log_msg(enum log_level lvl, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (lvl == LOG_LVL_DEBUG && log_verbose < 1)
-        return;
-    va_start(ap, fmt);
-    log_vemit(lvl, NULL, fmt, ap);
-    va_end(ap);
-}
-
 #define LOG_FN_(name, lvl, min_verbose)                                                            \
     void name(const char *fmt, ...)                                                                \
     {                                                                                              \
@@ -107,4 +96,15 @@ log_warn(const char *fmt, ...)
     va_start(ap, fmt);
     log_vemit(LOG_LVL_WARNING, why, fmt, ap);
     va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vemit(LOG_LVL_ERR, NULL, fmt, ap);
+    va_end(ap);
+    abort();
 }

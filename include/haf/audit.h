@@ -2,7 +2,7 @@
  * audit.h: CloudHSM audit entries, the incremental parser that produces them, and the formatter
  * that turns one into a CloudWatch event message.
  *
- * The format is described in ../shared/reference/cloudhsm-audit-format.md. An entry starts at a
+ * The format is described in docs/audit-format.md. An entry starts at a
  * line beginning "Time:" (optionally after a CloudWatch-export ISO prefix such as
  * "2023-04-27T18:33:55.150Z ") and ends where the next one starts, at a blank line (only spaces,
  * tabs and CRs), or when the caller says the input is idle or at EOF (audit_parser_flush). Text

@@ -3,7 +3,7 @@
  *
  * The JSON body is built incrementally as events are added, so a batch costs one copy of each
  * message (escaped once) and one SHA-256 at signing time. Every PutLogEvents limit is enforced here
- * (../shared/reference/cwl-api.md section 2): 1..10,000 events; sum of (UTF-8 message bytes + 26)
+ * (docs/cloudwatch-limits.md section 2): 1..10,000 events; sum of (UTF-8 message bytes + 26)
  * <= 1,048,576; each message 1..1,048,550 bytes (larger ones are split by the caller via
  * batch_split_point); non-decreasing timestamps; newest - oldest < 24 h. An event that does not
  * fit is refused with a reason, and the caller sends the batch first.

@@ -2,7 +2,7 @@
  * cwl.h: the Amazon CloudWatch Logs client: requests (awsJson1.1 over HTTPS, SigV4 service
  * "logs"), responses, and the classification of every failure into what the caller should do.
  *
- * Reference: ../shared/reference/cwl-api.md. Error types come from __type in the body or the
+ * Reference: docs/cloudwatch-limits.md. Error types come from __type in the body or the
  * X-Amzn-Errortype header, sanitized per the Smithy awsJson1_1 rules (cut at ':', keep after '#').
  */
 #ifndef HAF_CWL_H

@@ -21,7 +21,6 @@ enum log_level {
 /* verbosity: 0 = info and above, 1 = -v (debug: batches, HTTP statuses), 2 = -vv (each entry). */
 void log_init(bool foreground, int verbosity);
 int log_verbosity(void);
-void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -32,5 +31,8 @@ void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed at -vv. */
 void log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Unrecoverable (out of memory, a broken invariant): logs at error, then abort()s, leaving a core
+ * for the post-mortem; the service manager restarts us. Never for anything input can cause. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -2,7 +2,7 @@
  * seqtrack.h: per-stream tracking of the HSM's (reboot_counter, sequence_no).
  *
  * CloudHSM numbers every audit entry; within one reboot counter the sequence has no gaps
- * (../shared/reference/cloudhsm-audit-format.md section 6). We remember the last *acknowledged*
+ * (docs/audit-format.md section 2). We remember the last *acknowledged*
  * pair per stream (persisted with the checkpoint) to suppress entries replayed after a restart or
  * re-read after rotation, and the last *seen* pair to detect gaps and reboot-counter changes as
  * entries arrive. Pure: no I/O, no logging.

@@ -1,0 +1,266 @@
+/*
+ * daemon_internal.h: the daemon's own structs and the prototypes shared by its files, grouped by
+ * the file that defines them (after OpenBSD ntpd's ntpd.h). Nothing outside the daemon's files
+ * includes this header, except the unit tests of its pure parts.
+ *
+ * The files and what each owns (docs/ARCHITECTURE.md draws the data flow):
+ *   daemon.c    lifecycle (setup, reload, teardown), signals, status, the clock, the loop
+ *   reader.c    followed files: tail callbacks, reading, parsing, entries in, checkpoints
+ *   stream.c    per-stream batch ring, queueing events, the delivery state and its deadline
+ *   deliver.c   sending, answers, retries, the in-flight markers and the state save
+ *   readback.c  reading a stream back after an unknown outcome; matching is a pure function
+ *
+ * Time: one monotonic clock for every timer, one wall clock for what CloudWatch sees. Both are
+ * read once per loop turn (daemon_clock_read) into struct daemon and passed down from there;
+ * nothing below the loop reads a clock (curl's docs/internals/TIME-KEEPING.md).
+ */
+#ifndef HAF_DAEMON_INTERNAL_H
+#define HAF_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "haf/audit.h"
+#include "haf/batch.h"
+#include "haf/buf.h"
+#include "haf/checkpoint.h"
+#include "haf/cmd.h"
+#include "haf/config.h"
+#include "haf/cwl.h"
+#include "haf/seqtrack.h"
+#include "haf/span.h"
+#include "haf/stats.h"
+#include "haf/tail.h"
+
+/* RING_BATCHES: per stream, the batch being sent, one waiting, the open one, and room for one
+ * entry's marker and message parts (on_entry stops the feed when the stream stops accepting). */
+#define READ_CHUNK_BYTES   (64 * 1024)
+#define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
+#define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
+#define ENTRY_IDLE_MAX_MS  5000 /* ... and one that ends mid-line after this */
+#define RING_BATCHES       8
+#define RETRY_BASE_MS      250
+#define RETRY_CAP_MS       30000
+#define RETRY_SHORT_CAP_MS 2000
+#define RETRY_SLOW_MS      60000 /* access denied, invalid parameter: logged loudly, retried slowly */
+#define READBACK_DELAY_MS  2000 /* CloudWatch makes accepted events readable within a moment */
+#define STOP_DEADLINE_MS   20000
+#define STATUS_INTERVAL_MS 5000
+#define SAVE_RETRY_MS      1000
+/* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
+ * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
+#define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
+#define MAX_FUTURE_MS     ((2LL * 60 - 5) * 60 * 1000)
+#define ONCE_MAX_ATTEMPTS 8
+#define ONCE_RETRY_CAP_MS 2000 /* --once gives up after ONCE_MAX_ATTEMPTS: within about 12 s */
+#define ONCE_SLOW_MS      1000
+#define PART_PREFIX_MAX   48
+#define CKPT_PRUNE_AGE_MS (7LL * 24 * 3600 * 1000)
+#define READ_COALESCE_MS  50 /* appends are read at most this often (daemon_loop) */
+/* A stream takes more entries while it fills its first batch behind the one being sent, until
+ * that one is nearly full (stream_accepting). */
+#define ACCEPT_MARGIN_BYTES 4096
+#define DEADLINE_NEVER      INT64_MAX
+
+/* gcc's warn_unused_result is not silenced by a (void) cast. */
+#define IGNORE_RESULT(x)                                                                           \
+    do {                                                                                           \
+        if (x) {                                                                                   \
+        }                                                                                          \
+    } while (0)
+
+struct daemon;
+struct file_rt;
+
+/* Acknowledgement bookkeeping for events removed from a batch because a read-back showed they had
+ * arrived already: applied when the rest of the batch is acknowledged. */
+struct late_ack {
+    uint32_t source_id;
+    uint64_t src_end;
+    bool has_seq;
+    uint64_t reboot_counter;
+    uint64_t sequence_no;
+};
+
+/*
+ * The delivery state of a stream's head batch. Changed only by stream_set_state(), which logs
+ * every transition at -vv ("stream G/S: STATE a => b", debug level):
+ *
+ *   SETUP --created--> READY --send--> SENDING --ok--> READY
+ *     ^  (verify_after_setup) \          |  |--ambiguous--> VERIFY --read back--> READY
+ *     |                        \         |  |--not found--> SETUP
+ *     |                         +-> VERIFY  +--other error--> READY (with a retry deadline)
+ *
+ * A stream starts in SETUP (its group and stream are not known to exist). A stream that had a
+ * request in flight at the last stop goes through VERIFY once its setup is done.
+ */
+enum stream_state {
+    STREAM_SETUP,   /* create the group and stream before sending */
+    STREAM_VERIFY,  /* the head batch's fate is unknown: read the stream back before sending */
+    STREAM_READY,   /* the head batch goes out when due */
+    STREAM_SENDING, /* a PutLogEvents request is in flight */
+};
+
+struct stream {
+    struct daemon *d;
+    char *group;
+    char *name;
+    enum audit_format format;
+    struct batch ring[RING_BATCHES];
+    int64_t ring_first_ms[RING_BATCHES]; /* monotonic: when the oldest event of each was read */
+    size_t head;                         /* oldest batch */
+    size_t n; /* batches in use, >= 1; ring[(head + n - 1) % RING] is the open one */
+    enum stream_state state;
+    bool verify_after_setup; /* a request was in flight at the last stop */
+    /* Monotonic: nothing is tried for the head batch before this (a retry's backoff, the delay
+     * before a read-back). The loop's timeout is the minimum of stream_deadline() over streams. */
+    int64_t next_ms;
+    int attempts;
+    struct seqtrack seq;
+    bool start_acked; /* the acknowledged pair restored from the state when this process started */
+    uint64_t start_reboot;
+    uint64_t start_seq;
+    struct late_ack *late;
+    size_t n_late;
+    size_t cap_late;
+    bool warned_no_readback;
+    struct file_rt *reader;   /* the file read this turn */
+    struct file_rt *last_fed; /* the file the stream's last entry came from */
+};
+
+struct file_rt {
+    struct daemon *d;
+    struct tail_file *tf; /* NULL once the tail released it */
+    struct audit_parser *parser;
+    struct stream *st;
+    const struct config_source *src;
+    uint32_t id;
+    char *path;
+    uint64_t dev;
+    uint64_t ino;
+    struct tail_fingerprint fp;
+    uint64_t acked;       /* checkpoint: every entry before it is acknowledged */
+    uint64_t processed;   /* end of the last entry taken from the parser */
+    uint64_t pending;     /* its events in unacknowledged batches */
+    bool superseded;      /* truncated: a newer generation owns the checkpoint */
+    bool fresh;           /* opened without a matching checkpoint: may repeat delivered entries */
+    uint64_t open_seq;    /* age order (file_age_key), for reading a stream's files oldest first */
+    int64_t last_data_ms; /* monotonic */
+    bool last_byte_nl;
+    int64_t first_held_ms; /* monotonic: when the bytes of the held partial entry started */
+    struct buf carry;      /* bytes read but not yet parsed: the stream's ring filled mid-chunk */
+    size_t carry_off;      /* how much of carry the parser has taken */
+    uint64_t read_turn;    /* the read_files turn that last read it */
+};
+
+struct daemon {
+    const struct daemon_opts *opts;
+    struct haf_config *cfg;
+    struct http_client *http;
+    struct creds_provider *creds;
+    struct cwl_client *cwl;
+    struct tail *tail;
+    struct ckpt_state state;
+    bool state_dirty;
+    int64_t save_retry_at_ms;
+    bool first_run; /* no state existed: start_position applies to the initial scan */
+    bool initial_scan;
+    char *region;
+    char *endpoint;
+    char hostname[256];
+    char *instance_id;
+
+    struct stream **streams;
+    size_t n_streams;
+    struct file_rt **files;
+    size_t n_files;
+
+    struct buf scratch; /* one formatted message */
+    struct buf part;    /* one part of a split message */
+    char *readbuf;
+    struct haf_stats stats; /* last_ack_ms is monotonic */
+    int64_t now_ms;         /* CLOCK_MONOTONIC, read once per loop turn: every timer */
+    int64_t wall_ms; /* CLOCK_REALTIME, read with it: event times and the 14 d / 2 h window */
+    uint64_t rng;
+
+    int sigfd;
+    bool stopping;
+    bool reload_requested;
+    struct haf_config *reload_cfg;
+    int64_t stop_deadline_ms;
+    int64_t next_status_ms;
+    int64_t watchdog_ms;
+    int64_t next_watchdog_ms;
+    bool failed; /* --once: something could not be delivered */
+    bool warned_save;
+    bool tearing_down;
+    uint64_t open_counter;
+    size_t warned_pending; /* files matched but not followed, as last logged */
+    uint64_t read_turn;
+};
+
+/* ---- daemon.c */
+void daemon_clock_read(struct daemon *d);
+int64_t backoff_ms(struct daemon *d, int attempt, int64_t cap);
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t size);
+
+/* ---- stream.c */
+const char *stream_state_str(enum stream_state s);
+void stream_set_state(struct stream *st, enum stream_state to);
+enum stream_state stream_state_after_answer(enum cwl_class cls);
+struct batch *stream_open_batch(struct stream *st);
+struct batch *stream_head(struct stream *st);
+bool stream_accepting(const struct stream *st);
+size_t stream_pending_events(const struct stream *st);
+struct stream *stream_get(struct daemon *d, const char *group, const char *name,
+                          enum audit_format format);
+void stream_free(struct stream *st);
+bool stream_rotate(struct stream *st);
+bool stream_verify_pending(const struct stream *st);
+int64_t stream_deadline(const struct stream *st, int64_t now_ms, bool send_now);
+void queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
+                   const struct haf_entry *e, bool has_seq);
+void queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int64_t ts,
+                  enum seq_verdict v, const struct seq_gap *gap);
+
+/* ---- reader.c */
+uint64_t reader_on_tail_open(void *ctx, struct tail_file *tf);
+void reader_on_tail_truncate(void *ctx, struct tail_file *tf);
+void reader_on_tail_close(void *ctx, struct tail_file *tf);
+void file_free(struct daemon *d, struct file_rt *f);
+void file_ack(struct daemon *d, uint32_t id, uint64_t src_end);
+bool file_unfinished(const struct file_rt *f);
+void read_files(struct daemon *d);
+void flush_idle_entries(struct daemon *d, bool at_eof);
+int64_t reader_deadline(struct daemon *d);
+
+/* ---- deliver.c */
+void state_set_inflight(struct daemon *d, struct stream *st, bool inflight);
+void state_prune(struct daemon *d);
+bool state_save(struct daemon *d);
+void stream_head_done(struct daemon *d, struct stream *st);
+void stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms);
+int64_t deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls);
+void send_due(struct daemon *d);
+
+/* ---- readback.c */
+struct readback_event {
+    uint64_t hash; /* batch_message_hash() of the message */
+    bool has_pair; /* an audit entry we formatted as JSON: (reboot_counter, sequence_no) known */
+    uint64_t reboot;
+    uint64_t seq;
+};
+/* Which events of batch b are in the stream already, given the events read back from it (pure:
+ * no I/O, no logging). keep[i] is set false for each event of b found: by its message (one read
+ * back occurrence counts once, so identical messages count as many times as they arrived), or,
+ * for an audit entry whose text differs, by its (reboot_counter, sequence_no). `read` is
+ * reordered. Returns how many were found; SIZE_MAX when out of memory (keep untouched). */
+size_t readback_match(const struct batch *b, struct readback_event *read, size_t n_read,
+                      bool *keep);
+/* Reads the message of a read-back event into *out (pure; the message is untrusted). */
+void readback_event_of(const char *msg, size_t len, struct readback_event *out);
+bool stream_verify(struct daemon *d, struct stream *st);
+
+#endif

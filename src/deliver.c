@@ -1,0 +1,412 @@
+/*
+ * deliver.c: sending a stream's head batch, what to do with each answer, retries, and the state
+ * file that makes delivery exactly-once across crashes.
+ *
+ * Delivery (README "How delivery is guaranteed"): before a request is submitted, the state file
+ * records the stream as "in flight" (one atomic save covers the acknowledgements processed so far
+ * and the new in-flight markers), so after a crash the daemon knows which streams may hold events
+ * it has no record of, and reads them back (readback.c) before sending again. An ambiguous failure
+ * (request sent, no answer) is resolved the same way.
+ *
+ * What each answer means is the table in cwl_rules.c: delivered or not, how long to back off,
+ * read back first, create the group and stream first. The client (cwl.c) applies the repairs that
+ * concern it (fresh credentials, the server's clock) itself for every operation; this file only
+ * reports them and moves the stream's state (stream_set_state).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon_internal.h"
+#include "haf/cwl_rules.h"
+#include "haf/log.h"
+
+/* ---------------------------------------------------------------- state */
+
+void
+state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
+{
+    struct ckpt_stream *cs = ckpt_find_stream(&d->state, st->group, st->name);
+    struct ckpt_stream rec = {.group = st->group, .stream = st->name};
+
+    if (cs != NULL && cs->inflight == inflight && cs->has_seq == st->seq.has_acked &&
+        cs->reboot_counter == st->seq.acked_reboot && cs->sequence_no == st->seq.acked_seq)
+        return;
+    rec.has_seq = st->seq.has_acked;
+    rec.reboot_counter = st->seq.acked_reboot;
+    rec.sequence_no = st->seq.acked_seq;
+    rec.inflight = inflight;
+    if (ckpt_set_stream(&d->state, &rec) != HAF_OK)
+        fatal("out of memory");
+    d->state_dirty = true;
+}
+
+/* Forget checkpoints of files that are gone and untouched for a week (wall clock: the times are
+ * in the state file, across restarts). */
+void
+state_prune(struct daemon *d)
+{
+    for (size_t i = 0; i < d->state.n_files;) {
+        struct ckpt_file *cf = &d->state.files[i];
+        struct stat sb;
+        bool gone = stat(cf->path, &sb) != 0 || (uint64_t)sb.st_ino != cf->ino;
+
+        if (gone && d->wall_ms - cf->updated_ms > CKPT_PRUNE_AGE_MS) {
+            ckpt_remove_file(&d->state, cf->dev, cf->ino);
+            d->state_dirty = true;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* True when the state on disk is current. */
+bool
+state_save(struct daemon *d)
+{
+    if (!d->state_dirty || d->opts->dry_run)
+        return true;
+    if (d->save_retry_at_ms > d->now_ms)
+        return false;
+    if (ckpt_save(d->cfg->state_dir, &d->state) != HAF_OK) {
+        d->stats.state_save_failures++;
+        d->save_retry_at_ms = d->now_ms + SAVE_RETRY_MS;
+        if (!d->warned_save)
+            log_warn("cannot write the state file in %s; holding deliveries until it can be "
+                     "written (nothing is lost: the audit files keep the entries)",
+                     d->cfg->state_dir);
+        d->warned_save = true;
+        return false;
+    }
+    if (d->warned_save)
+        log_notice("state file in %s written again; deliveries resume", d->cfg->state_dir);
+    d->warned_save = false;
+    d->state_dirty = false;
+    d->stats.state_saves++;
+    return true;
+}
+
+/* ---------------------------------------------------------------- acknowledgements */
+
+static void
+stream_apply_ack_event(struct daemon *d, struct stream *st, uint32_t source_id, uint64_t src_end,
+                       bool has_seq, uint64_t reboot, uint64_t seq)
+{
+    if (has_seq)
+        seqtrack_ack(&st->seq, reboot, seq);
+    file_ack(d, source_id, src_end);
+}
+
+/* The head batch is delivered (or found delivered): account every event, move on. */
+void
+stream_head_done(struct daemon *d, struct stream *st)
+{
+    struct batch *b = stream_head(st);
+
+    for (size_t i = 0; i < b->n_ev; i++) {
+        const struct batch_event *ev = &b->ev[i];
+        stream_apply_ack_event(d, st, ev->source_id, ev->src_end, ev->has_seq, ev->reboot_counter,
+                               ev->sequence_no);
+        d->stats.bytes_shipped += ev->msg_bytes;
+    }
+    for (size_t i = 0; i < st->n_late; i++) {
+        const struct late_ack *la = &st->late[i];
+        stream_apply_ack_event(d, st, la->source_id, la->src_end, la->has_seq, la->reboot_counter,
+                               la->sequence_no);
+    }
+    d->stats.events_shipped += b->n_ev;
+    d->stats.batches_sent++;
+    d->stats.last_ack_ms = d->now_ms;
+    st->n_late = 0;
+    st->attempts = 0;
+    st->next_ms = 0;
+    batch_reset(b);
+    if (st->n > 1) {
+        size_t freed = st->head, next = (st->head + st->n) % RING_BATCHES;
+
+        st->head = (st->head + 1) % RING_BATCHES;
+        st->n--;
+        /* The freed batch keeps its buffers: make it the next one opened, so only the batches in
+         * use at the same time ever hold big buffers, not every slot of the ring in turn. */
+        if (next != freed) {
+            struct batch tmp = st->ring[next];
+            st->ring[next] = st->ring[freed];
+            st->ring[freed] = tmp;
+        }
+    }
+    state_set_inflight(d, st, false);
+}
+
+/* ---------------------------------------------------------------- retries */
+
+void
+stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms)
+{
+    st->attempts++;
+    st->next_ms = d->now_ms + delay_ms;
+    d->stats.retries++;
+    if (d->opts->once && st->attempts >= ONCE_MAX_ATTEMPTS) {
+        log_err("stream %s/%s: giving up after %d attempts (--once); the entries stay in the "
+                "files and the next run resumes",
+                st->group, st->name, st->attempts);
+        d->failed = true;
+    }
+}
+
+/* How long to wait after an answer of class cls (cwl_rules.c), for this stream's attempt. */
+int64_t
+deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls)
+{
+    switch (cwl_rule_of(cls)->backoff) {
+    case CWL_BACKOFF_NONE:
+        return 0;
+    case CWL_BACKOFF_SHORT:
+        return backoff_ms(d, st->attempts, RETRY_SHORT_CAP_MS);
+    case CWL_BACKOFF_LONG:
+        return backoff_ms(d, st->attempts, RETRY_CAP_MS);
+    case CWL_BACKOFF_SLOW:
+        return d->opts->once ? ONCE_SLOW_MS : RETRY_SLOW_MS;
+    case CWL_BACKOFF_READBACK:
+        return READBACK_DELAY_MS;
+    }
+    return RETRY_CAP_MS;
+}
+
+/* Schedule the next attempt after a failure of class cls; a class an operator must fix makes
+ * --once give up after three attempts. */
+static void
+deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls)
+{
+    stream_schedule_retry(d, st, deliver_retry_delay_ms(d, st, cls));
+    if (cwl_rule_of(cls)->loud && d->opts->once && st->attempts >= 3)
+        d->failed = true;
+}
+
+/* ---------------------------------------------------------------- answers */
+
+/* CloudWatch took the batch but may have refused some events (rejectedLogEventsInfo). */
+static void
+log_rejected(struct daemon *d, struct stream *st, const struct cwl_result *res, size_t n)
+{
+    if (res->too_new_start >= 0 && (size_t)res->too_new_start < n) {
+        d->stats.rejected_too_new += n - (size_t)res->too_new_start;
+        log_warnx("%s/%s: CloudWatch rejected %zu events as too new (clock?)", st->group, st->name,
+                  n - (size_t)res->too_new_start);
+    }
+    if (res->too_old_end > 0) {
+        d->stats.rejected_too_old += (uint64_t)res->too_old_end;
+        log_warnx("%s/%s: CloudWatch rejected %" PRId64 " events as too old", st->group, st->name,
+                  res->too_old_end);
+    }
+    if (res->expired_end > 0) {
+        d->stats.rejected_expired += (uint64_t)res->expired_end;
+        log_warnx("%s/%s: CloudWatch rejected %" PRId64 " events as older than the group's "
+                  "retention",
+                  st->group, st->name, res->expired_end);
+    }
+}
+
+/* Says what a failed PutLogEvents answer means and what happens next. */
+static void
+log_put_failure(struct daemon *d, struct stream *st, const struct cwl_result *res)
+{
+    switch (res->cls) {
+    case CWL_INVALID_SEQUENCE_TOKEN:
+        log_debug("%s/%s: invalid sequence token; resending with the expected one", st->group,
+                  st->name);
+        break;
+    case CWL_AMBIGUOUS:
+        log_warnx("%s/%s: no answer to a request that was sent (%s); reading the stream back "
+                  "before resending",
+                  st->group, st->name, res->message[0] ? res->message : "timeout or reset");
+        break;
+    case CWL_REFRESH_CREDS:
+        log_notice("%s/%s: credentials expired; refreshing", st->group, st->name);
+        break;
+    case CWL_CLOCK_SKEW:
+        /* The client adopted the server's clock already (cwl_rules: fix_clock). */
+        if (res->server_time_ms > 0)
+            log_warnx("clock skew: the endpoint's clock differs from ours by %" PRId64
+                      " ms; signing with its time",
+                      cwl_clock_offset_ms(d->cwl));
+        break;
+    case CWL_NOT_FOUND:
+        log_notice("%s/%s: log group or stream not found; creating it", st->group, st->name);
+        break;
+    case CWL_ACCESS_DENIED:
+    case CWL_INVALID:
+        log_err("%s/%s: PutLogEvents refused: %s: %s (HTTP %ld, request id %s); retrying every "
+                "minute, nothing is dropped",
+                st->group, st->name, res->error_type[0] ? res->error_type : cwl_class_str(res->cls),
+                res->message, res->status, res->request_id[0] ? res->request_id : "-");
+        break;
+    default:
+        log_notice("%s/%s: %s%s%s; retrying", st->group, st->name, cwl_class_str(res->cls),
+                   res->error_type[0] ? ": " : "", res->error_type);
+        break;
+    }
+}
+
+/* The answer to a PutLogEvents (from http_run, after the loop read the clock). */
+static void
+on_put_done(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+    struct batch *b = stream_head(st);
+    size_t n = batch_count(b);
+    const struct cwl_rule *rule = cwl_rule_of(res->cls);
+
+    if (res->cls < 16)
+        d->stats.errors_by_class[res->cls]++;
+    log_debug("PutLogEvents %s/%s: %zu events: HTTP %ld %s%s%s (request id %s)", st->group,
+              st->name, n, res->status, cwl_class_str(res->cls), res->error_type[0] ? " " : "",
+              res->error_type, res->request_id[0] ? res->request_id : "-");
+    if (rule->delivered) {
+        stream_set_state(st, STREAM_READY);
+        log_rejected(d, st, res, n);
+        stream_head_done(d, st);
+        return;
+    }
+    log_put_failure(d, st, res);
+    if (res->cls == CWL_INVALID_SEQUENCE_TOKEN)
+        IGNORE_RESULT(batch_set_sequence_token(b, res->expected_sequence_token));
+    stream_set_state(st, stream_state_after_answer(res->cls));
+    deliver_retry(d, st, res->cls);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+/* Group and stream exist before the first send (and again after ResourceNotFound). */
+static bool
+stream_setup(struct daemon *d, struct stream *st)
+{
+    struct cwl_result res = {0};
+    enum haf_err e = HAF_OK;
+
+    if (d->opts->dry_run)
+        return true;
+    if (d->cfg->create_log_group) {
+        e = cwl_create_log_group(d->cwl, st->group, d->cfg->kms_key_id, &res);
+        if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
+            goto fail;
+        if (res.cls == CWL_OK) {
+            log_info("created log group %s", st->group);
+            if (d->cfg->retention_days > 0 &&
+                (cwl_put_retention_policy(d->cwl, st->group, d->cfg->retention_days, &res) !=
+                     HAF_OK ||
+                 res.cls != CWL_OK))
+                log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
+                          d->cfg->retention_days, res.error_type, res.message);
+        }
+    }
+    e = cwl_create_log_stream(d->cwl, st->group, st->name, &res);
+    if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
+        goto fail;
+    if (res.cls == CWL_OK)
+        log_info("created log stream %s/%s", st->group, st->name);
+    return true;
+fail:
+    log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry", st->group,
+            st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls), res.message,
+            res.status);
+    if (res.cls < 16)
+        d->stats.errors_by_class[res.cls]++;
+    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
+    deliver_retry(d, st, e == HAF_OK ? res.cls : CWL_RETRY);
+    return false;
+}
+
+/* Sends the head batch (after creating the group and stream, and reading the stream back, when
+ * the state says so). */
+static void
+stream_send(struct daemon *d, struct stream *st)
+{
+    struct batch *b;
+    struct span body;
+    enum haf_err e;
+
+    if (st->state == STREAM_SETUP) {
+        if (!stream_setup(d, st)) {
+            /* Nothing went out: the in-flight marker send_due saved for this send would only
+             * cost a read-back at the next start (unless an earlier answer is unresolved). */
+            if (!stream_verify_pending(st))
+                state_set_inflight(d, st, false);
+            return;
+        }
+        if (st->verify_after_setup) {
+            st->verify_after_setup = false;
+            stream_set_state(st, STREAM_VERIFY);
+            st->next_ms = d->now_ms + READBACK_DELAY_MS;
+            return;
+        }
+        stream_set_state(st, STREAM_READY);
+    }
+    if (st->state == STREAM_VERIFY) {
+        size_t head = st->head, n = st->n;
+
+        if (!stream_verify(d, st))
+            return;
+        /* Everything had arrived: that cleared the stream's in-flight marker, so the batch
+         * behind goes out on a later turn, once send_due has saved the marker again (a crash
+         * with it in flight and no marker would resend it without a read-back). */
+        if (st->head != head || st->n != n || batch_count(stream_head(st)) == 0)
+            return;
+    }
+    b = stream_head(st);
+    if (st->n == 1 && !stream_rotate(st))
+        return; /* the open batch is being sent: keep filling a new one */
+    if (!b->finished && batch_finish(b, &body) != HAF_OK)
+        fatal("out of memory");
+    body = buf_span(&b->body);
+    d->stats.requests++;
+    stream_set_state(st, STREAM_SENDING);
+    if (d->opts->dry_run) {
+        struct cwl_result ok = {.cls = CWL_OK,
+                                .status = 200,
+                                .too_new_start = -1,
+                                .too_old_end = -1,
+                                .expired_end = -1};
+        on_put_done(st, &ok);
+        return;
+    }
+    log_debug("sending %zu events (%zu bytes) to %s/%s", batch_count(b), body.len, st->group,
+              st->name);
+    e = cwl_put_log_events_submit(d->cwl, body, on_put_done, st);
+    if (e != HAF_OK) {
+        log_err("%s/%s: cannot send: %s", st->group, st->name, haf_err_str(e));
+        stream_set_state(st, STREAM_READY);
+        deliver_retry(d, st, CWL_RETRY);
+        if (!stream_verify_pending(st))
+            state_set_inflight(d, st, false);
+    }
+}
+
+static bool
+stream_due(struct daemon *d, const struct stream *st)
+{
+    return stream_deadline(st, d->now_ms, d->stopping || d->opts->once) <= d->now_ms;
+}
+
+/* Send every due batch. The state (acknowledgements so far, and the in-flight markers of the
+ * streams about to send) is saved first; when it cannot be saved, nothing is sent. */
+void
+send_due(struct daemon *d)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < d->n_streams; i++) {
+        struct stream *st = d->streams[i];
+        if (stream_due(d, st)) {
+            state_set_inflight(d, st, true);
+            any = true;
+        }
+    }
+    if (!state_save(d) || !any)
+        return;
+    for (size_t i = 0; i < d->n_streams; i++)
+        if (stream_due(d, d->streams[i]))
+            stream_send(d, d->streams[i]);
+}

@@ -1,0 +1,246 @@
+/*
+ * readback.c: after an unknown outcome (a request sent without an answer, or in flight at the last
+ * stop), read the stream back and find which events of the head batch arrived already, so that
+ * only the others are sent: exactly once, not at least once.
+ *
+ * The matching is a pure function (readback_match, unit-tested in tests/unit/test_readback.c): an
+ * event arrived when a read-back message has its exact text (by hash; each read-back occurrence
+ * counts once, so identical messages count as many times as they arrived), or, for an audit
+ * entry, when an event with its (reboot_counter, sequence_no) was read back: the message names the
+ * file's path, which a rotation by rename changes between the send and a restart's read-back, and
+ * an HSM never repeats a (reboot_counter, sequence_no) in one stream.
+ *
+ * stream_verify() does the I/O around it: GetLogEvents over the batch's time range, then the
+ * removal of the events found (accounted through the stream's late acknowledgements when the
+ * rest of the batch is acknowledged).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "daemon_internal.h"
+#include "haf/log.h"
+
+struct readback_set {
+    struct readback_event *ev;
+    size_t n;
+    size_t cap;
+};
+
+/* The (reboot_counter, sequence_no) of an event we formatted as JSON (format: json): an audit
+ * entry, not a marker ("event") nor a flagged entry ("parse_error"). The message is untrusted. */
+void
+readback_event_of(const char *msg, size_t len, struct readback_event *out)
+{
+    json_t *root;
+    json_t *r, *q;
+
+    memset(out, 0, sizeof(*out));
+    out->hash = batch_message_hash(msg, len);
+    if (len == 0 || msg[0] != '{')
+        return;
+    root = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL)
+        return;
+    r = json_object_get(root, "reboot_counter");
+    q = json_object_get(root, "sequence_no");
+    if (json_is_integer(r) && json_is_integer(q) && json_integer_value(r) >= 0 &&
+        json_integer_value(q) >= 0 && json_object_get(root, "event") == NULL &&
+        json_object_get(root, "parse_error") == NULL) {
+        out->has_pair = true;
+        out->reboot = (uint64_t)json_integer_value(r);
+        out->seq = (uint64_t)json_integer_value(q);
+    }
+    json_decref(root);
+}
+
+static int
+cmp_hash(const void *a, const void *b)
+{
+    uint64_t x = ((const struct readback_event *)a)->hash;
+    uint64_t y = ((const struct readback_event *)b)->hash;
+
+    return x < y ? -1 : x > y;
+}
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+    const struct readback_event *x = a, *y = b;
+
+    if (x->has_pair != y->has_pair)
+        return x->has_pair ? 1 : -1;
+    if (x->reboot != y->reboot)
+        return x->reboot < y->reboot ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Whether (reboot, seq) is among the pairs (sorted by cmp_pair, with has_pair ones last). */
+static bool
+pair_found(const struct readback_event *pairs, size_t n, uint64_t reboot, uint64_t seq)
+{
+    struct readback_event key = {.has_pair = true, .reboot = reboot, .seq = seq};
+
+    return n > 0 && bsearch(&key, pairs, n, sizeof(key), cmp_pair) != NULL;
+}
+
+size_t
+readback_match(const struct batch *b, struct readback_event *read, size_t n_read, bool *keep)
+{
+    bool *used = NULL;
+    struct readback_event *pairs = NULL;
+    size_t found = 0;
+
+    if (n_read > 0) {
+        used = calloc(n_read, sizeof(*used));
+        pairs = malloc(n_read * sizeof(*pairs));
+        if (used == NULL || pairs == NULL) {
+            free(used);
+            free(pairs);
+            return SIZE_MAX;
+        }
+        memcpy(pairs, read, n_read * sizeof(*pairs));
+        qsort(pairs, n_read, sizeof(*pairs), cmp_pair);
+        qsort(read, n_read, sizeof(*read), cmp_hash);
+    }
+    for (size_t i = 0; i < b->n_ev; i++) {
+        const struct batch_event *ev = &b->ev[i];
+        struct readback_event key = {.hash = ev->msg_hash};
+        struct readback_event *hit =
+            n_read ? bsearch(&key, read, n_read, sizeof(key), cmp_hash) : NULL;
+
+        keep[i] = true;
+        if (hit != NULL) {
+            /* The first unused occurrence of this hash. */
+            size_t at = (size_t)(hit - read);
+            while (at > 0 && read[at - 1].hash == ev->msg_hash)
+                at--;
+            while (at < n_read && read[at].hash == ev->msg_hash && used[at])
+                at++;
+            if (at < n_read && read[at].hash == ev->msg_hash) {
+                used[at] = true;
+                keep[i] = false;
+            }
+        }
+        if (keep[i] && ev->has_seq &&
+            pair_found(pairs, n_read, ev->reboot_counter, ev->sequence_no))
+            keep[i] = false;
+        if (!keep[i])
+            found++;
+    }
+    free(used);
+    free(pairs);
+    return found;
+}
+
+static int
+on_readback_event(void *ctx, const struct cwl_read_event *ev)
+{
+    struct readback_set *rs = ctx;
+
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 1024;
+        struct readback_event *grown = realloc(rs->ev, cap * sizeof(*grown));
+        if (grown == NULL)
+            return 1;
+        rs->ev = grown;
+        rs->cap = cap;
+    }
+    readback_event_of(ev->message, ev->message_len, &rs->ev[rs->n++]);
+    return 0;
+}
+
+/* Remember the acknowledgement of the events found delivered, for when the head is done. */
+static void
+late_add(struct stream *st, const struct batch_event *ev)
+{
+    if (st->n_late == st->cap_late) {
+        size_t cap = st->cap_late ? st->cap_late * 2 : 64;
+        struct late_ack *la = realloc(st->late, cap * sizeof(*la));
+        if (la == NULL)
+            fatal("out of memory");
+        st->late = la;
+        st->cap_late = cap;
+    }
+    st->late[st->n_late++] = (struct late_ack){.source_id = ev->source_id,
+                                               .src_end = ev->src_end,
+                                               .has_seq = ev->has_seq,
+                                               .reboot_counter = ev->reboot_counter,
+                                               .sequence_no = ev->sequence_no};
+}
+
+/* Takes the events found delivered out of the head batch. */
+static void
+drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t delivered)
+{
+    struct batch *b = stream_head(st);
+
+    log_notice("%s/%s: read-back found %zu of %zu events delivered already; sending the "
+               "other %zu",
+               st->group, st->name, delivered, b->n_ev, b->n_ev - delivered);
+    d->stats.replays_skipped += delivered;
+    for (size_t i = 0; i < b->n_ev; i++)
+        if (!keep[i])
+            late_add(st, &b->ev[i]);
+    if (delivered == b->n_ev) {
+        /* All of it arrived: account the removed events through the late list. */
+        batch_reset(b);
+        stream_head_done(d, st);
+    } else if (batch_retain(b, keep) != HAF_OK) {
+        fatal("out of memory");
+    }
+}
+
+/* Read the stream back and drop what arrived from the head batch. Returns false when the
+ * read-back could not be done and should be tried again later (a retry is scheduled). */
+bool
+stream_verify(struct daemon *d, struct stream *st)
+{
+    struct batch *b = stream_head(st);
+    struct readback_set rs = {0};
+    struct cwl_result res = {0};
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool *keep = NULL;
+    size_t delivered;
+    enum haf_err e;
+
+    for (size_t i = 0; i < b->n_ev; i++) {
+        lo = b->ev[i].timestamp_ms < lo ? b->ev[i].timestamp_ms : lo;
+        hi = b->ev[i].timestamp_ms > hi ? b->ev[i].timestamp_ms : hi;
+    }
+    e = cwl_get_log_events(d->cwl, st->group, st->name, lo, hi + 1, 1000000, on_readback_event, &rs,
+                           &res);
+    if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_NOT_FOUND)) {
+        free(rs.ev);
+        if (e == HAF_OK && (res.cls == CWL_ACCESS_DENIED || res.cls == CWL_INVALID)) {
+            if (!st->warned_no_readback)
+                log_warnx("%s/%s: cannot read the stream back (%s: %s); logs:GetLogEvents is "
+                          "needed for exactly-once delivery after a lost answer; falling back to "
+                          "at-least-once (the batch is sent again)",
+                          st->group, st->name, res.error_type, res.message);
+            st->warned_no_readback = true;
+            stream_set_state(st, STREAM_READY);
+            return true;
+        }
+        log_warnx("%s/%s: read-back failed (%s); will try again", st->group, st->name,
+                  cwl_class_str(res.cls));
+        stream_schedule_retry(d, st, backoff_ms(d, st->attempts, RETRY_CAP_MS));
+        return false;
+    }
+    stream_set_state(st, STREAM_READY);
+    keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
+    delivered = readback_match(b, rs.ev, rs.n, keep);
+    free(rs.ev);
+    if (delivered == SIZE_MAX)
+        fatal("out of memory");
+    if (delivered > 0)
+        drop_delivered(d, st, keep, delivered);
+    else
+        log_info("%s/%s: read-back: none of the %zu events had arrived; sending them", st->group,
+                 st->name, b->n_ev);
+    free(keep);
+    return true;
+}

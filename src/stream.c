@@ -1,0 +1,338 @@
+/*
+ * stream.c: one CloudWatch log stream as the daemon sees it: its ring of batches, the events
+ * queued into it, and the delivery state of its head batch.
+ *
+ * Per stream, batches form a short ring: the head is the one being sent (one request in flight per
+ * stream keeps the stream's events in order), the tail is the one being filled. While a stream has
+ * a full batch waiting, its files are not read (stream_accepting): the file on disk is the buffer,
+ * so memory stays bounded with any backlog and with a dead endpoint.
+ *
+ * The delivery state (enum stream_state, daemon_internal.h) changes only in stream_set_state(),
+ * and each stream carries one deadline (next_ms) before which nothing is tried: the loop's timeout
+ * is the minimum of stream_deadline() over the streams.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon_internal.h"
+#include "haf/cwl_rules.h"
+#include "haf/log.h"
+
+const char *
+stream_state_str(enum stream_state s)
+{
+    switch (s) {
+    case STREAM_SETUP:
+        return "SETUP";
+    case STREAM_VERIFY:
+        return "VERIFY";
+    case STREAM_READY:
+        return "READY";
+    case STREAM_SENDING:
+        return "SENDING";
+    }
+    return "UNKNOWN";
+}
+
+/* The one place a stream's delivery state changes. */
+void
+stream_set_state(struct stream *st, enum stream_state to)
+{
+    if (st->state == to)
+        return;
+    log_trace("stream %s/%s: STATE %s => %s", st->group, st->name, stream_state_str(st->state),
+              stream_state_str(to));
+    st->state = to;
+}
+
+/* The state a PutLogEvents answer of class cls leaves a SENDING stream in (cwl_rules.c): READY when
+ * delivered or to be resent, VERIFY when the outcome is unknown, SETUP when the group or stream
+ * must be created first. */
+enum stream_state
+stream_state_after_answer(enum cwl_class cls)
+{
+    const struct cwl_rule *rule = cwl_rule_of(cls);
+
+    if (rule->delivered)
+        return STREAM_READY;
+    if (rule->read_back)
+        return STREAM_VERIFY;
+    if (rule->recreate)
+        return STREAM_SETUP;
+    return STREAM_READY;
+}
+
+/* Whether the head batch must be read back before it is sent (now or after the setup). */
+bool
+stream_verify_pending(const struct stream *st)
+{
+    return st->state == STREAM_VERIFY || st->verify_after_setup;
+}
+
+struct batch *
+stream_open_batch(struct stream *st)
+{
+    return &st->ring[(st->head + st->n - 1) % RING_BATCHES];
+}
+
+struct batch *
+stream_head(struct stream *st)
+{
+    return &st->ring[st->head];
+}
+
+/* A stream takes more entries while it fills its first batch behind the one being sent, until that
+ * one is nearly full: at most two big batches per stream are held (the one in flight and the next),
+ * which bounds memory at about 2 x max_bytes per stream (plus escaping) with any backlog. An entry
+ * that does not fit the margin still goes into a new batch (the ring has room), so nothing stalls.
+ */
+bool
+stream_accepting(const struct stream *st)
+{
+    const struct batch *open;
+
+    if (st->n == 1)
+        return true;
+    if (st->n > 2)
+        return false;
+    open = &st->ring[(st->head + 1) % RING_BATCHES];
+    return open->payload_bytes + ACCEPT_MARGIN_BYTES <= open->limits.max_bytes &&
+           open->n_ev + 1 < open->limits.max_events;
+}
+
+size_t
+stream_pending_events(const struct stream *st)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < st->n; i++)
+        n += batch_count(&st->ring[(st->head + i) % RING_BATCHES]);
+    return n;
+}
+
+/* When the head batch is due (monotonic ms): DEADLINE_NEVER while a request is in flight or
+ * nothing is queued; else not before next_ms, and a batch still open not before its flush
+ * interval has passed, unless send_now (stopping, --once). Closed batches go at once. */
+int64_t
+stream_deadline(const struct stream *st, int64_t now_ms, bool send_now)
+{
+    int64_t due;
+
+    if (st->state == STREAM_SENDING || batch_count(&st->ring[st->head]) == 0)
+        return DEADLINE_NEVER;
+    if (st->n > 1 || send_now)
+        due = now_ms;
+    else
+        due = st->ring_first_ms[st->head] + (int64_t)st->d->cfg->batch.flush_interval_ms;
+    return due > st->next_ms ? due : st->next_ms;
+}
+
+struct stream *
+stream_get(struct daemon *d, const char *group, const char *name, enum audit_format format)
+{
+    struct batch_limits lim = {.max_events = d->cfg->batch.max_events,
+                               .max_bytes = d->cfg->batch.max_bytes};
+    struct stream *st;
+    struct ckpt_stream *cs;
+    struct stream **grown;
+
+    for (size_t i = 0; i < d->n_streams; i++)
+        if (strcmp(d->streams[i]->group, group) == 0 && strcmp(d->streams[i]->name, name) == 0)
+            return d->streams[i];
+    st = xcalloc(1, sizeof(*st));
+    st->d = d;
+    st->group = xstrdup(group);
+    st->name = xstrdup(name);
+    st->format = format;
+    st->n = 1;
+    st->state = STREAM_SETUP;
+    for (size_t i = 0; i < RING_BATCHES; i++)
+        if (batch_init(&st->ring[i], &lim, group, name) != HAF_OK)
+            fatal("out of memory");
+    seqtrack_init(&st->seq);
+    cs = ckpt_find_stream(&d->state, group, name);
+    if (cs != NULL) {
+        if (cs->has_seq) {
+            seqtrack_restore(&st->seq, cs->reboot_counter, cs->sequence_no);
+            st->start_acked = true;
+            st->start_reboot = cs->reboot_counter;
+            st->start_seq = cs->sequence_no;
+        }
+        if (cs->inflight) {
+            /* A request was in flight when the last state was written: its fate is unknown. */
+            st->verify_after_setup = true;
+            log_info("stream %s/%s: a request was in flight at the last stop; the stream will "
+                     "be read back before sending",
+                     group, name);
+        }
+    }
+    grown = realloc(d->streams, (d->n_streams + 1) * sizeof(*grown));
+    if (grown == NULL)
+        fatal("out of memory");
+    d->streams = grown;
+    d->streams[d->n_streams++] = st;
+    return st;
+}
+
+void
+stream_free(struct stream *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < RING_BATCHES; i++)
+        batch_clean_up(&st->ring[i]);
+    free(st->late);
+    free(st->group);
+    free(st->name);
+    free(st);
+}
+
+/* Close the open batch and start a new one. False when the ring is full. */
+bool
+stream_rotate(struct stream *st)
+{
+    if (batch_count(stream_open_batch(st)) == 0)
+        return true;
+    if (st->n == RING_BATCHES)
+        return false;
+    st->n++;
+    batch_reset(stream_open_batch(st));
+    st->ring_first_ms[(st->head + st->n - 1) % RING_BATCHES] = 0;
+    return true;
+}
+
+/* ---------------------------------------------------------------- entries to events */
+
+static void
+queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, uint64_t src_end,
+            bool has_seq, uint64_t reboot, uint64_t seq)
+{
+    struct stream *st = f->st;
+    struct batch *b = stream_open_batch(st);
+    struct batch_event meta = {.source_id = f->id,
+                               .src_end = src_end,
+                               .has_seq = has_seq,
+                               .reboot_counter = reboot,
+                               .sequence_no = seq};
+    size_t idx;
+
+    switch (batch_check(b, ts, msg.len)) {
+    case BATCH_FITS:
+        break;
+    case BATCH_FULL:
+    case BATCH_TIME_SPAN:
+    case BATCH_TIME_ORDER:
+        /* Files are read only while the ring has room for what one read can produce. Refuse
+         * loudly rather than lose the event silently. */
+        if (!stream_rotate(st))
+            fatal("internal: batch ring of %s/%s full; aborting to keep the entry", st->group,
+                  st->name);
+        b = stream_open_batch(st);
+        break;
+    case BATCH_TOO_BIG:
+    case BATCH_EMPTY_MESSAGE:
+    default:
+        fatal("internal: event of %zu bytes refused by the batcher", msg.len);
+    }
+    if (batch_add(b, ts, msg, &meta) != HAF_OK)
+        fatal("out of memory adding an event");
+    idx = (st->head + st->n - 1) % RING_BATCHES;
+    if (st->ring_first_ms[idx] == 0 || batch_count(b) == 1)
+        st->ring_first_ms[idx] = f->first_held_ms ? f->first_held_ms : d->now_ms;
+    f->pending++;
+    d->stats.events_queued++;
+}
+
+/* Messages over the event size limit are shipped as numbered parts, never dropped. Only the last
+ * part carries the entry's end offset, so a checkpoint never passes a half-delivered entry. */
+void
+queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
+              const struct haf_entry *e, bool has_seq)
+{
+    size_t max = BATCH_MAX_MESSAGE_BYTES - PART_PREFIX_MAX;
+    size_t nparts = 0, off = 0, i = 0;
+
+    if (msg.len <= BATCH_MAX_MESSAGE_BYTES) {
+        queue_event(d, f, ts, msg, e->src_end, has_seq, e->reboot_counter, e->sequence_no);
+        return;
+    }
+    while (off < msg.len) {
+        size_t n = batch_split_point(span_make(msg.p + off, msg.len - off), max);
+        if (n == 0)
+            n = msg.len - off < max ? msg.len - off : max;
+        off += n;
+        nparts++;
+    }
+    for (off = 0; off < msg.len; i++) {
+        size_t n = batch_split_point(span_make(msg.p + off, msg.len - off), max);
+        bool last;
+
+        if (n == 0)
+            n = msg.len - off < max ? msg.len - off : max;
+        last = off + n >= msg.len;
+        buf_reset(&d->part);
+        IGNORE_RESULT(buf_addf(&d->part, "[part %zu/%zu] ", i + 1, nparts));
+        IGNORE_RESULT(buf_add(&d->part, msg.p + off, n));
+        queue_event(d, f, ts, buf_span(&d->part), last ? e->src_end : e->src_start, last && has_seq,
+                    e->reboot_counter, e->sequence_no);
+        off += n;
+    }
+    d->stats.split_parts += nparts - 1;
+}
+
+/* A sequence_gap or reboot_counter_change marker, queued before the entry that revealed it. */
+void
+queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int64_t ts,
+             enum seq_verdict v, const struct seq_gap *gap)
+{
+    char iso[40] = "";
+    time_t secs = (time_t)(ts / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&secs, &tm) != NULL)
+        (void)strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    buf_reset(&d->part);
+    if (v == SEQ_GAP) {
+        IGNORE_RESULT(buf_addf(
+            &d->part,
+            "{\"event\":\"sequence_gap\",\"time\":\"%s\",\"reboot_counter\":%" PRIu64
+            ",\"expected_sequence_no\":%" PRIu64 ",\"received_sequence_no\":%" PRIu64
+            ",\"missing\":%" PRIu64,
+            iso, gap->reboot_counter, gap->expected, gap->received, gap->received - gap->expected));
+        log_warnx("%s: sequence gap in reboot counter %" PRIu64 ": expected %" PRIu64
+                  ", got %" PRIu64 " (%" PRIu64 " missing)",
+                  f->path, gap->reboot_counter, gap->expected, gap->received,
+                  gap->received - gap->expected);
+        d->stats.sequence_gaps++;
+        d->stats.sequence_missing += gap->received - gap->expected;
+    } else {
+        IGNORE_RESULT(buf_addf(&d->part,
+                               "{\"event\":\"reboot_counter_change\",\"time\":\"%s\","
+                               "\"previous_reboot_counter\":%" PRIu64 ",\"reboot_counter\":%" PRIu64
+                               ",\"sequence_no\":%" PRIu64,
+                               iso, gap->prev_reboot, e->reboot_counter, e->sequence_no));
+        log_notice("%s: reboot counter changed from %" PRIu64 " to %" PRIu64, f->path,
+                   gap->prev_reboot, e->reboot_counter);
+        d->stats.reboots++;
+    }
+    IGNORE_RESULT(buf_adds(&d->part, ",\"host\":\""));
+    IGNORE_RESULT(buf_adds(&d->part, d->hostname));
+    IGNORE_RESULT(buf_adds(&d->part, "\",\"source\":"));
+    /* The path came from the file system: escape it as JSON. */
+    IGNORE_RESULT(buf_addc(&d->part, '"'));
+    for (const char *p = f->path; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            IGNORE_RESULT(buf_addf(&d->part, "\\%c", c));
+        else if (c < 0x20 || c >= 0x80)
+            IGNORE_RESULT(buf_addf(&d->part, "\\u%04x", c));
+        else
+            IGNORE_RESULT(buf_addc(&d->part, (char)c));
+    }
+    IGNORE_RESULT(buf_adds(&d->part, "\"}"));
+    /* A marker completes nothing: it carries the offset where its entry starts. */
+    queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0);
+}
