@@ -58,6 +58,7 @@ struct verify_stream {
     struct vrecord *rec;
     size_t nrec, reccap;
     struct audit_parser *ap;
+    struct digest_hasher *hasher;
     struct verify_report rep;
     bool ran;
     int64_t since_ms, until_ms; /* the range; 0: open */
@@ -151,7 +152,8 @@ verify_stream_new(const char *name)
         return NULL;
     s->name = strdup(name);
     s->ap = audit_parser_new(NULL);
-    if (!s->name || !s->ap) {
+    s->hasher = digest_hasher_new();
+    if (!s->name || !s->ap || !s->hasher) {
         verify_stream_free(s);
         return NULL;
     }
@@ -170,6 +172,7 @@ verify_stream_free(struct verify_stream *s)
     free(s->ev);
     free(s->name);
     audit_parser_free(s->ap);
+    digest_hasher_free(s->hasher);
     verify_report_clean_up(&s->rep);
     free(s);
 }
@@ -335,7 +338,7 @@ verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
     memset(v, 0, sizeof(*v));
     v->ts_ms = ts_ms;
     v->owner = -1;
-    e = digest_leaf(ts_ms, message, v->leaf);
+    e = digest_leaf_with(s->hasher, ts_ms, message, v->leaf);
     if (e != HAF_OK)
         return e;
     if (s->frozen && !event_wanted(s, ts_ms, v->leaf))

@@ -116,6 +116,16 @@ void digest_head_init(struct digest_head *h);
 
 /* ---- hashing ---- */
 
+/* A reusable SHA-256 context with the algorithm fetched once: OpenSSL 3 fetches the
+ * implementation again on every EVP_sha256() init, which doubled the cost of a leaf. One per
+ * thread; the accumulator and verify.c each keep one. */
+struct digest_hasher;
+HAF_MUST_USE struct digest_hasher *digest_hasher_new(void);
+void digest_hasher_free(struct digest_hasher *h);
+
+/* h NULL: a temporary context (slower; for one-off use). */
+HAF_MUST_USE enum haf_err digest_leaf_with(struct digest_hasher *h, int64_t ts_ms,
+                                           struct span message, uint8_t out[32]);
 HAF_MUST_USE enum haf_err digest_leaf(int64_t ts_ms, struct span message, uint8_t out[32]);
 
 /* Sorts `leaves` in place into the canonical order, then hashes them (n may be 0). */
@@ -152,6 +162,7 @@ HAF_MUST_USE enum haf_err digest_record_parse(struct span text, struct digest_re
 
 struct digest_acc {
     struct digest_head head;
+    struct digest_hasher *hasher; /* created at the first add */
     struct digest_leaf *leaves;
     size_t n;
     size_t cap;

@@ -11,12 +11,18 @@
  * Records are time_ms T, T + I s, ...; --gap-after N adds MS more after the Nth record (a
  * forwarder that was down).
  * Exit 0 on success, 1 on any failure (with a message on stderr).
+ *
+ *   digest_tool --bench N
+ * prints the CPU seconds the chain costs for N events of 330 bytes (the leaves, the sort and the
+ * events hash of every record, sealed whenever the accumulator is full), per million events:
+ * the CPU cost of digests on (tests/bench/RESULTS.md).
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "haf/creds.h"
 #include "haf/digest.h"
@@ -75,6 +81,49 @@ out:
     return rc;
 }
 
+static double
+cpu_s(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int
+bench(long n)
+{
+    struct digest_head h;
+    struct digest_acc a;
+    struct digest_record r;
+    char msg[330];
+    double t0;
+
+    memset(msg, 'x', sizeof(msg));
+    digest_head_init(&h);
+    digest_acc_init(&a, &h);
+    t0 = cpu_s();
+    for (long i = 0; i < n; i++) {
+        struct digest_pos p = {true, 1, (uint64_t)i};
+
+        memcpy(msg + 16, &i, sizeof(i)); /* every message differs */
+        if (digest_acc_full(&a)) {
+            if (digest_acc_seal(&a, DIGEST_KIND_DIGEST, "s", 1, 300, "k", "ED25519", &r))
+                return 1;
+            digest_record_clean_up(&r);
+        }
+        if (digest_acc_add(&a, 1700000000000 + i / 4, span_make(msg, sizeof(msg)), &p))
+            return 1;
+    }
+    if (digest_acc_seal(&a, DIGEST_KIND_DIGEST, "s", 1, 300, "k", "ED25519", &r))
+        return 1;
+    digest_record_clean_up(&r);
+    printf("digest chain: %ld events of %zu bytes: %.3f CPU-s per 1M events\n", n, sizeof(msg),
+           (cpu_s() - t0) * 1e6 / (double)n);
+    digest_acc_clean_up(&a);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -103,6 +152,8 @@ main(int argc, char **argv)
     char line[300000];
     int c, rc = 1;
 
+    if (argc == 3 && strcmp(argv[1], "--bench") == 0)
+        return bench(atol(argv[2]));
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
