@@ -67,6 +67,9 @@ struct verify_stream {
     int64_t keep_until_ms;      /* events at or after this are ignored; 0: none */
     struct digest_leaf *late;   /* every kept record's late entries, sorted */
     size_t n_late;
+    bool later_records;       /* records sealed at or after until_ms exist */
+    struct digest_leaf *skip; /* their late entries: events they prove, not ours */
+    size_t n_skip, cap_skip;
 };
 
 static const char *const WHAT_NAMES[] = {
@@ -169,6 +172,7 @@ verify_stream_free(struct verify_stream *s)
         digest_record_clean_up(&s->rec[i].r);
     free(s->rec);
     free(s->late);
+    free(s->skip);
     free(s->ev);
     free(s->name);
     audit_parser_free(s->ap);
@@ -269,10 +273,12 @@ event_wanted(const struct verify_stream *s, int64_t ts_ms, const uint8_t leaf[32
 
     if (s->keep_until_ms && ts_ms >= s->keep_until_ms)
         return false;
-    if (ts_ms >= s->keep_from_ms)
-        return true;
     key.ts_ms = ts_ms;
     memcpy(key.hash, leaf, 32);
+    if (s->n_skip && bsearch(&key, s->skip, s->n_skip, sizeof(key), leaf_cmp))
+        return false;
+    if (ts_ms >= s->keep_from_ms)
+        return true;
     return s->n_late && bsearch(&key, s->late, s->n_late, sizeof(key), leaf_cmp);
 }
 
@@ -314,9 +320,15 @@ verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi)
         s->keep_from_ms = s->nrec ? from : s->since_ms;
     if (n_late && !s->late)
         s->keep_from_ms = INT64_MIN;
+    /* Events after the last kept record belong to the records sealed after until_ms when there
+     * are any (they prove them); otherwise they are pending up to until_ms. */
     s->keep_until_ms = s->until_ms;
-    if (s->until_ms && last >= s->until_ms)
+    if (s->until_ms && s->later_records)
+        s->keep_until_ms = s->nrec ? (last == INT64_MIN ? from : last + 1) : s->until_ms;
+    if (s->until_ms && last >= s->keep_until_ms)
         s->keep_until_ms = last + 1;
+    if (s->n_skip > 1)
+        qsort(s->skip, s->n_skip, sizeof(*s->skip), leaf_cmp);
     s->frozen = true;
     *lo = s->keep_from_ms == INT64_MIN ? 0 : s->keep_from_ms;
     if (*lo && late_from < *lo)
@@ -351,6 +363,19 @@ verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
     return HAF_OK;
 }
 
+static enum haf_err
+remember_later(struct verify_stream *s, const struct digest_record *r)
+{
+    s->later_records = true;
+    for (size_t k = 0; k < r->n_late; k++) {
+        if (!grow((void **)&s->skip, &s->cap_skip, s->n_skip, sizeof(*s->skip)))
+            return HAF_ENOMEM;
+        s->skip[s->n_skip].ts_ms = r->late[k].ts_ms;
+        memcpy(s->skip[s->n_skip++].hash, r->late[k].leaf, 32);
+    }
+    return HAF_OK;
+}
+
 enum haf_err
 verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
 {
@@ -376,9 +401,15 @@ verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
             finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
                     "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
         }
-    } else if ((s->since_ms && v->r.time_ms < s->since_ms) ||
-               (s->until_ms && v->r.time_ms >= s->until_ms)) {
-        digest_record_clean_up(&v->r); /* outside the range asked for */
+    } else if (s->until_ms && v->r.time_ms >= s->until_ms) {
+        e = remember_later(s, &v->r); /* after the range: its late events are not ours */
+        digest_record_clean_up(&v->r);
+        if (e != HAF_OK) {
+            buf_clean_up(&why);
+            return e;
+        }
+    } else if (s->since_ms && v->r.time_ms < s->since_ms) {
+        digest_record_clean_up(&v->r); /* before the range */
     } else {
         v->event_ms = ts_ms;
         s->nrec++;

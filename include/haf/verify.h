@@ -109,9 +109,10 @@ HAF_MUST_USE enum haf_err verify_add_record(struct verify_stream *s, int64_t ts_
 /*
  * A time range (epoch ms, [since_ms, until_ms), 0 leaves a side open). Call before adding
  * anything. The range selects digest records by their time_ms; the events that matter are then
- * those those records cover (from just after the first one's after_ms) and anything after them
- * up to until_ms (to catch injected and pending events); older events are ignored unless a kept
- * record lists them as late. Without since_ms nothing is ignored.
+ * those records cover (from just after the first one's after_ms), and after them: up to until_ms
+ * when no record was sealed after the range (those events are pending), else nothing (the later
+ * records prove them, late events they list included). Older events are ignored unless a kept
+ * record lists them as late. Without since_ms nothing before is ignored.
  */
 void verify_set_range(struct verify_stream *s, int64_t since_ms, int64_t until_ms);
 
