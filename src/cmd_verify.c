@@ -458,17 +458,14 @@ fset_clean_up(struct fset *fs)
 
 /* ---- the report ---- */
 
+/* "-" for "no time" (0), as the counters print it. */
 static void
 iso(int64_t ms, char out[32])
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char day[24];
-
-    if (ms <= 0 || !gmtime_r(&secs, &tm) || !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
+    if (ms <= 0)
         snprintf(out, 32, "-");
     else
-        snprintf(out, 32, "%s.%03dZ", day, (int)(ms % 1000));
+        verify_iso_ms(ms, out);
 }
 
 static const char *

@@ -93,9 +93,8 @@ verify_what_str(enum verify_what w)
     return WHAT_NAMES[w];
 }
 
-/* "2026-12-06T20:15:58.123Z" */
-static void
-iso_ms(int64_t ms, char out[32])
+void
+verify_iso_ms(int64_t ms, char out[32])
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
@@ -396,7 +395,7 @@ verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
     }
     if (e != HAF_OK) {
         if ((!s->since_ms || ts_ms >= s->since_ms) && (!s->until_ms || ts_ms < s->until_ms)) {
-            iso_ms(ts_ms, when);
+            verify_iso_ms(ts_ms, when);
             s->rep.bad_records++;
             finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
                     "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
@@ -432,7 +431,7 @@ check_signatures(struct verify_stream *s, const struct verify_opts *o)
         struct vrecord *v = &s->rec[i];
         enum haf_err ok;
 
-        iso_ms(v->r.time_ms, when);
+        verify_iso_ms(v->r.time_ms, when);
         e = digest_record_canonical(&v->r, &canon);
         if (e == HAF_OK)
             e = digest_record_hash(&v->r, v->hash);
@@ -488,8 +487,8 @@ chain_break(struct verify_report *rep, const struct vrecord *prev, const struct 
 {
     char a[32], b[32];
 
-    iso_ms(prev ? prev->r.time_ms : v->r.time_ms, a);
-    iso_ms(v->r.time_ms, b);
+    verify_iso_ms(prev ? prev->r.time_ms : v->r.time_ms, a);
+    verify_iso_ms(v->r.time_ms, b);
     rep->chain_breaks++;
     finding(rep, VERIFY_CHAIN_BREAK, prev ? prev->r.time_ms : v->r.time_ms, v->r.time_ms,
             prev && v->r.seq > prev->r.seq + 1 ? v->r.seq - prev->r.seq - 1 : 1,
@@ -651,8 +650,8 @@ record_mismatch(struct verify_stream *s, size_t i, uint64_t found)
     const struct digest_record *r = &v->r;
     char a[32], b[32];
 
-    iso_ms(r->first_ms, a);
-    iso_ms(r->last_ms, b);
+    verify_iso_ms(r->first_ms, a);
+    verify_iso_ms(r->last_ms, b);
     if (found < r->count) {
         s->rep.missing += r->count - found;
         finding(&s->rep, VERIFY_MISSING, r->first_ms, r->last_ms, r->count - found,
@@ -769,7 +768,7 @@ check_uncovered(struct verify_stream *s, size_t n_valid)
             inj_from = v->ts_ms;
         inj_to = v->ts_ms;
         if (named++ < VERIFY_LIST_MAX && s->rep.has_records) {
-            iso_ms(v->ts_ms, a);
+            verify_iso_ms(v->ts_ms, a);
             finding(&s->rep, VERIFY_INJECTED, v->ts_ms, v->ts_ms, 1,
                     "event at %s is covered by no valid digest (injected, or its digest removed)",
                     a);
@@ -778,14 +777,14 @@ check_uncovered(struct verify_stream *s, size_t n_valid)
     s->rep.injected += injected;
     s->rep.pending = n_valid > 0 ? pending : 0;
     if (injected > VERIFY_LIST_MAX && s->rep.has_records) {
-        iso_ms(inj_from, a);
-        iso_ms(inj_to, b);
+        verify_iso_ms(inj_from, a);
+        verify_iso_ms(inj_to, b);
         finding(&s->rep, VERIFY_INJECTED, inj_from, inj_to, injected,
                 "%" PRIu64 " events from %s to %s are covered by no valid digest", injected, a, b);
     }
     if (pending) {
-        iso_ms(pend_from, a);
-        iso_ms(pend_to, b);
+        verify_iso_ms(pend_from, a);
+        verify_iso_ms(pend_to, b);
         finding(&s->rep, VERIFY_PENDING, pend_from, pend_to, pending,
                 "%" PRIu64 " events from %s to %s come after the newest digest (not covered yet)",
                 pending, a, b);
@@ -812,8 +811,8 @@ heartbeat_gap(struct verify_report *rep, const struct digest_record *a, int64_t 
 {
     char from[32], to[32];
 
-    iso_ms(a->time_ms, from);
-    iso_ms(to_ms, to);
+    verify_iso_ms(a->time_ms, from);
+    verify_iso_ms(to_ms, to);
     rep->heartbeat_gaps++;
     finding(rep, VERIFY_HEARTBEAT_GAP, a->time_ms, to_ms, (uint64_t)(to_ms - a->time_ms) / 1000,
             "no digest from %s to %s%s (%" PRId64 " s; interval %" PRIu32
@@ -885,14 +884,14 @@ check_sequence(struct verify_stream *s)
 
         if (b->reboot != a->reboot) {
             s->rep.reboots++;
-            iso_ms(b->ts_ms, when);
+            verify_iso_ms(b->ts_ms, when);
             finding(&s->rep, VERIFY_REBOOT, b->ts_ms, b->ts_ms, 1,
                     "HSM reboot counter %" PRIu64 " -> %" PRIu64 " at %s", a->reboot, b->reboot,
                     when);
         } else if (b->seq > a->seq + 1) {
             s->rep.sequence_gaps++;
             s->rep.sequence_missing += b->seq - a->seq - 1;
-            iso_ms(a->ts_ms, when);
+            verify_iso_ms(a->ts_ms, when);
             finding(&s->rep, VERIFY_SEQUENCE_GAP, a->ts_ms, b->ts_ms, b->seq - a->seq - 1,
                     "HSM sequence gap in reboot counter %" PRIu64 ": %" PRIu64 " missing "
                     "after sequence_no %" PRIu64 " (%s)",

@@ -57,6 +57,9 @@ enum verify_what {
 
 const char *verify_what_str(enum verify_what w);
 
+/* "2026-12-06T20:15:58.123Z" (UTC, milliseconds); "<n>ms" for a time before 1970. */
+void verify_iso_ms(int64_t ms, char out[32]);
+
 struct verify_finding {
     enum verify_what what;
     int64_t from_ms; /* where: timestamps (0 when not applicable) */
