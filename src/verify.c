@@ -30,47 +30,10 @@
 #include "haf/audit.h"
 #include "haf/digest.h"
 #include "haf/sign.h"
+#include "verify_internal.h"
 
 #define VERIFY_TRY_ONE_EXTRA_MAX 4096 /* events in a record's range for the "which one" search */
 #define VERIFY_LIST_MAX          10   /* injected events named one by one per stream */
-
-struct vevent {
-    int64_t ts_ms;
-    uint8_t leaf[32];
-    uint64_t reboot;
-    uint64_t seq;
-    int32_t owner; /* index into records, -1: none */
-    uint8_t has_pos;
-};
-
-struct vrecord {
-    struct digest_record r;
-    uint8_t hash[32]; /* of the canonical bytes */
-    int64_t event_ms; /* timestamp of the CloudWatch event that carried it */
-    bool valid;
-    bool intact; /* its events are there and hash right */
-};
-
-struct verify_stream {
-    char *name;
-    struct vevent *ev;
-    size_t n, cap;
-    struct vrecord *rec;
-    size_t nrec, reccap;
-    struct audit_parser *ap;
-    struct digest_hasher *hasher;
-    struct verify_report rep;
-    bool ran;
-    int64_t since_ms, until_ms; /* the range; 0: open */
-    bool frozen;                /* verify_event_window was called */
-    int64_t keep_from_ms;       /* events before this are ignored unless late-listed */
-    int64_t keep_until_ms;      /* events at or after this are ignored; 0: none */
-    struct digest_leaf *late;   /* every kept record's late entries, sorted */
-    size_t n_late;
-    bool later_records;       /* records sealed at or after until_ms exist */
-    struct digest_leaf *skip; /* their late entries: events they prove, not ours */
-    size_t n_skip, cap_skip;
-};
 
 static const char *const WHAT_NAMES[] = {
     [VERIFY_FORGED] = "forged",
@@ -107,9 +70,9 @@ verify_iso_ms(int64_t ms, char out[32])
         snprintf(out, 32, "%s.%03dZ", day, (int)(ms % 1000));
 }
 
-static void __attribute__((format(printf, 6, 7)))
-finding(struct verify_report *rep, enum verify_what what, int64_t from, int64_t to, uint64_t n,
-        const char *fmt, ...)
+void
+verify_finding(struct verify_report *rep, enum verify_what what, int64_t from, int64_t to,
+               uint64_t n, const char *fmt, ...)
 {
     struct verify_finding *f;
     va_list ap;
@@ -180,243 +143,6 @@ verify_stream_free(struct verify_stream *s)
     free(s);
 }
 
-/* ---- feeding ---- */
-
-/* The position of one of our JSON entries: not a marker ("event") nor a flagged entry. */
-static bool
-json_position(struct span m, uint64_t *reboot, uint64_t *seq)
-{
-    json_t *root = json_loadb(m.p, m.len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *r = json_object_get(root, "reboot_counter"), *q = json_object_get(root, "sequence_no");
-    bool ok = json_is_integer(r) && json_is_integer(q) && json_integer_value(r) >= 0 &&
-              json_integer_value(q) >= 0 && !json_object_get(root, "event") &&
-              !json_object_get(root, "parse_error");
-
-    if (ok) {
-        *reboot = (uint64_t)json_integer_value(r);
-        *seq = (uint64_t)json_integer_value(q);
-    }
-    json_decref(root);
-    return ok;
-}
-
-struct raw_pos {
-    bool found;
-    uint64_t reboot, seq;
-};
-
-static int
-raw_entry(void *ctx, const struct haf_entry *e)
-{
-    struct raw_pos *p = ctx;
-    const uint32_t need = HAF_F_SEQUENCE_NO | HAF_F_REBOOT_COUNTER;
-
-    if (!p->found && (e->present & need) == need && !e->parse_error) {
-        p->found = true;
-        p->reboot = e->reboot_counter;
-        p->seq = e->sequence_no;
-    }
-    return 0;
-}
-
-/* CloudHSM's own raw text ("Time: ...\nSequence No : 0x5\nReboot counter : 0x107 ..."). */
-static bool
-raw_position(struct audit_parser *ap, struct span m, uint64_t *reboot, uint64_t *seq)
-{
-    struct raw_pos p = {0};
-
-    audit_parser_reset(ap, 0);
-    if (audit_parser_feed(ap, m.p, m.len, NULL, raw_entry, &p) != HAF_OK ||
-        audit_parser_flush(ap, raw_entry, &p) != HAF_OK) {
-        audit_parser_reset(ap, 0);
-        return false;
-    }
-    *reboot = p.reboot;
-    *seq = p.seq;
-    return p.found;
-}
-
-static bool
-grow(void **p, size_t *cap, size_t n, size_t size)
-{
-    size_t c;
-    void *q;
-
-    if (n < *cap)
-        return true;
-    c = *cap ? *cap * 2 : 256;
-    if (c > SIZE_MAX / size)
-        return false;
-    q = realloc(*p, c * size); /* the old pointer is dead on success */
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
-static int
-leaf_cmp(const void *a, const void *b)
-{
-    const struct digest_leaf *x = a, *y = b;
-
-    if (x->ts_ms != y->ts_ms)
-        return x->ts_ms < y->ts_ms ? -1 : 1;
-    return memcmp(x->hash, y->hash, 32);
-}
-
-static bool
-event_wanted(const struct verify_stream *s, int64_t ts_ms, const uint8_t leaf[32])
-{
-    struct digest_leaf key;
-
-    if (s->keep_until_ms && ts_ms >= s->keep_until_ms)
-        return false;
-    key.ts_ms = ts_ms;
-    memcpy(key.hash, leaf, 32);
-    if (s->n_skip && bsearch(&key, s->skip, s->n_skip, sizeof(key), leaf_cmp))
-        return false;
-    if (ts_ms >= s->keep_from_ms)
-        return true;
-    return s->n_late && bsearch(&key, s->late, s->n_late, sizeof(key), leaf_cmp);
-}
-
-void
-verify_set_range(struct verify_stream *s, int64_t since_ms, int64_t until_ms)
-{
-    s->since_ms = since_ms;
-    s->until_ms = until_ms;
-}
-
-void
-verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi)
-{
-    int64_t from = INT64_MAX, late_from = INT64_MAX, last = INT64_MIN;
-    size_t n_late = 0;
-
-    for (size_t i = 0; i < s->nrec; i++) {
-        const struct digest_record *r = &s->rec[i].r;
-
-        from = r->after_ms + 1 < from ? r->after_ms + 1 : from;
-        if (r->count && r->last_ms > last)
-            last = r->last_ms;
-        n_late += r->n_late;
-    }
-    s->late = n_late ? calloc(n_late, sizeof(*s->late)) : NULL;
-    for (size_t i = 0; s->late && i < s->nrec; i++)
-        for (size_t k = 0; k < s->rec[i].r.n_late; k++) {
-            const struct digest_late *l = &s->rec[i].r.late[k];
-
-            s->late[s->n_late].ts_ms = l->ts_ms;
-            memcpy(s->late[s->n_late++].hash, l->leaf, 32);
-            late_from = l->ts_ms < late_from ? l->ts_ms : late_from;
-        }
-    /* Without the late index (no memory) every event is kept: more reading, same verdicts. */
-    if (s->n_late > 1)
-        qsort(s->late, s->n_late, sizeof(*s->late), leaf_cmp);
-    s->keep_from_ms = INT64_MIN;
-    if (s->since_ms)
-        s->keep_from_ms = s->nrec ? from : s->since_ms;
-    if (n_late && !s->late)
-        s->keep_from_ms = INT64_MIN;
-    /* Events after the last kept record belong to the records sealed after until_ms when there
-     * are any (they prove them); otherwise they are pending up to until_ms. */
-    s->keep_until_ms = s->until_ms;
-    if (s->until_ms && s->later_records)
-        s->keep_until_ms = s->nrec ? (last == INT64_MIN ? from : last + 1) : s->until_ms;
-    if (s->until_ms && last >= s->keep_until_ms)
-        s->keep_until_ms = last + 1;
-    if (s->n_skip > 1)
-        qsort(s->skip, s->n_skip, sizeof(*s->skip), leaf_cmp);
-    s->frozen = true;
-    *lo = s->keep_from_ms == INT64_MIN ? 0 : s->keep_from_ms;
-    if (*lo && late_from < *lo)
-        *lo = late_from;
-    if (*lo < 0)
-        *lo = 0;
-    *hi = s->keep_until_ms;
-}
-
-enum haf_err
-verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
-{
-    struct vevent *v;
-    enum haf_err e;
-
-    if (!grow((void **)&s->ev, &s->cap, s->n, sizeof(*s->ev)))
-        return HAF_ENOMEM;
-    v = &s->ev[s->n];
-    memset(v, 0, sizeof(*v));
-    v->ts_ms = ts_ms;
-    v->owner = -1;
-    e = digest_leaf_with(s->hasher, ts_ms, message, v->leaf);
-    if (e != HAF_OK)
-        return e;
-    if (s->frozen && !event_wanted(s, ts_ms, v->leaf))
-        return HAF_OK;
-    if (message.len > 0 && message.p[0] == '{')
-        v->has_pos = json_position(message, &v->reboot, &v->seq);
-    else if (message.len > 0)
-        v->has_pos = raw_position(s->ap, message, &v->reboot, &v->seq);
-    s->n++;
-    return HAF_OK;
-}
-
-static enum haf_err
-remember_later(struct verify_stream *s, const struct digest_record *r)
-{
-    s->later_records = true;
-    for (size_t k = 0; k < r->n_late; k++) {
-        if (!grow((void **)&s->skip, &s->cap_skip, s->n_skip, sizeof(*s->skip)))
-            return HAF_ENOMEM;
-        s->skip[s->n_skip].ts_ms = r->late[k].ts_ms;
-        memcpy(s->skip[s->n_skip++].hash, r->late[k].leaf, 32);
-    }
-    return HAF_OK;
-}
-
-enum haf_err
-verify_add_record(struct verify_stream *s, int64_t ts_ms, struct span message)
-{
-    struct vrecord *v;
-    struct buf why;
-    char when[32];
-    enum haf_err e;
-
-    if (!grow((void **)&s->rec, &s->reccap, s->nrec, sizeof(*s->rec)))
-        return HAF_ENOMEM;
-    v = &s->rec[s->nrec];
-    memset(v, 0, sizeof(*v));
-    buf_init(&why, 512);
-    e = digest_record_parse(message, &v->r, &why);
-    if (e == HAF_ENOMEM) {
-        buf_clean_up(&why);
-        return e;
-    }
-    if (e != HAF_OK) {
-        if ((!s->since_ms || ts_ms >= s->since_ms) && (!s->until_ms || ts_ms < s->until_ms)) {
-            verify_iso_ms(ts_ms, when);
-            s->rep.bad_records++;
-            finding(&s->rep, VERIFY_FORGED, ts_ms, ts_ms, 1,
-                    "digest stream event at %s: not a digest record: %s", when, buf_cstr(&why));
-        }
-    } else if (s->until_ms && v->r.time_ms >= s->until_ms) {
-        e = remember_later(s, &v->r); /* after the range: its late events are not ours */
-        digest_record_clean_up(&v->r);
-        if (e != HAF_OK) {
-            buf_clean_up(&why);
-            return e;
-        }
-    } else if (s->since_ms && v->r.time_ms < s->since_ms) {
-        digest_record_clean_up(&v->r); /* before the range */
-    } else {
-        v->event_ms = ts_ms;
-        s->nrec++;
-    }
-    buf_clean_up(&why);
-    return HAF_OK;
-}
-
 /* ---- 1. signatures ---- */
 
 static enum haf_err
@@ -438,9 +164,9 @@ check_signatures(struct verify_stream *s, const struct verify_opts *o)
         if (e != HAF_OK)
             break;
         if (strcmp(v->r.stream, s->name) != 0) {
-            finding(&s->rep, VERIFY_FORGED, v->r.time_ms, v->r.time_ms, 1,
-                    "record seq %" PRIu64 " of %s names stream '%.80s', not this one", v->r.seq,
-                    when, v->r.stream);
+            verify_finding(&s->rep, VERIFY_FORGED, v->r.time_ms, v->r.time_ms, 1,
+                           "record seq %" PRIu64 " of %s names stream '%.80s', not this one",
+                           v->r.seq, when, v->r.stream);
             continue;
         }
         ok = o->key ? sign_verify(o->key, v->r.alg, buf_span(&canon), v->r.sig, v->r.sig_len)
@@ -451,12 +177,12 @@ check_signatures(struct verify_stream *s, const struct verify_opts *o)
         }
         if (ok == HAF_ENOMEM)
             e = ok;
-        finding(&s->rep, VERIFY_FORGED, v->r.time_ms, v->r.time_ms, 1,
-                "record seq %" PRIu64 " of %s (%s, key %.80s): %s", v->r.seq, when, v->r.alg,
-                v->r.key_id,
-                !o->key            ? "no public key given: signature not checked"
-                : ok == HAF_EINVAL ? "algorithm does not fit the public key (another key?)"
-                                   : "signature invalid (forged, altered or another key)");
+        verify_finding(&s->rep, VERIFY_FORGED, v->r.time_ms, v->r.time_ms, 1,
+                       "record seq %" PRIu64 " of %s (%s, key %.80s): %s", v->r.seq, when, v->r.alg,
+                       v->r.key_id,
+                       !o->key            ? "no public key given: signature not checked"
+                       : ok == HAF_EINVAL ? "algorithm does not fit the public key (another key?)"
+                                          : "signature invalid (forged, altered or another key)");
     }
     for (size_t i = 0; i < s->nrec; i++)
         if (!s->rec[i].valid)
@@ -490,9 +216,9 @@ chain_break(struct verify_report *rep, const struct vrecord *prev, const struct 
     verify_iso_ms(prev ? prev->r.time_ms : v->r.time_ms, a);
     verify_iso_ms(v->r.time_ms, b);
     rep->chain_breaks++;
-    finding(rep, VERIFY_CHAIN_BREAK, prev ? prev->r.time_ms : v->r.time_ms, v->r.time_ms,
-            prev && v->r.seq > prev->r.seq + 1 ? v->r.seq - prev->r.seq - 1 : 1,
-            "chain break between %s and %s: %s", a, b, what);
+    verify_finding(rep, VERIFY_CHAIN_BREAK, prev ? prev->r.time_ms : v->r.time_ms, v->r.time_ms,
+                   prev && v->r.seq > prev->r.seq + 1 ? v->r.seq - prev->r.seq - 1 : 1,
+                   "chain break between %s and %s: %s", a, b, what);
 }
 
 static enum haf_err
@@ -654,22 +380,23 @@ record_mismatch(struct verify_stream *s, size_t i, uint64_t found)
     verify_iso_ms(r->last_ms, b);
     if (found < r->count) {
         s->rep.missing += r->count - found;
-        finding(&s->rep, VERIFY_MISSING, r->first_ms, r->last_ms, r->count - found,
-                "record seq %" PRIu64 " covers %" PRIu64 " events from %s to %s; %" PRIu64
-                " of them are missing (deleted, or the stream re-created with less)",
-                r->seq, r->count, a, b, r->count - found);
+        verify_finding(&s->rep, VERIFY_MISSING, r->first_ms, r->last_ms, r->count - found,
+                       "record seq %" PRIu64 " covers %" PRIu64 " events from %s to %s; %" PRIu64
+                       " of them are missing (deleted, or the stream re-created with less)",
+                       r->seq, r->count, a, b, r->count - found);
     } else if (found > r->count) {
         s->rep.injected += found - r->count;
-        finding(&s->rep, VERIFY_INJECTED, r->first_ms, r->last_ms, found - r->count,
-                "record seq %" PRIu64 " covers %" PRIu64 " events from %s to %s; %" PRIu64
-                " more are there (injected)",
-                r->seq, r->count, a, b, found - r->count);
+        verify_finding(&s->rep, VERIFY_INJECTED, r->first_ms, r->last_ms, found - r->count,
+                       "record seq %" PRIu64 " covers %" PRIu64 " events from %s to %s; %" PRIu64
+                       " more are there (injected)",
+                       r->seq, r->count, a, b, found - r->count);
     } else {
         s->rep.altered++;
-        finding(&s->rep, VERIFY_ALTERED, r->first_ms, r->last_ms, r->count,
-                "record seq %" PRIu64 ": its %" PRIu64 " events from %s to %s are there but hash "
-                "differently (at least one altered or replaced)",
-                r->seq, r->count, a, b);
+        verify_finding(&s->rep, VERIFY_ALTERED, r->first_ms, r->last_ms, r->count,
+                       "record seq %" PRIu64 ": its %" PRIu64
+                       " events from %s to %s are there but hash "
+                       "differently (at least one altered or replaced)",
+                       r->seq, r->count, a, b);
     }
 }
 
@@ -769,9 +496,9 @@ check_uncovered(struct verify_stream *s, size_t n_valid)
         inj_to = v->ts_ms;
         if (named++ < VERIFY_LIST_MAX && s->rep.has_records) {
             verify_iso_ms(v->ts_ms, a);
-            finding(&s->rep, VERIFY_INJECTED, v->ts_ms, v->ts_ms, 1,
-                    "event at %s is covered by no valid digest (injected, or its digest removed)",
-                    a);
+            verify_finding(
+                &s->rep, VERIFY_INJECTED, v->ts_ms, v->ts_ms, 1,
+                "event at %s is covered by no valid digest (injected, or its digest removed)", a);
         }
     }
     s->rep.injected += injected;
@@ -779,15 +506,17 @@ check_uncovered(struct verify_stream *s, size_t n_valid)
     if (injected > VERIFY_LIST_MAX && s->rep.has_records) {
         verify_iso_ms(inj_from, a);
         verify_iso_ms(inj_to, b);
-        finding(&s->rep, VERIFY_INJECTED, inj_from, inj_to, injected,
-                "%" PRIu64 " events from %s to %s are covered by no valid digest", injected, a, b);
+        verify_finding(&s->rep, VERIFY_INJECTED, inj_from, inj_to, injected,
+                       "%" PRIu64 " events from %s to %s are covered by no valid digest", injected,
+                       a, b);
     }
     if (pending) {
         verify_iso_ms(pend_from, a);
         verify_iso_ms(pend_to, b);
-        finding(&s->rep, VERIFY_PENDING, pend_from, pend_to, pending,
-                "%" PRIu64 " events from %s to %s come after the newest digest (not covered yet)",
-                pending, a, b);
+        verify_finding(&s->rep, VERIFY_PENDING, pend_from, pend_to, pending,
+                       "%" PRIu64
+                       " events from %s to %s come after the newest digest (not covered yet)",
+                       pending, a, b);
     }
     if (!s->rep.has_records)
         s->rep.injected = 0; /* without any digest nothing can be called injected */
@@ -814,10 +543,11 @@ heartbeat_gap(struct verify_report *rep, const struct digest_record *a, int64_t 
     verify_iso_ms(a->time_ms, from);
     verify_iso_ms(to_ms, to);
     rep->heartbeat_gaps++;
-    finding(rep, VERIFY_HEARTBEAT_GAP, a->time_ms, to_ms, (uint64_t)(to_ms - a->time_ms) / 1000,
-            "no digest from %s to %s%s (%" PRId64 " s; interval %" PRIu32
-            " s): the forwarder was down or blocked",
-            from, to, until_now ? " (now)" : "", (to_ms - a->time_ms) / 1000, a->interval_s);
+    verify_finding(rep, VERIFY_HEARTBEAT_GAP, a->time_ms, to_ms,
+                   (uint64_t)(to_ms - a->time_ms) / 1000,
+                   "no digest from %s to %s%s (%" PRId64 " s; interval %" PRIu32
+                   " s): the forwarder was down or blocked",
+                   from, to, until_now ? " (now)" : "", (to_ms - a->time_ms) / 1000, a->interval_s);
 }
 
 static enum haf_err
@@ -885,17 +615,17 @@ check_sequence(struct verify_stream *s)
         if (b->reboot != a->reboot) {
             s->rep.reboots++;
             verify_iso_ms(b->ts_ms, when);
-            finding(&s->rep, VERIFY_REBOOT, b->ts_ms, b->ts_ms, 1,
-                    "HSM reboot counter %" PRIu64 " -> %" PRIu64 " at %s", a->reboot, b->reboot,
-                    when);
+            verify_finding(&s->rep, VERIFY_REBOOT, b->ts_ms, b->ts_ms, 1,
+                           "HSM reboot counter %" PRIu64 " -> %" PRIu64 " at %s", a->reboot,
+                           b->reboot, when);
         } else if (b->seq > a->seq + 1) {
             s->rep.sequence_gaps++;
             s->rep.sequence_missing += b->seq - a->seq - 1;
             verify_iso_ms(a->ts_ms, when);
-            finding(&s->rep, VERIFY_SEQUENCE_GAP, a->ts_ms, b->ts_ms, b->seq - a->seq - 1,
-                    "HSM sequence gap in reboot counter %" PRIu64 ": %" PRIu64 " missing "
-                    "after sequence_no %" PRIu64 " (%s)",
-                    a->reboot, b->seq - a->seq - 1, a->seq, when);
+            verify_finding(&s->rep, VERIFY_SEQUENCE_GAP, a->ts_ms, b->ts_ms, b->seq - a->seq - 1,
+                           "HSM sequence gap in reboot counter %" PRIu64 ": %" PRIu64 " missing "
+                           "after sequence_no %" PRIu64 " (%s)",
+                           a->reboot, b->seq - a->seq - 1, a->seq, when);
         }
     }
     free(p);
