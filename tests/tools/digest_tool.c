@@ -16,12 +16,17 @@
  * prints the CPU seconds the chain costs for N events of 330 bytes (the leaves, the sort and the
  * events hash of every record, sealed whenever the accumulator is full), per million events:
  * the CPU cost of digests on (tests/bench/RESULTS.md).
+ *
+ *   digest_tool --bench-verify N KEY.pem
+ * builds the same N events and their records (signed with KEY.pem), then runs verify.c over them
+ * and prints its CPU seconds per million events and the peak RSS.
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "haf/creds.h"
@@ -29,6 +34,7 @@
 #include "haf/http.h"
 #include "haf/kms.h"
 #include "haf/sign.h"
+#include "haf/verify.h"
 
 struct tool {
     struct signer *signer;
@@ -124,6 +130,103 @@ bench(long n)
     return 0;
 }
 
+/* A record sealed from `a`, signed, added to vs. */
+static int
+bench_seal(struct digest_acc *a, struct signer *key, int64_t time_ms, struct verify_stream *vs)
+{
+    struct digest_record r;
+    struct buf canon, sig, out;
+    int rc = 1;
+
+    buf_init(&canon, 0);
+    buf_init(&sig, 0);
+    buf_init(&out, 0);
+    if (digest_acc_seal(a, DIGEST_KIND_DIGEST, "s", time_ms, 300, signer_key_id(key),
+                        signer_alg(key), &r) != HAF_OK)
+        goto out;
+    if (digest_record_canonical(&r, &canon) == HAF_OK &&
+        signer_sign(key, buf_span(&canon), &sig, NULL) == HAF_OK && (r.sig = malloc(sig.len))) {
+        memcpy(r.sig, sig.p, sig.len);
+        r.sig_len = sig.len;
+        if (digest_record_json(&r, &out) == HAF_OK &&
+            verify_add_record(vs, time_ms, buf_span(&out)) == HAF_OK)
+            rc = 0;
+    }
+    digest_record_clean_up(&r);
+out:
+    buf_clean_up(&canon);
+    buf_clean_up(&sig);
+    buf_clean_up(&out);
+    return rc;
+}
+
+static int
+bench_verify(long n, const char *key_file)
+{
+    struct signer *key = NULL;
+    struct sign_pubkey *pub = NULL;
+    struct verify_stream *vs = verify_stream_new("s");
+    struct verify_report rep;
+    struct digest_head h;
+    struct digest_acc a;
+    struct buf err, pem;
+    struct rusage ru;
+    char msg[330];
+    double t0, spent = 0;
+    int64_t rec_ms = 1800000000000;
+    bool proven;
+    FILE *f = fopen(key_file, "r");
+
+    buf_init(&err, 0);
+    buf_init(&pem, 0);
+    if (!vs || !f || signer_open_file(key_file, &key, &err) != HAF_OK)
+        return 1;
+    while (fgets(msg, sizeof(msg), f))
+        if (buf_adds(&pem, msg) != HAF_OK)
+            return 1;
+    fclose(f);
+    if (sign_pubkey_from_pem(buf_span(&pem), &pub) != HAF_OK)
+        return 1;
+    memset(msg, 'x', sizeof(msg));
+    digest_head_init(&h);
+    digest_acc_init(&a, &h);
+    for (long i = 0; i < n; i++) {
+        int64_t ts = 1700000000000 + i / 4;
+
+        memcpy(msg + 16, &i, sizeof(i));
+        if (digest_acc_full(&a) && bench_seal(&a, key, rec_ms++, vs))
+            return 1;
+        if (digest_acc_add(&a, ts, span_make(msg, sizeof(msg)), NULL) != HAF_OK)
+            return 1;
+        t0 = cpu_s();
+        if (verify_add_event(vs, ts, span_make(msg, sizeof(msg))) != HAF_OK)
+            return 1;
+        spent += cpu_s() - t0;
+    }
+    if (bench_seal(&a, key, rec_ms++, vs))
+        return 1;
+    t0 = cpu_s();
+    {
+        struct verify_opts o = {.key = pub, .from_start = true};
+        if (verify_stream_run(vs, &o, &rep) != HAF_OK)
+            return 1;
+    }
+    spent += cpu_s() - t0;
+    getrusage(RUSAGE_SELF, &ru);
+    proven = rep.proven;
+    printf("verify: %ld events, %s: %.3f CPU-s per 1M events, peak RSS %.1f MiB\n", n,
+           rep.proven ? "proven" : "NOT proven", spent * 1e6 / (double)n,
+           (double)ru.ru_maxrss / 1024.0);
+    verify_report_clean_up(&rep);
+    verify_stream_free(vs);
+    digest_acc_clean_up(&a);
+    sign_pubkey_free(pub);
+    signer_free(key);
+    buf_clean_up(&err);
+    buf_clean_up(&pem);
+    return proven ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,6 +257,8 @@ main(int argc, char **argv)
 
     if (argc == 3 && strcmp(argv[1], "--bench") == 0)
         return bench(atol(argv[2]));
+    if (argc == 4 && strcmp(argv[1], "--bench-verify") == 0)
+        return bench_verify(atol(argv[2]), argv[3]);
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
