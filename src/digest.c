@@ -426,9 +426,23 @@ enum haf_err
 digest_acc_add(struct digest_acc *a, int64_t ts_ms, struct span message,
                const struct digest_pos *pos)
 {
-    struct digest_leaf leaf;
+    uint8_t leaf[32];
     enum haf_err e;
 
+    if (ts_ms < 0)
+        return HAF_EINVAL;
+    if (digest_acc_full(a))
+        return HAF_ETOOLONG;
+    if (!a->hasher && !(a->hasher = digest_hasher_new()))
+        return HAF_ENOMEM;
+    e = digest_leaf_with(a->hasher, ts_ms, message, leaf);
+    return e == HAF_OK ? digest_acc_add_leaf(a, ts_ms, leaf, pos) : e;
+}
+
+enum haf_err
+digest_acc_add_leaf(struct digest_acc *a, int64_t ts_ms, const uint8_t leaf[32],
+                    const struct digest_pos *pos)
+{
     if (ts_ms < 0)
         return HAF_EINVAL;
     if (digest_acc_full(a))
@@ -445,13 +459,9 @@ digest_acc_add(struct digest_acc *a, int64_t ts_ms, struct span message,
         a->leaves = p;
         a->cap = cap;
     }
-    if (!a->hasher && !(a->hasher = digest_hasher_new()))
-        return HAF_ENOMEM;
-    e = digest_leaf_with(a->hasher, ts_ms, message, leaf.hash);
-    if (e != HAF_OK)
-        return e;
-    leaf.ts_ms = ts_ms;
-    a->leaves[a->n++] = leaf;
+    a->leaves[a->n].ts_ms = ts_ms;
+    memcpy(a->leaves[a->n].hash, leaf, 32);
+    a->n++;
     if (ts_ms <= a->head.after_ms)
         a->n_late++;
     if (a->n == 1 || ts_ms < a->min_ms)

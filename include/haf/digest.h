@@ -182,6 +182,11 @@ void digest_acc_clean_up(struct digest_acc *a);
 HAF_MUST_USE enum haf_err digest_acc_add(struct digest_acc *a, int64_t ts_ms, struct span message,
                                          const struct digest_pos *pos);
 
+/* The same with the leaf already computed (digest_leaf_with when the event was queued: a batch
+ * keeps only the escaped request body, not the message bytes). */
+HAF_MUST_USE enum haf_err digest_acc_add_leaf(struct digest_acc *a, int64_t ts_ms,
+                                              const uint8_t leaf[32], const struct digest_pos *pos);
+
 /* True when the next add could fail: seal now. */
 bool digest_acc_full(const struct digest_acc *a);
 

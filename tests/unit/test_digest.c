@@ -416,6 +416,35 @@ test_digest_acc_full_on_late_limit(void **state)
     digest_acc_clean_up(&a);
 }
 
+/* A leaf computed when the event was queued gives the same record as the message itself. */
+static void
+test_digest_acc_add_leaf_same_record(void **state)
+{
+    struct digest_head h;
+    struct digest_acc a, b;
+    struct digest_record ra, rb;
+    struct digest_pos p = {true, 1, 9};
+    uint8_t leaf[32];
+
+    (void)state;
+    digest_head_init(&h);
+    digest_acc_init(&a, &h);
+    digest_acc_init(&b, &h);
+    assert_int_equal(digest_acc_add(&a, 42, SPAN_LIT("m"), &p), HAF_OK);
+    assert_int_equal(digest_leaf(42, SPAN_LIT("m"), leaf), HAF_OK);
+    assert_int_equal(digest_acc_add_leaf(&b, 42, leaf, &p), HAF_OK);
+    assert_int_equal(digest_acc_add_leaf(&b, -1, leaf, &p), HAF_EINVAL);
+    assert_int_equal(digest_acc_seal(&a, DIGEST_KIND_DIGEST, "s", 1, 300, "k", "a", &ra), HAF_OK);
+    assert_int_equal(digest_acc_seal(&b, DIGEST_KIND_DIGEST, "s", 1, 300, "k", "a", &rb), HAF_OK);
+    assert_memory_equal(ra.events_sha256, rb.events_sha256, 32);
+    assert_memory_equal(ra.chain_sha256, rb.chain_sha256, 32);
+    assert_true(rb.count == 1 && rb.first.sequence_no == 9);
+    digest_record_clean_up(&ra);
+    digest_record_clean_up(&rb);
+    digest_acc_clean_up(&a);
+    digest_acc_clean_up(&b);
+}
+
 int
 main(void)
 {
@@ -430,6 +459,7 @@ main(void)
         cmocka_unit_test(test_digest_record_parse_limits),
         cmocka_unit_test(test_digest_acc_heartbeat_then_digest_chains),
         cmocka_unit_test(test_digest_acc_full_on_late_limit),
+        cmocka_unit_test(test_digest_acc_add_leaf_same_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
