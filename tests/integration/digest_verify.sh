@@ -91,7 +91,31 @@ moto_aws kms get-public-key --key-id "$HAF_KMS_ECC_KEY" --query PublicKey --outp
 expect 0 "PROVEN" --log-stream "$S" --public-key "$work/pub.pem" --format json
 verify --log-stream "$S" --public-key "$work/pub.pem" --format json >"$work/out.json"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["streams"][0]; assert s["proven"] and s["covered"]==13 and s["events"]==13, s' "$work/out.json"
-echo "digest_verify: the untouched stream is proven (KMS key and offline public key)"
+# -c: region and endpoint from the configuration (none from the environment), and the digest
+# location from its digest section: the records copied to another group under another name.
+cat >"$work/haf.yaml" <<YAML
+region: $AWS_REGION
+endpoint: $MOTO_URL
+digest:
+  log_group: /hsm/digests
+  log_stream: "digests/{stream}"
+sources:
+  - path: /nonexistent/*.log
+    log_group: $G
+YAML
+chmod 600 "$work/haf.yaml"
+"${writer[@]}" aws --region "$AWS_REGION" logs create-log-group --log-group-name /hsm/digests
+"${writer[@]}" aws --region "$AWS_REGION" logs create-log-stream --log-group-name /hsm/digests \
+    --log-stream-name "digests/$S"
+python3 -c 'import json,sys; ev=[json.loads(l) for l in open(sys.argv[1])]; ev.sort(key=lambda e: e["timestamp"]); print(json.dumps(ev))' \
+    "$work/record_events.jsonl" >"$work/put.json"
+"${writer[@]}" aws --region "$AWS_REGION" logs put-log-events --log-group-name /hsm/digests \
+    --log-stream-name "digests/$S" --log-events "file://$work/put.json" >/dev/null
+(unset AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION
+ export AWS_ENDPOINT_URL_KMS=$MOTO_URL
+ expect 0 "covered 13, injected 0" -c "$work/haf.yaml" --log-stream "$S" \
+     --kms-key-id "$HAF_KMS_ECC_KEY")
+echo "digest_verify: the untouched stream is proven (KMS key and offline public key; -c)"
 
 # injected with the AWS CLI, inside a digested range
 printf '{"timestamp": %d, "message": "{\\"sequence_no\\": 99, \\"reboot_counter\\": 263}"}\n' \
