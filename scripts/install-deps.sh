@@ -46,3 +46,11 @@ if ! command -v chromium >/dev/null 2>&1; then
         --no-install-recommends chromium fonts-dejavu-core >/dev/null ||
         echo "install-deps: chromium could not be installed: the HTML report test will be skipped"
 fi
+
+# Debian's python3-cryptography (for /usr/bin/python3): the independent signature checker of the
+# digest tests (tests/tools/check_digests.py).
+if ! dpkg-query -W -f='${Status}' python3-cryptography 2>/dev/null | grep -q "install ok installed"; then
+    echo "install-deps: installing python3-cryptography"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        python3-cryptography >/dev/null
+fi

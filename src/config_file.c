@@ -180,6 +180,14 @@ config_dump(const struct haf_config *cfg, struct buf *out)
                   (unsigned)cfg->batch.flush_interval_ms));
     DUMP(buf_addf(out, "out_of_range: %s\n",
                   cfg->out_of_range == OUT_OF_RANGE_DROP ? "drop" : "reclock"));
+    DUMP(buf_addf(out, "digest:\n  enabled: %s\n  interval_s: %u\n",
+                  cfg->digest.enabled ? "true" : "false", (unsigned)cfg->digest.interval_s));
+    DUMP(cfg_dump_str(out, "  ", "kms_key_id", cfg->digest.kms_key_id, "not set"));
+    DUMP(cfg_dump_str(out, "  ", "signing_algorithm", cfg->digest.signing_algorithm,
+                      "ECDSA_SHA_256 with a KMS key"));
+    DUMP(cfg_dump_str(out, "  ", "key_file", cfg->digest.key_file, "not set"));
+    DUMP(cfg_dump_str(out, "  ", "log_group", cfg->digest.log_group, "the source's group"));
+    DUMP(cfg_dump_str(out, "  ", "log_stream", cfg->digest.log_stream, NULL));
     DUMP(buf_adds(out, "sources:\n"));
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct config_source *s = &cfg->sources[i];

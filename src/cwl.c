@@ -57,6 +57,8 @@ struct cwl_client {
     char *host; /* authority part, signed and sent as Host */
     char *path; /* "/" unless the endpoint names one */
     char *region;
+    char *service;       /* SigV4 service name: "logs", or "kms" for kms.c */
+    char *target_prefix; /* X-Amz-Target prefix: "Logs_20140328.", "TrentService." */
     struct http_client *http;
     struct creds_provider *creds;
     struct sigv4_signer *signer;
@@ -379,6 +381,12 @@ out:
 char *
 cwl_default_endpoint(const char *region)
 {
+    return cwl_service_endpoint("logs", region);
+}
+
+char *
+cwl_service_endpoint(const char *service, const char *region)
+{
     /* Fluent Bit's prefix table (docs/cloudwatch-limits.md section 1): the first match wins, so
      * us-isob- precedes us-iso-. */
     static const struct {
@@ -392,7 +400,7 @@ cwl_default_endpoint(const char *region)
     struct buf b;
     size_t n;
 
-    if (region == NULL)
+    if (region == NULL || service == NULL)
         return NULL;
     n = strnlen(region, CWL_REGION_MAX_LEN + 1);
     if (n == 0 || n > CWL_REGION_MAX_LEN || region[0] == '-' || region[n - 1] == '-')
@@ -409,7 +417,7 @@ cwl_default_endpoint(const char *region)
         }
     }
     buf_init(&b, 0);
-    if (buf_addf(&b, "https://logs.%s.%s", region, suffix) != HAF_OK) {
+    if (buf_addf(&b, "https://%s.%s.%s", service, region, suffix) != HAF_OK) {
         buf_clean_up(&b);
         return NULL;
     }
@@ -452,13 +460,19 @@ cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct cre
         return NULL;
     c->http = http;
     c->creds = creds;
-    given = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
+    c->service = strdup(opts->service ? opts->service : CWL_SERVICE);
+    c->target_prefix = strdup(opts->target_prefix ? opts->target_prefix : CWL_TARGET_PREFIX);
+    if (c->service == NULL || c->target_prefix == NULL)
+        goto fail;
+    given =
+        opts->endpoint ? strdup(opts->endpoint) : cwl_service_endpoint(c->service, opts->region);
     c->region = strdup(opts->region);
     if (given == NULL || c->region == NULL)
         goto fail;
     if (endpoint_split(given, &c->url, &c->host, &c->path) != HAF_OK)
         goto fail;
     free(given);
+    given = NULL; /* the fail path frees it */
     c->signer = sigv4_signer_new();
     if (c->signer == NULL)
         goto fail;
@@ -483,6 +497,8 @@ cwl_client_free(struct cwl_client *c)
     free(c->host);
     free(c->path);
     free(c->region);
+    free(c->service);
+    free(c->target_prefix);
     free(c);
 }
 
@@ -559,7 +575,7 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
     buf_init(&out->authorization, 0);
     memset(&sres, 0, sizeof(sres));
     buf_init(&sres.authorization, 0);
-    n = snprintf(out->target, sizeof(out->target), CWL_TARGET_PREFIX "%s", op);
+    n = snprintf(out->target, sizeof(out->target), "%s%s", c->target_prefix, op);
     if (n < 0 || (size_t)n >= sizeof(out->target))
         return HAF_EINVAL;
     if (c->creds == NULL) {
@@ -585,7 +601,7 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
                                   .body = body.p,
                                   .body_len = body.len};
     sc = (struct sigv4_creds){ac->access_key_id, ac->secret_access_key, ac->session_token};
-    e = sigv4_sign(c->signer, &sc, c->region, CWL_SERVICE, (time_t)(now_ms / 1000), &sreq, &sres);
+    e = sigv4_sign(c->signer, &sc, c->region, c->service, (time_t)(now_ms / 1000), &sreq, &sres);
     if (e != HAF_OK)
         goto out;
     memcpy(out->amz_date, sres.amz_date, sizeof(out->amz_date));

@@ -218,8 +218,8 @@ reader_page(struct reader *r, const char *op, const json_t *req, const char *lis
                 r->prog.pages++;
             break;
         }
-        if (res->cls != CWL_RETRY && res->cls != CWL_AMBIGUOUS && res->cls != CWL_REFRESH_CREDS &&
-            res->cls != CWL_CLOCK_SKEW) {
+        if (res->cls != CWL_RETRY && res->cls != CWL_CONNECTION && res->cls != CWL_AMBIGUOUS &&
+            res->cls != CWL_REFRESH_CREDS && res->cls != CWL_CLOCK_SKEW) {
             e = HAF_EREJECTED;
             break;
         }
@@ -227,7 +227,7 @@ reader_page(struct reader *r, const char *op, const json_t *req, const char *lis
             break; /* HAF_EAGAIN, res holds the last answer */
         r->prog.retries++;
         reader_report(r);
-        if (res->cls == CWL_RETRY || res->cls == CWL_AMBIGUOUS)
+        if (res->cls == CWL_RETRY || res->cls == CWL_CONNECTION || res->cls == CWL_AMBIGUOUS)
             reader_sleep(r, reader_backoff_ms(r, attempt));
     }
     reader_report(r);

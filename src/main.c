@@ -25,6 +25,7 @@ usage(FILE *out)
             "       hsm-audit-forwarder report [--since T] [--until T] [--hsm ID]...\n"
             "           [--format text|json|html] [--output FILE] [-c FILE]\n"
             "           (FILE... | --log-group G [--log-stream-prefix P])\n"
+            "       hsm-audit-forwarder verify [-c FILE] [--log-group G] [options] [FILE...]\n"
             "       hsm-audit-forwarder --version | --help\n"
             "\n"
             "Ships AWS CloudHSM audit log entries to Amazon CloudWatch Logs.\n"
@@ -47,6 +48,8 @@ usage(FILE *out)
             "entry text with --format raw) per entry, one per line.\n"
             "report: the daily review of HSM activity (logins, users, keys, completeness) as\n"
             "text, JSON or one self-contained HTML page; see 'hsm-audit-forwarder report --help'.\n"
+            "\n"
+            "verify: prove a stream against its signed digests (see verify --help).\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
@@ -78,6 +81,8 @@ main(int argc, char **argv)
         return cmd_parse(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
 
     while ((c = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
         switch (c) {

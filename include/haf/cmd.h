@@ -16,6 +16,11 @@ int cmd_parse(int argc, char **argv);
 /* hsm-audit-forwarder report [...] (src/cmd_report.c); argv[0] is "report". */
 int cmd_report(int argc, char **argv);
 
+/* hsm-audit-forwarder verify ... (src/cmd_verify.c); argv[0] is "verify". Exit 0 only when every
+ * stream is proven (or, without a key, when HSM sequence continuity holds), 1 otherwise, 2 on
+ * usage and configuration errors. */
+int cmd_verify(int argc, char **argv);
+
 struct daemon_opts {
     const char *config_path;
     bool foreground;

@@ -23,6 +23,8 @@
 #define CONFIG_DEFAULT_BATCH_MAX_BYTES   1048576
 #define CONFIG_DEFAULT_FLUSH_INTERVAL_MS 1000
 #define CONFIG_MAX_FILE_BYTES            (1024u * 1024)
+#define CONFIG_DEFAULT_DIGEST_INTERVAL_S 300
+#define CONFIG_DEFAULT_DIGEST_STREAM     "{stream}.digest"
 
 enum start_position { START_BEGINNING, START_END };
 enum out_of_range { OUT_OF_RANGE_RECLOCK, OUT_OF_RANGE_DROP };
@@ -83,6 +85,17 @@ struct haf_config {
     } batch;
 
     enum out_of_range out_of_range;
+
+    /* Signed digests of what was delivered (digest.h, sign.h); off unless enabled. */
+    struct {
+        bool enabled;
+        uint32_t interval_s;     /* 10..86400, default 300 */
+        char *kms_key_id;        /* a KMS key id, ARN or alias; or key_file, not both */
+        char *signing_algorithm; /* KMS only: ECDSA_SHA_256 (default) or RSASSA_PSS_SHA_256 */
+        char *key_file;          /* absolute path of an Ed25519 / P-256 PEM private key */
+        char *log_group;         /* NULL: the source's group */
+        char *log_stream;        /* template with {stream}; default "{stream}.digest" */
+    } digest;
 
     struct config_source *sources;
     size_t n_sources;

@@ -63,6 +63,10 @@ void cwl_classify(const struct http_response *resp, struct cwl_result *out);
 struct cwl_opts {
     const char *endpoint; /* "https://logs.us-east-1.amazonaws.com" or an override */
     const char *region;
+    /* Another awsJson1.1 service through the same signing and classification (kms.c): NULL for
+     * CloudWatch Logs ("logs", "Logs_20140328."). */
+    const char *service;
+    const char *target_prefix;
 };
 
 struct cwl_client;
@@ -73,6 +77,8 @@ void cwl_client_free(struct cwl_client *c);
 
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
+/* The same for another service ("https://kms.<region>.<suffix>"); caller frees. */
+char *cwl_service_endpoint(const char *service, const char *region);
 
 /* The largest clock offset adopted from a clock-skew answer; a Date further off is ignored. */
 #define CWL_CLOCK_OFFSET_MAX_MS (24LL * 3600 * 1000)

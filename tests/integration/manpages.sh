@@ -59,7 +59,8 @@ keys="region endpoint credentials profile role_arn external_id session_name sts_
 ca_file verify proxy state_dir create_log_group retention_days kms_key_id batch max_events
 max_bytes flush_interval_ms out_of_range sources path log_group log_stream format start_position
 hsm_id follow_symlinks
-deletion_protection log_group_class log_group_tags"
+deletion_protection log_group_class log_group_tags
+digest enabled interval_s signing_algorithm key_file"
 # (the last line: the settings of created log groups, added after DESIGN.md by issue 15)
 # Keys of the example, commented-out ones included ("#region: ...", "#  profile: default"); prose
 # comments have exactly one space after the '#'.

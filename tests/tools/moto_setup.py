@@ -12,6 +12,10 @@ Creates IAM users in moto's default account, each with an access key and one man
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
 HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, HAF_READER_KEY_ID /
 HAF_READER_SECRET for the reader, AWS_REGION) on stdout, nothing else.
+Also creates two asymmetric KMS signing keys for the digest tests (HAF_KMS_ECC_KEY: ECC_NIST_P256,
+HAF_KMS_RSA_KEY: RSA_2048); the writer may kms:Sign and kms:GetPublicKey with them, the reader
+(an auditor running `verify --kms-key-id`) kms:GetPublicKey. HAF_TAMPER_KEY_ID /
+HAF_TAMPER_SECRET may do logs:* (delete and re-create streams: the tamper cases).
 
 Usage: moto_setup.py MOTO_URL [REGION]. The calls are made with throwaway credentials because auth
 is off while they run; moto.sh turns it on afterwards.
@@ -29,6 +33,8 @@ WRITER_ACTIONS = [
     "logs:PutRetentionPolicy",
     "logs:DescribeLogStreams",
     "logs:GetLogEvents",
+    "kms:Sign",
+    "kms:GetPublicKey",
 ]
 
 READER_ACTIONS = [
@@ -36,6 +42,7 @@ READER_ACTIONS = [
     "logs:GetLogEvents",
     "logs:DescribeLogStreams",
     "logs:DescribeLogGroups",
+    "kms:GetPublicKey",
 ]
 
 
@@ -76,6 +83,17 @@ def main():
     # "cloudwatch": both are granted.
     admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*"])
     reader = make_user(iam, "haf-reader", READER_ACTIONS)
+    # An identity that may rewrite history (logs:*): the attacker of the digest tamper tests.
+    tamper = make_user(iam, "haf-tamper", ["logs:*"])
+    kms = boto3.client(
+        "kms",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="AKIASETUPSETUPSETUP0",
+        aws_secret_access_key="setup-only",
+    )
+    ecc = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     out = {
         "AWS_ACCESS_KEY_ID": writer[0],
         "AWS_SECRET_ACCESS_KEY": writer[1],
@@ -87,6 +105,10 @@ def main():
         "HAF_ADMIN_SECRET": admin[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
+        "HAF_TAMPER_KEY_ID": tamper[0],
+        "HAF_TAMPER_SECRET": tamper[1],
+        "HAF_KMS_ECC_KEY": ecc["KeyId"],
+        "HAF_KMS_RSA_KEY": rsa["KeyId"],
     }
     for k, v in out.items():
         print(f"export {k}={shlex.quote(v)}")

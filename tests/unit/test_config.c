@@ -988,6 +988,60 @@ test_config_free_accepts_null(void **state)
     config_free(NULL);
 }
 
+static void
+test_config_load_buffer_digest_section(void **state)
+{
+    struct haf_config *cfg = NULL;
+    struct buf err, dump;
+    static const char yaml[] =
+        SRC "digest:\n  enabled: false\n  interval_s: 60\n"
+            "  kms_key_id: alias/haf-digests\n"
+            "  signing_algorithm: RSASSA_PSS_SHA_256\n"
+            "  log_group: /hsm/digests\n  log_stream: \"digests/{stream}\"\n";
+
+    (void)state;
+    buf_init(&err, 0);
+    buf_init(&dump, 0);
+    assert_int_equal(config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &err), HAF_OK);
+    assert_false(cfg->digest.enabled);
+    assert_int_equal(cfg->digest.interval_s, 60);
+    assert_string_equal(cfg->digest.kms_key_id, "alias/haf-digests");
+    assert_string_equal(cfg->digest.signing_algorithm, "RSASSA_PSS_SHA_256");
+    assert_string_equal(cfg->digest.log_group, "/hsm/digests");
+    assert_string_equal(cfg->digest.log_stream, "digests/{stream}");
+    assert_int_equal(config_dump(cfg, &dump), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&dump), "digest:\n  enabled: false\n  interval_s: 60\n"));
+    config_free(cfg);
+    cfg = NULL;
+    /* defaults */
+    assert_int_equal(config_load_buffer("t.yaml", SRC, strlen(SRC), &cfg, &err), HAF_OK);
+    assert_false(cfg->digest.enabled);
+    assert_int_equal(cfg->digest.interval_s, 300);
+    assert_string_equal(cfg->digest.log_stream, "{stream}.digest");
+    assert_null(cfg->digest.kms_key_id);
+    assert_null(cfg->digest.log_group);
+    config_free(cfg);
+    buf_clean_up(&err);
+    buf_clean_up(&dump);
+
+    expect_error(SRC "digest:\n  interval_s: 5\n",
+                 "t.yaml:5:15: digest.interval_s: 5 is out of range (10..86400)");
+    expect_error_part(SRC "digest:\n  kms_key_id: k\n  key_file: /etc/k.pem\n",
+                      "kms_key_id and key_file: choose one signer");
+    expect_error_part(SRC "digest:\n  key_file: k.pem\n", "digest.key_file");
+    expect_error_part(SRC "digest:\n  log_stream: x.digest\n", "must contain {stream}");
+    expect_error_part(SRC "digest:\n  log_stream: \"{stream}:d\"\n", "without ':' or '*'");
+    expect_error_part(SRC "digest:\n  log_group: aws/x\n", "reserved by AWS");
+    expect_error_part(SRC "digest:\n  signing_algorithm: MD5\n", "is not one of ECDSA_SHA_256");
+    expect_error_part(SRC "digest:\n  key_file: /etc/k.pem\n  signing_algorithm: ECDSA_SHA_256\n",
+                      "applies to kms_key_id only");
+    expect_error_part(SRC "digest:\n  kms_key_id: \"a b\"\n", "must be a KMS key id");
+    expect_error_part(SRC "digest:\n  enabled: true\n", "needs kms_key_id or key_file");
+    expect_error_part(SRC "digest:\n  enabled: true\n  kms_key_id: k\n",
+                      "this build does not emit digests yet");
+    expect_error_part(SRC "digest:\n  intervals: 5\n", "digest.intervals");
+}
+
 int
 main(void)
 {
@@ -1019,6 +1073,7 @@ main(void)
         cmocka_unit_test(test_config_dump_defaults_and_tls_warning),
         cmocka_unit_test(test_config_load_file_checks),
         cmocka_unit_test(test_config_free_accepts_null),
+        cmocka_unit_test(test_config_load_buffer_digest_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
