@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "haf/json_write.h"
 #include "haf/buf.h"
 #include "haf/civil.h"
 #include "haf/cmd.h"
@@ -792,7 +793,7 @@ cmd_verify(int argc, char **argv)
 
         if (s)
             printf("%s\n", s);
-        free(s);
+        json_dump_free(s);
         json_decref(o);
     }
     if (rc == 0 && v.n_streams == 0) {

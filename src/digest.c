@@ -12,6 +12,7 @@
  * the canonical order is by (timestamp, leaf) and acknowledgement order is not. DIGEST_MAX_EVENTS
  * bounds that to 2.5 MiB per stream; digest_acc_full() tells the daemon to seal early.
  */
+#include "haf/json_write.h"
 #include "haf/digest.h"
 
 #include <jansson.h>
@@ -366,7 +367,7 @@ record_dump(const struct digest_record *r, bool with_sig, struct buf *out)
     buf_reset(out);
     e = buf_adds(out, text);
 out:
-    free(text);
+    json_dump_free(text);
     json_decref(o);
     return e;
 }

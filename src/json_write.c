@@ -295,3 +295,18 @@ json_write_tree(struct buf *out, const json_t *v, size_t flags)
     }
     return HAF_OK;
 }
+
+void
+json_dump_free(char *s)
+{
+    json_malloc_t m;
+    json_free_t f;
+
+    if (s == NULL)
+        return;
+    json_get_alloc_funcs(&m, &f);
+    if (f != NULL)
+        f(s);
+    else
+        free(s);
+}

@@ -5,6 +5,7 @@
  * message to sign is sent as RAW: a digest record is far below the 4 KB limit, and moto's DIGEST
  * mode does not produce signatures that verify like AWS's.
  */
+#include "haf/json_write.h"
 #include "haf/kms.h"
 
 #include <jansson.h>
@@ -113,7 +114,7 @@ kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer, str
         *answer = NULL;
     }
 out:
-    free(body);
+    json_dump_free(body);
     json_decref(req);
     http_response_clean_up(&resp);
     return e;

@@ -25,6 +25,7 @@
  * or corrected the clock). An answer over the response cap is not retried (it would be as large
  * again): HAF_ETOOLONG. The time window and the stream prefix are checked again on our side.
  */
+#include "haf/json_write.h"
 #include "haf/logs_reader.h"
 
 #include <errno.h>
@@ -232,7 +233,7 @@ reader_page(struct reader *r, const char *op, const json_t *req, const char *lis
     }
     reader_report(r);
     http_response_clean_up(&resp);
-    free(body);
+    json_dump_free(body);
     return e;
 }
 

@@ -10,6 +10,7 @@
  * steal their value references (also on failure); a failure anywhere makes the whole document
  * fail with HAF_ENOMEM.
  */
+#include "haf/json_write.h"
 #include "haf/report.h"
 
 #include <stdlib.h>
@@ -344,7 +345,7 @@ report_render_json(const struct report *r, struct buf *out)
         if (e == HAF_OK)
             e = buf_addc(out, '\n');
     }
-    free(s);
+    json_dump_free(s);
     json_decref(root);
     return e;
 }

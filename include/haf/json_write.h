@@ -42,6 +42,10 @@ HAF_MUST_USE enum haf_err json_write_string(struct buf *b, struct span s);
 struct json_t;
 HAF_MUST_USE enum haf_err json_write_tree(struct buf *out, const struct json_t *v, size_t flags);
 
+/* Frees a string that jansson allocated (json_dumps): with jansson's own free function, which is
+ * not free(3) once secmem.h has given jansson its allocators. NULL is accepted. */
+void json_dump_free(char *s);
+
 /*
  * True when no byte of s[0..n) needs escaping (none below 0x20 or from 0x80, no '"' or '\\'): the
  * caller may then copy s verbatim between quotes. May say false for a clean string (the escaper
