@@ -1,14 +1,15 @@
 /*
  * config.c: the YAML configuration file (libyaml) into a validated struct haf_config.
  *
- * Two passes. First, libyaml's event parser builds a small tree of our own (struct ynode) that
- * keeps every node's line and column, the scalar's style (plain or quoted) and refuses what we do
- * not support: anchors and aliases (they add nothing to a flat config and invite "billion laughs"
- * inputs), more than one document, unknown tags, and nesting or node counts past fixed limits.
- * Second, a schema walk over that tree fills a freshly allocated struct haf_config, applies the
- * defaults and validates every value, collecting every problem it finds as one line
- * "file:line:column: key: message" so a user fixes them all in one go. Only when there are none
- * is the new config handed out; otherwise it is freed and the caller's old one stays.
+ * Two passes. First, yaml_tree.c turns libyaml's events into a small tree of our own (struct
+ * ynode) that keeps every node's line and column, the scalar's style (plain or quoted) and
+ * refuses what we do not support: anchors and aliases (they add nothing to a flat config and
+ * invite "billion laughs" inputs), more than one document, unknown tags, and nesting or node
+ * counts past fixed limits. Second, this file's schema walk over that tree fills a freshly
+ * allocated struct haf_config, applies the defaults and validates every value, collecting every
+ * problem it finds as one line "file:line:column: key: message" so a user fixes them all in one go.
+ * Only when there are none is the new config handed out; otherwise it is freed and the caller's old
+ * one stays.
  *
  * Typing follows YAML 1.1 for plain scalars: booleans are true/false/yes/no/on/off (also
  * Capitalized and UPPER case), integers are plain decimal digits, and ~, null or nothing is null
@@ -20,8 +21,9 @@
  */
 #include "haf/config.h"
 #include "haf/streamname.h"
+#include "haf/url.h"
+#include "haf/yaml_tree.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,50 +32,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #define CFG_MAX_FILE_BYTES  (1024u * 1024)
-#define CFG_MAX_DEPTH       32
-#define CFG_MAX_NODES       20000
 #define CFG_MAX_ERRORS      50
 #define CFG_MAX_STR_BYTES   4096
 #define CFG_MAX_SOURCES     1000
 #define CFG_DEFAULT_STREAM  "{hostname}/{file}"
 #define CFG_DEFAULT_SESSION "hsm-audit-forwarder"
 
-/* ---- the tree ---- */
-
-enum ynode_type { YN_SCALAR, YN_SEQ, YN_MAP };
-
-struct ynode {
-    enum ynode_type type;
-    size_t line, col; /* 1-based */
-    char *val;        /* scalar bytes, NUL-terminated (may hold NULs of its own) */
-    size_t len;
-    bool plain;          /* plain style and no tag forcing a string */
-    struct ynode **kids; /* sequence items; mapping: key, value, key, value... */
-    size_t n;
-};
-
 struct cfg_ctx {
     const char *name;
     struct buf *err;
     size_t n_errors;
-    size_t n_nodes;
     bool nomem;
 };
-
-static void
-ynode_free(struct ynode *n)
-{
-    if (n == NULL)
-        return;
-    for (size_t i = 0; i < n->n; i++)
-        ynode_free(n->kids[i]);
-    free(n->kids);
-    free(n->val);
-    free(n);
-}
 
 /* One "file:line:column: key: message" line. key may be NULL. */
 __attribute__((format(printf, 5, 0))) static void
@@ -107,16 +78,16 @@ cfg_error(struct cfg_ctx *c, const struct ynode *at, const char *key, const char
     va_end(ap);
 }
 
-static void cfg_error_at(struct cfg_ctx *c, yaml_mark_t m, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void cfg_report(struct cfg_ctx *c, size_t line, size_t col, const char *key, const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
 
 static void
-cfg_error_at(struct cfg_ctx *c, yaml_mark_t m, const char *fmt, ...)
+cfg_report(struct cfg_ctx *c, size_t line, size_t col, const char *key, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    cfg_errorv(c, m.line + 1, m.column + 1, NULL, fmt, ap);
+    cfg_errorv(c, line, col, key, fmt, ap);
     va_end(ap);
 }
 
@@ -143,244 +114,6 @@ cfg_quote(struct span s, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static enum haf_err
-cfg_next(struct cfg_ctx *c, yaml_parser_t *p, yaml_event_t *ev)
-{
-    if (!yaml_parser_parse(p, ev)) {
-        if (p->error == YAML_MEMORY_ERROR) {
-            c->nomem = true;
-            return HAF_ENOMEM;
-        }
-        if (p->context)
-            cfg_error_at(c, p->problem_mark, "YAML syntax error: %s (%s at line %zu column %zu)",
-                         p->problem ? p->problem : "invalid YAML", p->context,
-                         (size_t)p->context_mark.line + 1, (size_t)p->context_mark.column + 1);
-        else
-            cfg_error_at(c, p->problem_mark, "YAML syntax error: %s",
-                         p->problem ? p->problem : "invalid YAML");
-        return HAF_ECONFIG;
-    }
-    return HAF_OK;
-}
-
-static bool
-cfg_tag_is(const yaml_char_t *tag, const char *want)
-{
-    return tag && strcmp((const char *)tag, want) == 0;
-}
-
-static enum haf_err cfg_load_node(struct cfg_ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth,
-                                  struct ynode **out);
-
-static enum haf_err
-cfg_add_kid(struct cfg_ctx *c, struct ynode *n, struct ynode *kid)
-{
-    if ((n->n & (n->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power of two */
-        size_t cap = n->n ? n->n * 2 : 4;
-        struct ynode **k = realloc(n->kids, cap * sizeof(*k));
-        if (k == NULL) {
-            c->nomem = true;
-            ynode_free(kid);
-            return HAF_ENOMEM;
-        }
-        n->kids = k;
-    }
-    n->kids[n->n++] = kid;
-    return HAF_OK;
-}
-
-/* Builds the node whose first event is *ev (consumed). */
-static enum haf_err
-cfg_load_node(struct cfg_ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth, struct ynode **out)
-{
-    struct ynode *n = NULL;
-    yaml_event_type_t end;
-    const yaml_char_t *anchor = NULL, *tag = NULL;
-    enum haf_err e = HAF_ECONFIG;
-
-    if (++c->n_nodes > CFG_MAX_NODES) {
-        cfg_error_at(c, ev->start_mark, "too many YAML nodes (more than %d)", CFG_MAX_NODES);
-        goto out;
-    }
-    if (depth > CFG_MAX_DEPTH) {
-        cfg_error_at(c, ev->start_mark, "nesting deeper than %d levels", CFG_MAX_DEPTH);
-        goto out;
-    }
-    switch (ev->type) {
-    case YAML_ALIAS_EVENT:
-        cfg_error_at(c, ev->start_mark, "YAML aliases (*name) are not supported");
-        goto out;
-    case YAML_SCALAR_EVENT:
-        anchor = ev->data.scalar.anchor;
-        tag = ev->data.scalar.tag;
-        break;
-    case YAML_SEQUENCE_START_EVENT:
-        anchor = ev->data.sequence_start.anchor;
-        tag = ev->data.sequence_start.tag;
-        break;
-    case YAML_MAPPING_START_EVENT:
-        anchor = ev->data.mapping_start.anchor;
-        tag = ev->data.mapping_start.tag;
-        break;
-    default:
-        cfg_error_at(c, ev->start_mark, "unexpected YAML event");
-        goto out;
-    }
-    if (anchor) {
-        cfg_error_at(c, ev->start_mark, "YAML anchors (&name) are not supported");
-        goto out;
-    }
-    n = calloc(1, sizeof(*n));
-    if (n == NULL) {
-        c->nomem = true;
-        e = HAF_ENOMEM;
-        goto out;
-    }
-    n->line = ev->start_mark.line + 1;
-    n->col = ev->start_mark.column + 1;
-    if (ev->type == YAML_SCALAR_EVENT) {
-        n->type = YN_SCALAR;
-        if (tag && !cfg_tag_is(tag, YAML_STR_TAG) && !cfg_tag_is(tag, YAML_INT_TAG) &&
-            !cfg_tag_is(tag, YAML_BOOL_TAG) && !cfg_tag_is(tag, YAML_NULL_TAG)) {
-            cfg_error_at(c, ev->start_mark, "unsupported YAML tag");
-            goto out;
-        }
-        n->plain =
-            ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !cfg_tag_is(tag, YAML_STR_TAG);
-        n->len = ev->data.scalar.length;
-        n->val = malloc(n->len + 1);
-        if (n->val == NULL) {
-            c->nomem = true;
-            e = HAF_ENOMEM;
-            goto out;
-        }
-        if (n->len)
-            memcpy(n->val, ev->data.scalar.value, n->len);
-        n->val[n->len] = '\0';
-        e = HAF_OK;
-        goto out;
-    }
-    if (ev->type == YAML_SEQUENCE_START_EVENT) {
-        n->type = YN_SEQ;
-        end = YAML_SEQUENCE_END_EVENT;
-        if (tag && !cfg_tag_is(tag, YAML_SEQ_TAG)) {
-            cfg_error_at(c, ev->start_mark, "unsupported YAML tag");
-            goto out;
-        }
-    } else {
-        n->type = YN_MAP;
-        end = YAML_MAPPING_END_EVENT;
-        if (tag && !cfg_tag_is(tag, YAML_MAP_TAG)) {
-            cfg_error_at(c, ev->start_mark, "unsupported YAML tag");
-            goto out;
-        }
-    }
-    yaml_event_delete(ev);
-    for (;;) {
-        struct ynode *kid = NULL;
-        e = cfg_next(c, p, ev);
-        if (e != HAF_OK) {
-            memset(ev, 0, sizeof(*ev));
-            goto out;
-        }
-        if (ev->type == end)
-            break;
-        e = cfg_load_node(c, p, ev, depth + 1, &kid);
-        if (e != HAF_OK)
-            goto out;
-        e = cfg_add_kid(c, n, kid);
-        if (e != HAF_OK)
-            goto out;
-    }
-    e = HAF_OK;
-out:
-    yaml_event_delete(ev);
-    if (e != HAF_OK) {
-        ynode_free(n);
-        n = NULL;
-    }
-    *out = n;
-    return e;
-}
-
-/* The whole stream: zero or one document. *root is NULL for an empty file. */
-static enum haf_err
-cfg_load_tree(struct cfg_ctx *c, const char *data, size_t len, struct ynode **root)
-{
-    yaml_parser_t p;
-    yaml_event_t ev;
-    struct ynode *doc = NULL;
-    enum haf_err e;
-
-    *root = NULL;
-    if (!yaml_parser_initialize(&p)) {
-        c->nomem = true;
-        return HAF_ENOMEM;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-    memset(&ev, 0, sizeof(ev));
-    for (;;) {
-        e = cfg_next(c, &p, &ev);
-        if (e != HAF_OK)
-            goto out;
-        if (ev.type == YAML_STREAM_END_EVENT)
-            break;
-        if (ev.type == YAML_DOCUMENT_START_EVENT) {
-            if (doc) {
-                cfg_error_at(c, ev.start_mark, "only one YAML document is allowed");
-                e = HAF_ECONFIG;
-                goto out;
-            }
-            yaml_event_delete(&ev);
-            e = cfg_next(c, &p, &ev);
-            if (e != HAF_OK)
-                goto out;
-            e = cfg_load_node(c, &p, &ev, 0, &doc);
-            if (e != HAF_OK)
-                goto out;
-            continue; /* the node consumed its event */
-        }
-        yaml_event_delete(&ev);
-    }
-    *root = doc;
-    doc = NULL;
-    e = HAF_OK;
-out:
-    yaml_event_delete(&ev);
-    yaml_parser_delete(&p);
-    ynode_free(doc);
-    return e;
-}
-
-/* ---- scalars ---- */
-
-static bool
-cfg_sv(const struct ynode *n, const char *s)
-{
-    size_t l = strlen(s);
-    return n->len == l && memcmp(n->val, s, l) == 0;
-}
-
-static bool
-cfg_is_null(const struct ynode *n)
-{
-    return n->type == YN_SCALAR && n->plain &&
-           (n->len == 0 || cfg_sv(n, "~") || cfg_sv(n, "null") || cfg_sv(n, "Null") ||
-            cfg_sv(n, "NULL"));
-}
-
-static const char *
-cfg_kind(const struct ynode *n)
-{
-    if (n->type == YN_MAP)
-        return "a mapping";
-    if (n->type == YN_SEQ)
-        return "a sequence";
-    if (cfg_is_null(n))
-        return "null";
-    return n->plain ? "a scalar" : "a quoted string";
-}
-
 /* What a value is, for "expected X, got Y": the (escaped, shortened) scalar itself, or its kind.
  * Only used for keys whose values are not sensitive (booleans, integers). */
 static const char *
@@ -388,35 +121,11 @@ cfg_got(const struct ynode *n, char *tmp, size_t cap)
 {
     char q[64];
 
-    if (n->type != YN_SCALAR || cfg_is_null(n))
-        return cfg_kind(n);
+    if (n->type != YN_SCALAR || ytree_is_null(n))
+        return ytree_kind(n);
     cfg_quote(span_make(n->val, n->len), q, sizeof(q));
     snprintf(tmp, cap, "%s\"%s\"", n->plain ? "" : "a quoted string ", q);
     return tmp;
-}
-
-static bool
-cfg_lookup(const struct ynode *map, const char *key, const struct ynode **val)
-{
-    if (map == NULL || map->type != YN_MAP)
-        return false;
-    for (size_t i = 0; i + 1 < map->n; i += 2)
-        if (map->kids[i]->type == YN_SCALAR && cfg_sv(map->kids[i], key)) {
-            *val = map->kids[i + 1];
-            return true;
-        }
-    return false;
-}
-
-/* The value of `key`, or NULL when absent or null. */
-static const struct ynode *
-cfg_get(const struct ynode *map, const char *key)
-{
-    const struct ynode *v = NULL;
-
-    if (!cfg_lookup(map, key, &v) || cfg_is_null(v))
-        return NULL;
-    return v;
 }
 
 static void
@@ -486,7 +195,7 @@ cfg_printable(struct span s, size_t *bad)
 static bool
 cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, char **out)
 {
-    const struct ynode *n = cfg_get(map, key);
+    const struct ynode *n = ytree_get(map, key);
     char path[128];
     size_t bad;
     char *s;
@@ -495,7 +204,7 @@ cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const ch
         return false;
     cfg_path(path, sizeof(path), prefix, key);
     if (n->type != YN_SCALAR) {
-        cfg_error(c, n, path, "expected a string, got %s", cfg_kind(n));
+        cfg_error(c, n, path, "expected a string, got %s", ytree_kind(n));
         return false;
     }
     if (n->len > CFG_MAX_STR_BYTES) {
@@ -527,7 +236,7 @@ cfg_bool(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const c
                                       "YES",  "on",   "On",   "ON"};
     static const char *const no[] = {"false", "False", "FALSE", "no", "No",
                                      "NO",    "off",   "Off",   "OFF"};
-    const struct ynode *n = cfg_get(map, key);
+    const struct ynode *n = ytree_get(map, key);
     char path[128], got[96];
 
     if (n == NULL)
@@ -535,11 +244,11 @@ cfg_bool(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const c
     cfg_path(path, sizeof(path), prefix, key);
     if (n->type == YN_SCALAR && n->plain) {
         for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-            if (cfg_sv(n, yes[i])) {
+            if (ytree_scalar_is(n, yes[i])) {
                 *out = true;
                 return;
             }
-            if (cfg_sv(n, no[i])) {
+            if (ytree_scalar_is(n, no[i])) {
                 *out = false;
                 return;
             }
@@ -554,7 +263,7 @@ static bool
 cfg_uint(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
          uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    const struct ynode *n = cfg_get(map, key);
+    const struct ynode *n = ytree_get(map, key);
     char path[128], got[96];
     uint64_t v;
 
@@ -582,7 +291,7 @@ static int
 cfg_enum(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
          const char *const *names, size_t n_names)
 {
-    const struct ynode *n = cfg_get(map, key);
+    const struct ynode *n = ytree_get(map, key);
     char path[128], q[64];
 
     if (n == NULL)
@@ -590,13 +299,13 @@ cfg_enum(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const c
     cfg_path(path, sizeof(path), prefix, key);
     if (n->type == YN_SCALAR) {
         for (size_t i = 0; i < n_names; i++)
-            if (cfg_sv(n, names[i]))
+            if (ytree_scalar_is(n, names[i]))
                 return (int)i;
         cfg_quote(span_make(n->val, n->len), q, sizeof(q));
         cfg_error(c, n, path, "\"%s\" is not one of %s%s%s", q, names[0], n_names > 1 ? " | " : "",
                   n_names > 1 ? names[1] : "");
     } else {
-        cfg_error(c, n, path, "expected one of %s | %s, got %s", names[0], names[1], cfg_kind(n));
+        cfg_error(c, n, path, "expected one of %s | %s, got %s", names[0], names[1], ytree_kind(n));
     }
     return -1;
 }
@@ -669,7 +378,7 @@ cfg_check_map(struct cfg_ctx *c, const struct ynode *n, const char *path, const 
     bool ok = true;
 
     if (n->type != YN_MAP) {
-        cfg_error(c, n, path[0] ? path : NULL, "expected a mapping, got %s", cfg_kind(n));
+        cfg_error(c, n, path[0] ? path : NULL, "expected a mapping, got %s", ytree_kind(n));
         return false;
     }
     for (size_t i = 0; i + 1 < n->n; i += 2) {
@@ -681,7 +390,7 @@ cfg_check_map(struct cfg_ctx *c, const struct ynode *n, const char *path, const 
 
         if (k->type != YN_SCALAR) {
             cfg_error(c, k, path[0] ? path : NULL, "a key must be a plain string, got %s",
-                      cfg_kind(k));
+                      ytree_kind(k));
             ok = false;
             continue;
         }
@@ -740,7 +449,7 @@ cfg_abs_path(struct cfg_ctx *c, const struct ynode *map, const char *prefix, con
     if (v == NULL || v[0] == '/')
         return true;
     cfg_path(path, sizeof(path), prefix, key);
-    cfg_error(c, cfg_get(map, key), path, "must be an absolute path");
+    cfg_error(c, ytree_get(map, key), path, "must be an absolute path");
     return false;
 }
 
@@ -757,180 +466,59 @@ cfg_charset(const char *s, const char *extra)
     return true;
 }
 
-static bool
-cfg_ipv4_loopback(struct span h)
-{
-    unsigned octet[4];
-    size_t k = 0, i = 0;
-
-    while (k < 4) {
-        unsigned v = 0;
-        size_t digits = 0;
-        while (i < h.len && h.p[i] >= '0' && h.p[i] <= '9' && digits < 4) {
-            v = v * 10 + (unsigned)(h.p[i] - '0');
-            i++;
-            digits++;
-        }
-        if (digits == 0 || digits > 3 || v > 255)
-            return false;
-        octet[k++] = v;
-        if (k < 4) {
-            if (i >= h.len || h.p[i] != '.')
-                return false;
-            i++;
-        }
-    }
-    return i == h.len && octet[0] == 127;
-}
-
-static bool
-cfg_host_is_loopback(struct span h, bool bracketed)
-{
-    char tmp[64];
-    struct in6_addr a6;
-
-    if (bracketed) {
-        if (h.len >= sizeof(tmp))
-            return false;
-        memcpy(tmp, h.p, h.len);
-        tmp[h.len] = '\0';
-        return inet_pton(AF_INET6, tmp, &a6) == 1 && memcmp(&a6, &in6addr_loopback, 16) == 0;
-    }
-    if (h.len == 9) {
-        bool eq = true;
-        for (size_t i = 0; i < 9; i++) {
-            char ch = h.p[i];
-            if (ch >= 'A' && ch <= 'Z')
-                ch = (char)(ch - 'A' + 'a');
-            eq = eq && ch == "localhost"[i];
-        }
-        if (eq)
-            return true;
-    }
-    return cfg_ipv4_loopback(h);
-}
-
 enum cfg_url_kind { CFG_URL_ENDPOINT, CFG_URL_PROXY };
 
-/* Validates an endpoint or proxy URL; the value is never echoed (it could hold a secret). */
+/* Validates an endpoint or proxy URL with url.h's grammar and rules; the value is never echoed
+ * (it could hold a secret). */
 static void
 cfg_url(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
         const char *url, enum cfg_url_kind kind)
 {
     static const char *const proxy_schemes[] = {"http",    "https",  "socks4",
                                                 "socks4a", "socks5", "socks5h"};
-    const struct ynode *at = cfg_get(map, key);
-    char path[128], scheme[16];
-    struct span s, host;
-    size_t i = 0, sl;
-    bool bracketed = false, ok_scheme = false;
+    const struct ynode *at = ytree_get(map, key);
+    const char *why = NULL;
+    char path[128];
+    struct url u;
+    bool ok_scheme = false;
 
     if (url == NULL)
         return;
     cfg_path(path, sizeof(path), prefix, key);
-    s = span_cstr(url);
-    while (i < s.len && i < sizeof(scheme) - 1 &&
-           ((s.p[i] >= 'a' && s.p[i] <= 'z') || (s.p[i] >= 'A' && s.p[i] <= 'Z') ||
-            (s.p[i] >= '0' && s.p[i] <= '9'))) {
-        char ch = s.p[i];
-        scheme[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        i++;
-    }
-    scheme[i] = '\0';
-    sl = i;
-    if (sl == 0 || s.len - sl < 3 || memcmp(s.p + sl, "://", 3) != 0) {
-        cfg_error(c, at, path, "not a URL (expected %s)",
-                  kind == CFG_URL_ENDPOINT ? "https://host[:port][/path]"
-                                           : "http://host:port or socks5://host:port");
+    if (url_parse(span_cstr(url), &u, &why) != HAF_OK) {
+        if (strcmp(why, URL_WHY_NOT_A_URL) == 0)
+            cfg_error(c, at, path, "not a URL (expected %s)",
+                      kind == CFG_URL_ENDPOINT ? "https://host[:port][/path]"
+                                               : "http://host:port or socks5://host:port");
+        else
+            cfg_error(c, at, path, "%s", why);
         return;
     }
     if (kind == CFG_URL_ENDPOINT) {
-        ok_scheme = strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0;
+        ok_scheme = url_scheme_is(&u, "https") || url_scheme_is(&u, "http");
     } else {
         for (size_t k = 0; k < sizeof(proxy_schemes) / sizeof(proxy_schemes[0]); k++)
-            ok_scheme = ok_scheme || strcmp(scheme, proxy_schemes[k]) == 0;
+            ok_scheme = ok_scheme || url_scheme_is(&u, proxy_schemes[k]);
     }
     if (!ok_scheme) {
-        cfg_error(c, at, path, "unsupported URL scheme \"%s\" (use %s)", scheme,
+        cfg_error(c, at, path, "unsupported URL scheme \"%s\" (use %s)", u.scheme,
                   kind == CFG_URL_ENDPOINT ? "https"
                                            : "http, https, socks4, socks4a, socks5 or socks5h");
         return;
     }
-    i = sl + 3;
-    for (size_t j = i; j < s.len && s.p[j] != '/' && s.p[j] != '?' && s.p[j] != '#'; j++)
-        if (s.p[j] == '@') {
-            cfg_error(c, at, path,
-                      "user information in the URL is not supported (no credentials in the "
-                      "config file%s)",
-                      kind == CFG_URL_PROXY ? "; set HTTPS_PROXY in the environment instead" : "");
-            return;
-        }
-    if (i < s.len && s.p[i] == '[') {
-        size_t start = ++i;
-        while (i < s.len && s.p[i] != ']')
-            i++;
-        if (i >= s.len) {
-            cfg_error(c, at, path, "unterminated [IPv6 address] in URL");
-            return;
-        }
-        host = span_make(s.p + start, i - start);
-        i++;
-        bracketed = true;
-        for (size_t j = 0; j < host.len; j++) {
-            char ch = host.p[j];
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-                  (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.')) {
-                cfg_error(c, at, path, "invalid IPv6 address in URL");
-                return;
-            }
-        }
-    } else {
-        size_t start = i;
-        while (i < s.len && s.p[i] != ':' && s.p[i] != '/' && s.p[i] != '?' && s.p[i] != '#') {
-            char ch = s.p[i];
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')) {
-                cfg_error(c, at, path, "invalid character in URL host name");
-                return;
-            }
-            i++;
-        }
-        host = span_make(s.p + start, i - start);
-    }
-    if (host.len == 0 || host.len > 253) {
-        cfg_error(c, at, path, "URL has no valid host");
+    if (u.has_userinfo) {
+        cfg_error(c, at, path,
+                  "user information in the URL is not supported (no credentials in the "
+                  "config file%s)",
+                  kind == CFG_URL_PROXY ? "; set HTTPS_PROXY in the environment instead" : "");
         return;
     }
-    if (i < s.len && s.p[i] == ':') {
-        size_t start = ++i;
-        uint64_t port;
-        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
-            i++;
-        if (i - start > 5 || !span_to_u64_dec(span_make(s.p + start, i - start), &port) ||
-            port == 0 || port > 65535) {
-            cfg_error(c, at, path, "invalid port in URL (1..65535)");
-            return;
-        }
-    }
-    if (i < s.len && s.p[i] != '/') {
-        cfg_error(c, at, path, "URL must not have a query or fragment");
-        return;
-    }
-    for (size_t j = i; j < s.len; j++)
-        if (s.p[j] == '?' || s.p[j] == '#' || s.p[j] == ' ' || (unsigned char)s.p[j] >= 0x7f) {
-            cfg_error(c, at, path,
-                      "URL path must not have a query, fragment, space or non-ASCII byte");
-            return;
-        }
-    if (kind == CFG_URL_PROXY && i < s.len && !(s.len - i == 1)) {
+    if (kind == CFG_URL_PROXY && u.path.len > 1) {
         cfg_error(c, at, path, "a proxy URL has no path");
         return;
     }
-    if (kind == CFG_URL_ENDPOINT && strcmp(scheme, "http") == 0 &&
-        !cfg_host_is_loopback(host, bracketed))
-        cfg_error(c, at, path,
-                  "plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, "
-                  "localhost); use https://");
+    if (kind == CFG_URL_ENDPOINT && url_check_endpoint(&u, &why) != HAF_OK)
+        cfg_error(c, at, path, "%s", why);
 }
 
 /* glob(3) pattern syntax: balanced [ ], no trailing backslash, absolute. */
@@ -1057,23 +645,23 @@ cfg_credentials(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg
         return;
     if (cfg_str(c, n, p, "profile", &cfg->credentials.profile) &&
         (strlen(cfg->credentials.profile) > 128 || strpbrk(cfg->credentials.profile, "[]")))
-        cfg_error(c, cfg_get(n, "profile"), "credentials.profile",
+        cfg_error(c, ytree_get(n, "profile"), "credentials.profile",
                   "must be at most 128 characters without '[' or ']'");
     if (cfg_str(c, n, p, "role_arn", &cfg->credentials.role_arn) &&
         (strncmp(cfg->credentials.role_arn, "arn:", 4) != 0 ||
          strstr(cfg->credentials.role_arn, ":role/") == NULL ||
          strlen(cfg->credentials.role_arn) > 2048 || strchr(cfg->credentials.role_arn, ' ')))
-        cfg_error(c, cfg_get(n, "role_arn"), "credentials.role_arn",
+        cfg_error(c, ytree_get(n, "role_arn"), "credentials.role_arn",
                   "must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
     if (cfg_str(c, n, p, "external_id", &cfg->credentials.external_id) &&
         (strlen(cfg->credentials.external_id) < 2 || strlen(cfg->credentials.external_id) > 1224 ||
          !cfg_charset(cfg->credentials.external_id, "_+=,.@:/-")))
-        cfg_error(c, cfg_get(n, "external_id"), "credentials.external_id",
+        cfg_error(c, ytree_get(n, "external_id"), "credentials.external_id",
                   "must be 2..1224 characters of A-Z a-z 0-9 _ + = , . @ : / -");
     if (cfg_str(c, n, p, "session_name", &cfg->credentials.session_name) &&
         (strlen(cfg->credentials.session_name) < 2 || strlen(cfg->credentials.session_name) > 64 ||
          !cfg_charset(cfg->credentials.session_name, "_+=,.@-")))
-        cfg_error(c, cfg_get(n, "session_name"), "credentials.session_name",
+        cfg_error(c, ytree_get(n, "session_name"), "credentials.session_name",
                   "must be 2..64 characters of A-Z a-z 0-9 _ + = , . @ -");
     if (cfg_str(c, n, p, "sts_endpoint", &cfg->credentials.sts_endpoint))
         cfg_url(c, n, p, "sts_endpoint", cfg->credentials.sts_endpoint, CFG_URL_ENDPOINT);
@@ -1124,21 +712,22 @@ cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_s
         return;
     cfg_path(kp, sizeof(kp), p, "path");
     if (cfg_str(c, n, p, "path", &src->path))
-        cfg_glob(c, cfg_get(n, "path"), kp, src->path);
-    else if (cfg_get(n, "path") == NULL)
+        cfg_glob(c, ytree_get(n, "path"), kp, src->path);
+    else if (ytree_get(n, "path") == NULL)
         cfg_error(c, n, kp, "missing (the audit file path or glob)");
     cfg_path(kp, sizeof(kp), p, "log_group");
     if (cfg_str(c, n, p, "log_group", &src->log_group))
-        cfg_log_group(c, cfg_get(n, "log_group"), kp, src->log_group);
-    else if (cfg_get(n, "log_group") == NULL)
+        cfg_log_group(c, ytree_get(n, "log_group"), kp, src->log_group);
+    else if (ytree_get(n, "log_group") == NULL)
         cfg_error(c, n, kp, "missing (the CloudWatch Logs log group)");
     cfg_path(kp, sizeof(kp), p, "hsm_id");
     if (cfg_str(c, n, p, "hsm_id", &src->hsm_id) &&
         (strlen(src->hsm_id) > 64 || !cfg_charset(src->hsm_id, "._-")))
-        cfg_error(c, cfg_get(n, "hsm_id"), kp, "must be 1..64 characters of A-Z a-z 0-9 . _ -");
+        cfg_error(c, ytree_get(n, "hsm_id"), kp, "must be 1..64 characters of A-Z a-z 0-9 . _ -");
     cfg_path(kp, sizeof(kp), p, "log_stream");
     if (cfg_str(c, n, p, "log_stream", &src->log_stream))
-        cfg_stream_template(c, cfg_get(n, "log_stream"), kp, src->log_stream, src->hsm_id != NULL);
+        cfg_stream_template(c, ytree_get(n, "log_stream"), kp, src->log_stream,
+                            src->hsm_id != NULL);
     v = cfg_enum(c, n, p, "format", formats, 2);
     if (v >= 0)
         src->format = v == 0 ? AUDIT_FORMAT_JSON : AUDIT_FORMAT_RAW;
@@ -1150,16 +739,16 @@ cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_s
 static void
 cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
 {
-    const struct ynode *n = cfg_get(root, "sources");
+    const struct ynode *n = ytree_get(root, "sources");
 
     if (n == NULL) {
         const struct ynode *at = NULL;
-        (void)cfg_lookup(root, "sources", &at);
+        (void)ytree_lookup(root, "sources", &at);
         cfg_error(c, at ? at : root, "sources", "missing: at least one source is required");
         return;
     }
     if (n->type != YN_SEQ) {
-        cfg_error(c, n, "sources", "expected a sequence of sources, got %s", cfg_kind(n));
+        cfg_error(c, n, "sources", "expected a sequence of sources, got %s", ytree_kind(n));
         return;
     }
     if (n->n == 0) {
@@ -1189,7 +778,7 @@ cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
             if (cfg->sources[j].path && strcmp(cfg->sources[j].path, s->path) == 0) {
                 char kp[64];
                 snprintf(kp, sizeof(kp), "sources[%zu].path", i);
-                cfg_error(c, cfg_get(n->kids[i], "path"), kp, "same path as sources[%zu]", j);
+                cfg_error(c, ytree_get(n->kids[i], "path"), kp, "same path as sources[%zu]", j);
                 break;
             }
     }
@@ -1210,19 +799,19 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
 
     if (root->type != YN_MAP) {
         cfg_error(c, root, NULL, "the configuration must be a mapping of keys, got %s",
-                  cfg_kind(root));
+                  ytree_kind(root));
         return;
     }
     (void)cfg_check_map(c, root, "", keys);
     if (cfg_str(c, root, "", "region", &cfg->region) &&
         (strlen(cfg->region) > 32 || !cfg_charset(cfg->region, "-")))
-        cfg_error(c, cfg_get(root, "region"), "region",
+        cfg_error(c, ytree_get(root, "region"), "region",
                   "must be an AWS region name such as us-east-1");
     if (cfg_str(c, root, "", "endpoint", &cfg->endpoint))
         cfg_url(c, root, "", "endpoint", cfg->endpoint, CFG_URL_ENDPOINT);
-    if ((n = cfg_get(root, "credentials")) != NULL)
+    if ((n = ytree_get(root, "credentials")) != NULL)
         cfg_credentials(c, n, cfg);
-    if ((n = cfg_get(root, "tls")) != NULL)
+    if ((n = ytree_get(root, "tls")) != NULL)
         cfg_tls(c, n, cfg);
     if (cfg_str(c, root, "", "proxy", &cfg->proxy))
         cfg_url(c, root, "", "proxy", cfg->proxy, CFG_URL_PROXY);
@@ -1231,7 +820,7 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     cfg_bool(c, root, "", "create_log_group", &cfg->create_log_group);
     if (cfg_uint(c, root, "", "retention_days", 0, UINT64_MAX, &v)) {
         if (v > 3653 || !config_retention_valid((int)v))
-            cfg_error(c, cfg_get(root, "retention_days"), "retention_days",
+            cfg_error(c, ytree_get(root, "retention_days"), "retention_days",
                       "%llu is not a retention CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, "
                       "120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, "
                       "3653)",
@@ -1242,10 +831,10 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     if (cfg_str(c, root, "", "kms_key_id", &cfg->kms_key_id) &&
         (strncmp(cfg->kms_key_id, "arn:", 4) != 0 || strlen(cfg->kms_key_id) > 256 ||
          strchr(cfg->kms_key_id, ' ')))
-        cfg_error(c, cfg_get(root, "kms_key_id"), "kms_key_id",
+        cfg_error(c, ytree_get(root, "kms_key_id"), "kms_key_id",
                   "must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), at most 256 "
                   "characters");
-    if ((n = cfg_get(root, "batch")) != NULL)
+    if ((n = ytree_get(root, "batch")) != NULL)
         cfg_batch(c, n, cfg);
     e = cfg_enum(c, root, "", "out_of_range", oor, 2);
     if (e >= 0)
@@ -1287,6 +876,7 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
     struct cfg_ctx c = {.name = name ? name : "<config>", .err = err};
     struct ynode *root = NULL, empty = {.type = YN_MAP, .line = 1, .col = 1};
     struct haf_config *cfg = NULL;
+    struct ytree_error yerr;
     enum haf_err e;
 
     if (len > CFG_MAX_FILE_BYTES) {
@@ -1294,7 +884,9 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
         e = HAF_ECONFIG;
         goto out;
     }
-    e = cfg_load_tree(&c, data, len, &root);
+    e = ytree_load(data, len, &root, &yerr);
+    if (e == HAF_ECONFIG)
+        cfg_report(&c, yerr.line, yerr.col, NULL, "%s", yerr.msg);
     if (e != HAF_OK)
         goto out;
     cfg = calloc(1, sizeof(*cfg));
@@ -1309,7 +901,7 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
     cfg->batch.flush_interval_ms = CONFIG_DEFAULT_FLUSH_INTERVAL_MS;
     cfg->out_of_range = OUT_OF_RANGE_RECLOCK;
     /* An empty file or document is an empty mapping (and then "sources" is missing). */
-    cfg_walk(&c, root && !cfg_is_null(root) ? root : &empty, cfg);
+    cfg_walk(&c, root && !ytree_is_null(root) ? root : &empty, cfg);
     if (c.nomem) {
         e = HAF_ENOMEM;
         goto out;
@@ -1335,7 +927,7 @@ out:
         e = HAF_ENOMEM;
     if (e == HAF_OK && c.n_errors > 0)
         e = HAF_ECONFIG;
-    ynode_free(root);
+    ytree_free(root);
     config_free(cfg);
     return e;
 }

@@ -50,6 +50,7 @@
 #include "haf/civil.h"
 #include "haf/http.h"
 #include "haf/sigv4.h"
+#include "haf/url.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
 #define IMDS_TOKEN_TTL_S      21600
@@ -661,86 +662,26 @@ out:
 
 /* ---- URLs ---- */
 
-struct url_parts {
-    bool https;
-    struct span host;      /* without brackets for IPv6 */
-    struct span authority; /* host[:port] as written, for the Host header */
-    struct span path;      /* from the first '/', or empty */
-};
-
+/* The ECS and EKS Pod Identity agents' link-local addresses: plain http to them is the design
+ * of those services (and they never go through a proxy). */
 static bool
-url_split(const char *url, struct url_parts *u)
+container_host_is_agent(const struct url *u)
 {
-    struct span s = span_cstr(url), rest;
-    const char *slash;
-
-    memset(u, 0, sizeof(*u));
-    if (span_starts_with(s, SPAN_LIT("https://"))) {
-        u->https = true;
-        rest = span_make(s.p + 8, s.len - 8);
-    } else if (span_starts_with(s, SPAN_LIT("http://"))) {
-        rest = span_make(s.p + 7, s.len - 7);
-    } else {
-        return false;
-    }
-    slash = memchr(rest.p, '/', rest.len);
-    u->authority = span_make(rest.p, slash ? (size_t)(slash - rest.p) : rest.len);
-    u->path = slash ? span_make(slash, rest.len - (size_t)(slash - rest.p)) : SPAN_NULL;
-    if (u->authority.len == 0 || memchr(u->authority.p, '@', u->authority.len) ||
-        memchr(rest.p, '?', rest.len) || memchr(rest.p, '#', rest.len))
-        return false;
-    for (size_t i = 0; i < s.len; i++)
-        if ((unsigned char)s.p[i] <= 0x20 || (unsigned char)s.p[i] >= 0x7f)
-            return false;
-    if (u->authority.p[0] == '[') {
-        const char *rb = memchr(u->authority.p, ']', u->authority.len);
-        if (rb == NULL)
-            return false;
-        u->host = span_make(u->authority.p + 1, (size_t)(rb - u->authority.p - 1));
-    } else {
-        const char *colon = memchr(u->authority.p, ':', u->authority.len);
-        u->host =
-            span_make(u->authority.p, colon ? (size_t)(colon - u->authority.p) : u->authority.len);
-    }
-    return u->host.len > 0;
-}
-
-static bool
-host_is_loopback(struct span h)
-{
-    uint64_t octet;
-
-    if (span_eq(h, SPAN_LIT("localhost")) || span_eq(h, SPAN_LIT("::1")))
-        return true;
-    if (!span_starts_with(h, SPAN_LIT("127.")))
-        return false;
-    /* 127.a.b.c with decimal octets */
-    {
-        size_t i = 4, parts = 0;
-        while (i <= h.len) {
-            size_t j = i;
-            while (j < h.len && h.p[j] != '.')
-                j++;
-            if (!span_to_u64_dec(span_make(h.p + i, j - i), &octet) || octet > 255 || j - i > 3)
-                return false;
-            parts++;
-            i = j + 1;
-        }
-        return parts == 3;
-    }
+    return span_eq(u->host, SPAN_LIT("169.254.170.2")) ||
+           span_eq(u->host, SPAN_LIT("169.254.170.23")) ||
+           (u->ipv6 && span_eq(u->host, SPAN_LIT("fd00:ec2::23")));
 }
 
 bool
 creds_container_url_allowed(const char *url)
 {
-    struct url_parts u;
+    struct url u;
 
-    if (url == NULL || !url_split(url, &u))
+    if (url == NULL || url_parse(span_cstr(url), &u, NULL) != HAF_OK || u.has_userinfo)
         return false;
-    if (u.https)
+    if (url_scheme_is(&u, "https"))
         return true;
-    return host_is_loopback(u.host) || span_eq(u.host, SPAN_LIT("169.254.170.2")) ||
-           span_eq(u.host, SPAN_LIT("169.254.170.23")) || span_eq(u.host, SPAN_LIT("fd00:ec2::23"));
+    return url_scheme_is(&u, "http") && (url_host_is_loopback(&u) || container_host_is_agent(&u));
 }
 
 /* ---- files ---- */
@@ -1096,7 +1037,7 @@ provider_container(struct creds_provider *p, struct aws_creds *out, struct buf *
     struct http_response resp;
     struct http_header h[1];
     struct creds_doc d = {0};
-    struct url_parts u;
+    struct url u;
     char jwhy[160] = "";
     struct call c = {.method = "GET", .headers = h, .timeout_ms = CONTAINER_TIMEOUT_MS};
     enum haf_err e = HAF_ENOTFOUND;
@@ -1121,12 +1062,12 @@ provider_container(struct creds_provider *p, struct aws_creds *out, struct buf *
         e = HAF_ENOMEM;
         goto out;
     }
-    if (!url_split(buf_cstr(&url), &u)) {
+    if (url_parse(buf_span(&url), &u, NULL) != HAF_OK) {
         why_add(why, "container: malformed credentials URI");
         e = HAF_ECREDS;
         goto out;
     }
-    c.no_proxy = !u.https;
+    c.no_proxy = !url_scheme_is(&u, "https");
     if (tok_file != NULL) {
         e = read_file(tok_file, TOKEN_FILE_MAX_BYTES, &tok);
         if (e != HAF_OK) {
@@ -1211,7 +1152,8 @@ sts_call(struct creds_provider *p, const char *action, struct buf *form,
          const struct aws_creds *base, int64_t now_ms, struct creds_doc *out, struct buf *why)
 {
     struct buf url, host;
-    struct url_parts u;
+    struct url u;
+    const char *uwhy = NULL;
     struct http_header h[6];
     struct http_response resp;
     struct sigv4_signer *signer = NULL;
@@ -1228,8 +1170,9 @@ sts_call(struct creds_provider *p, const char *action, struct buf *form,
     http_response_init(&resp);
     if ((e = sts_endpoint(p, &url)) != HAF_OK)
         goto out;
-    if (!url_split(buf_cstr(&url), &u) || (!u.https && !host_is_loopback(u.host))) {
-        why_add(why, "%s: STS endpoint must be an https URL (http only for loopback)", action);
+    if (url_parse(buf_span(&url), &u, &uwhy) != HAF_OK || url_check_endpoint(&u, &uwhy) != HAF_OK) {
+        why_add(why, "%s: STS endpoint must be an https URL (http only for loopback): %s", action,
+                uwhy);
         e = HAF_ECONFIG;
         goto out;
     }
@@ -1273,7 +1216,7 @@ sts_call(struct creds_provider *p, const char *action, struct buf *form,
     c.n_headers = n;
     c.body = form->p;
     c.body_len = form->len;
-    c.no_proxy = host_is_loopback(u.host);
+    c.no_proxy = url_host_is_loopback(&u);
     if ((e = do_call(p->http, &c, &resp, why, action)) != HAF_OK)
         goto out;
     e = creds_parse_sts_xml(buf_span(&resp.body), out, code, sizeof(code));

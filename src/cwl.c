@@ -36,6 +36,7 @@
 #include "haf/creds.h"
 #include "haf/cwl_rules.h"
 #include "haf/sigv4.h"
+#include "haf/url.h"
 
 #define CWL_TARGET_PREFIX  "Logs_20140328."
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
@@ -48,7 +49,7 @@
 struct put_ctx;
 
 struct cwl_client {
-    char *url;  /* the endpoint, as given */
+    char *url;  /* the endpoint, in canonical form (url_format) */
     char *host; /* authority part, signed and sent as Host */
     char *path; /* "/" unless the endpoint names one */
     char *region;
@@ -438,38 +439,26 @@ cwl_default_endpoint(const char *region)
     return b.p;
 }
 
-/* Split "scheme://authority/path" into host (authority) and path; no userinfo, query or fragment.
- */
+/* The endpoint under url.h's rule (http only on loopback, no userinfo, no query), stored in
+ * canonical form (a lower-case scheme), with its authority (signed and sent as Host) and path. */
 static enum haf_err
-endpoint_split(const char *url, char **host, char **path)
+endpoint_split(const char *text, char **url, char **host, char **path)
 {
-    const char *a, *p;
-    size_t alen;
+    struct url u;
+    struct buf canon;
 
-    if (strncmp(url, "https://", 8) == 0)
-        a = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        a = url + 7;
-    else
+    if (url_parse(span_cstr(text), &u, NULL) != HAF_OK || url_check_endpoint(&u, NULL) != HAF_OK)
         return HAF_ECONFIG;
-    for (p = a; *p && *p != '/'; p++)
-        ;
-    alen = (size_t)(p - a);
-    if (alen == 0 || memchr(a, '@', alen) != NULL)
-        return HAF_ECONFIG;
-    for (const char *q = a; *q; q++) {
-        unsigned char ch = (unsigned char)*q;
-        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#')
-            return HAF_ECONFIG;
-    }
-    *host = strndup(a, alen);
-    *path = strdup(*p ? p : "/");
-    if (*host == NULL || *path == NULL) {
-        free(*host);
-        free(*path);
-        *host = *path = NULL;
+    buf_init(&canon, 0);
+    if (url_format(&u, &canon) != HAF_OK) {
+        buf_clean_up(&canon);
         return HAF_ENOMEM;
     }
+    *url = canon.p;
+    *host = strndup(u.authority.p, u.authority.len);
+    *path = u.path.len ? strndup(u.path.p, u.path.len) : strdup("/");
+    if (*host == NULL || *path == NULL)
+        return HAF_ENOMEM; /* the caller frees what was set */
     return HAF_OK;
 }
 
@@ -477,6 +466,7 @@ struct cwl_client *
 cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct creds_provider *creds)
 {
     struct cwl_client *c;
+    char *given = NULL;
 
     if (opts == NULL || opts->region == NULL || opts->region[0] == '\0' || http == NULL)
         return NULL;
@@ -485,17 +475,19 @@ cwl_client_new(const struct cwl_opts *opts, struct http_client *http, struct cre
         return NULL;
     c->http = http;
     c->creds = creds;
-    c->url = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
+    given = opts->endpoint ? strdup(opts->endpoint) : cwl_default_endpoint(opts->region);
     c->region = strdup(opts->region);
-    if (c->url == NULL || c->region == NULL)
+    if (given == NULL || c->region == NULL)
         goto fail;
-    if (endpoint_split(c->url, &c->host, &c->path) != HAF_OK)
+    if (endpoint_split(given, &c->url, &c->host, &c->path) != HAF_OK)
         goto fail;
+    free(given);
     c->signer = sigv4_signer_new();
     if (c->signer == NULL)
         goto fail;
     return c;
 fail:
+    free(given);
     cwl_client_free(c);
     return NULL;
 }

@@ -41,6 +41,8 @@
 
 #include <curl/curl.h>
 
+#include "haf/url.h"
+
 #define HTTP_POOL_MAX       8
 #define HTTP_USER_AGENT     "hsm-audit-forwarder/" HAF_VERSION
 #define HTTP_POLL_FDS_STACK 8
@@ -379,6 +381,14 @@ method_is(const char *m, const char *lit)
     return strcmp(m, lit) == 0;
 }
 
+static bool
+http_url_is_loopback(const char *text)
+{
+    struct url u;
+
+    return url_parse(span_cstr(text), &u, NULL) == HAF_OK && url_host_is_loopback(&u);
+}
+
 static enum haf_err
 xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request *req)
 {
@@ -413,7 +423,10 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     SET(CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
-    if (req->no_proxy)
+    /* A loopback endpoint never goes through a proxy, whoever asks (proxy: or http_proxy in the
+     * environment would otherwise carry plain http, signed, to another host). "*" overrides
+     * both CURLOPT_PROXY and the environment. */
+    if (req->no_proxy || http_url_is_loopback(req->url))
         SET(CURLOPT_NOPROXY, "*");
     else if (c->proxy)
         SET(CURLOPT_PROXY, c->proxy);

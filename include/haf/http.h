@@ -44,7 +44,8 @@ struct http_request {
     const char *body; /* not copied: must stay valid until the request completes */
     size_t body_len;
     long timeout_ms; /* 0: the client's default */
-    bool no_proxy;   /* link-local metadata endpoints must never go through a proxy */
+    bool no_proxy;   /* link-local metadata endpoints must never go through a proxy; loopback
+                      * URLs (url_host_is_loopback) never do, whatever this says */
 };
 
 enum http_outcome {

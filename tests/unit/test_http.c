@@ -843,6 +843,37 @@ test_http_perform_no_proxy_bypasses_proxy(void **state)
     char proxy[64], url[128];
     struct http_opts o = {.verify = true, .proxy = proxy, .timeout_ms = 5000};
     struct http_client *c;
+    struct http_request req = {.method = "GET", .url = "http://haf-test.invalid/json"};
+    struct http_response r;
+
+    (void)state;
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", dead_port());
+    c = http_client_new(&o);
+    assert_non_null(c);
+    http_response_init(&r);
+    /* Through the dead proxy: never reaches anything. */
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_NOT_SENT);
+    /* no_proxy (metadata endpoints): straight to the server. */
+    url_for(url, sizeof(url), "json");
+    req.url = url;
+    req.no_proxy = true;
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    http_response_clean_up(&r);
+    http_client_free(c);
+}
+
+/* Issue 11 §2: a loopback URL never goes through a proxy, from the options or the environment,
+ * even when the caller did not ask for no_proxy (the proxy here is dead: only a direct request
+ * can be answered). A name that merely starts with "localhost" is not loopback. */
+static void
+test_http_perform_loopback_never_proxied(void **state)
+{
+    char proxy[64], url[128], port_url[128];
+    struct http_opts o = {.verify = true, .proxy = proxy, .timeout_ms = 5000};
+    struct http_client *c;
     struct http_request req = {.method = "GET", .url = url};
     struct http_response r;
 
@@ -852,14 +883,25 @@ test_http_perform_no_proxy_bypasses_proxy(void **state)
     c = http_client_new(&o);
     assert_non_null(c);
     http_response_init(&r);
-    /* Through the dead proxy: never reaches the server. */
-    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
-    assert_int_equal(r.outcome, HTTP_NOT_SENT);
-    /* no_proxy (metadata endpoints): straight to the server. */
-    req.no_proxy = true;
     assert_int_equal(http_perform(c, &req, &r), HAF_OK);
     assert_int_equal(r.outcome, HTTP_ANSWERED);
     assert_int_equal(r.status, 200);
+    snprintf(port_url, sizeof(port_url), "HTTP://LOCALHOST:%d/json", srv_port);
+    req.url = port_url;
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    snprintf(port_url, sizeof(port_url), "http://localhost.haf-test.invalid:%d/json", srv_port);
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_NOT_SENT); /* to the dead proxy */
+    http_client_free(c);
+    /* The same with the proxy in the environment. */
+    c = client_with(0, 5000);
+    setenv("http_proxy", proxy, 1);
+    req.url = url;
+    assert_int_equal(http_perform(c, &req, &r), HAF_OK);
+    assert_int_equal(r.outcome, HTTP_ANSWERED);
+    assert_int_equal(r.status, 200);
+    unsetenv("http_proxy");
     http_response_clean_up(&r);
     http_client_free(c);
 }
@@ -958,6 +1000,7 @@ main(void)
                                         tls_teardown),
         cmocka_unit_test(test_http_perform_proxy_from_opts),
         cmocka_unit_test(test_http_perform_no_proxy_bypasses_proxy),
+        cmocka_unit_test(test_http_perform_loopback_never_proxied),
         cmocka_unit_test(test_http_perform_env_proxy_honoured),
         cmocka_unit_test(test_http_parse_date_imf_fixdate),
         cmocka_unit_test(test_http_parse_date_rejects_garbage),
