@@ -49,6 +49,7 @@
 #include "haf/buf.h"
 #include "haf/civil.h"
 #include "haf/http.h"
+#include "haf/http_replay.h"
 #include "haf/sigv4.h"
 #include "haf/url.h"
 
@@ -80,6 +81,8 @@ struct creds_provider {
 
     char *imds_token;
     int64_t imds_token_expiry_ms;
+
+    struct http_replay *replay; /* creds_set_async: the chain's calls run on the multi handle */
 };
 
 /* ---- small helpers ---- */
@@ -1554,6 +1557,7 @@ creds_provider_free(struct creds_provider *p)
         return;
     aws_creds_clean_up(&p->cur);
     secret_free(p->imds_token);
+    http_replay_free(p->replay);
     free(p->profile);
     free(p->role_arn);
     free(p->external_id);
@@ -1561,6 +1565,45 @@ creds_provider_free(struct creds_provider *p)
     free(p->sts_endpoint);
     free(p->region);
     free(p);
+}
+
+enum haf_err
+creds_set_async(struct creds_provider *p, bool on)
+{
+    if (p == NULL)
+        return HAF_EINVAL;
+    if (on && p->replay == NULL && (p->replay = http_replay_new()) == NULL)
+        return HAF_ENOMEM;
+    if (!on) {
+        http_replay_free(p->replay);
+        p->replay = NULL;
+    }
+    return HAF_OK;
+}
+
+bool
+creds_refreshing(const struct creds_provider *p)
+{
+    return p != NULL && http_replay_busy(p->replay);
+}
+
+/* The chain once; under creds_set_async its calls are replayed (http_replay.h): HAF_EAGAIN when
+ * a call went out on the multi handle and the chain must run again once it is answered. */
+static enum haf_err
+resolve_step(struct creds_provider *p, int64_t now_ms, struct aws_creds *out, struct buf *why)
+{
+    enum haf_err e;
+
+    if (p->replay == NULL)
+        return resolve(p, now_ms, out, why);
+    http_replay_begin(p->replay, p->http);
+    e = resolve(p, now_ms, out, why);
+    if (!http_replay_end(p->replay, p->http)) {
+        aws_creds_clean_up(out);
+        memset(out, 0, sizeof(*out));
+        return HAF_EAGAIN;
+    }
+    return e;
 }
 
 void
@@ -1599,7 +1642,7 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
 {
     struct aws_creds fresh = {0};
     struct buf w;
-    bool usable, due;
+    bool usable, due, was_invalidated;
     enum haf_err e;
 
     copy_why(why, why_len, "");
@@ -1611,6 +1654,16 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
         *out = &p->cur;
         return HAF_OK;
     }
+    if (creds_refreshing(p)) {
+        /* A fetch is under way: keep signing with what still works (unless the service said it
+         * does not); otherwise the caller waits for the fetch, signing nothing. */
+        if (usable && !p->invalidated) {
+            *out = &p->cur;
+            return HAF_OK;
+        }
+        copy_why(why, why_len, "credentials are being fetched");
+        return HAF_EAGAIN;
+    }
     if (!p->invalidated && now_ms < p->retry_at_ms) {
         /* A refresh failed a moment ago: do not hammer the endpoint. */
         if (usable) {
@@ -1620,9 +1673,20 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
         copy_why(why, why_len, p->last_why);
         return HAF_ECREDS;
     }
+    was_invalidated = p->invalidated;
     p->invalidated = false;
     buf_init(&w, WHY_MAX - 1);
-    e = resolve(p, now_ms, &fresh, &w);
+    e = resolve_step(p, now_ms, &fresh, &w);
+    if (e == HAF_EAGAIN) {
+        buf_clean_up(&w);
+        p->invalidated = was_invalidated;
+        if (usable && !was_invalidated) {
+            *out = &p->cur;
+            return HAF_OK;
+        }
+        copy_why(why, why_len, "credentials are being fetched");
+        return HAF_EAGAIN;
+    }
     if (e == HAF_OK && fresh.expiration_ms != 0 && fresh.expiration_ms <= now_ms) {
         why_add(&w, "%s: credentials already expired", fresh.source);
         aws_creds_clean_up(&fresh);

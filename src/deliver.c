@@ -176,7 +176,7 @@ deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls)
 
 /* Schedule the next attempt after a failure of class cls; a class an operator must fix makes
  * --once give up after three attempts. */
-static void
+void
 deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls)
 {
     stream_schedule_retry(d, st, deliver_retry_delay_ms(d, st, cls));
@@ -279,48 +279,146 @@ on_put_done(void *arg, const struct cwl_result *res)
 
 /* ---------------------------------------------------------------- sending */
 
-/* Group and stream exist before the first send (and again after ResourceNotFound). */
-static bool
+/* Group and stream exist before the first send (and again after ResourceNotFound). Each create
+ * is a request on the loop's multi handle (SETUP -> CREATING_GROUP -> CREATING_STREAM -> READY or
+ * VERIFY); what a failed answer means is the table in cwl_rules.c, as for PutLogEvents. */
+static void setup_submit_stream(struct daemon *d, struct stream *st);
+
+/* A create failed (answer of class cls, or nothing submitted: e != HAF_OK): back to SETUP with the
+ * class's backoff. */
+static void
+setup_failed(struct daemon *d, struct stream *st, enum haf_err e, const struct cwl_result *res,
+             const char *why)
+{
+    log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry", st->group,
+            st->name,
+            e != HAF_OK          ? haf_err_str(e)
+            : res->error_type[0] ? res->error_type
+                                 : cwl_class_str(res->cls),
+            e != HAF_OK ? why : res->message, e != HAF_OK ? 0L : res->status);
+    if (e == HAF_OK && res->cls < 16)
+        d->stats.errors_by_class[res->cls]++;
+    stream_set_state(st, STREAM_SETUP);
+    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
+    deliver_retry(d, st, e == HAF_OK ? res->cls : CWL_RETRY);
+    /* Nothing went out: the in-flight marker send_due saved for this send would only cost a
+     * read-back at the next start (unless an earlier answer is unresolved). */
+    if (!stream_verify_pending(st))
+        state_set_inflight(d, st, false);
+}
+
+/* A submit that returned e: HAF_EAGAIN waits for the credentials, anything else is a failure. */
+static void
+setup_not_submitted(struct daemon *d, struct stream *st, enum haf_err e, const char *why)
+{
+    struct cwl_result none = {.cls = CWL_RETRY};
+
+    if (e == HAF_EAGAIN) {
+        stream_set_state(st, STREAM_SETUP);
+        stream_wait_creds(st);
+        return;
+    }
+    setup_failed(d, st, e, &none, why);
+}
+
+static void
+on_stream_created(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+
+    if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
+        setup_failed(d, st, HAF_OK, res, "");
+        return;
+    }
+    if (res->cls == CWL_OK)
+        log_info("created log stream %s/%s", st->group, st->name);
+    st->next_ms = 0;
+    if (st->verify_after_setup) {
+        st->verify_after_setup = false;
+        stream_set_state(st, STREAM_VERIFY);
+        st->next_ms = d->now_ms + READBACK_DELAY_MS;
+        return;
+    }
+    stream_set_state(st, STREAM_READY);
+}
+
+static void
+on_retention_set(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+
+    if (res->cls != CWL_OK)
+        log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
+                  st->d->cfg->retention_days, res->error_type, res->message);
+    setup_submit_stream(st->d, st);
+}
+
+static void
+on_group_created(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+    char why[256] = "";
+    enum haf_err e;
+
+    if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
+        setup_failed(d, st, HAF_OK, res, "");
+        return;
+    }
+    if (res->cls == CWL_OK && d->cfg->retention_days > 0) {
+        log_info("created log group %s", st->group);
+        e = cwl_put_retention_policy_submit(d->cwl, st->group, d->cfg->retention_days,
+                                            SETUP_TIMEOUT_MS, on_retention_set, st, why,
+                                            sizeof(why));
+        if (e == HAF_OK)
+            return;
+        log_warnx("log group %s: setting retention to %d days failed: %s", st->group,
+                  d->cfg->retention_days, why[0] ? why : haf_err_str(e));
+    } else if (res->cls == CWL_OK) {
+        log_info("created log group %s", st->group);
+    }
+    setup_submit_stream(d, st);
+}
+
+static void
+setup_submit_stream(struct daemon *d, struct stream *st)
+{
+    char why[256] = "";
+    enum haf_err e;
+
+    stream_set_state(st, STREAM_CREATING_STREAM);
+    e = cwl_create_log_stream_submit(d->cwl, st->group, st->name, SETUP_TIMEOUT_MS,
+                                     on_stream_created, st, why, sizeof(why));
+    if (e != HAF_OK)
+        setup_not_submitted(d, st, e, why);
+}
+
+static void
 stream_setup(struct daemon *d, struct stream *st)
 {
-    struct cwl_result res = {0};
-    enum haf_err e = HAF_OK;
+    char why[256] = "";
+    enum haf_err e;
 
-    if (d->opts->dry_run)
-        return true;
-    if (d->cfg->create_log_group) {
-        e = cwl_create_log_group(d->cwl, st->group, d->cfg->kms_key_id, &res);
-        if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
-            goto fail;
-        if (res.cls == CWL_OK) {
-            log_info("created log group %s", st->group);
-            if (d->cfg->retention_days > 0 &&
-                (cwl_put_retention_policy(d->cwl, st->group, d->cfg->retention_days, &res) !=
-                     HAF_OK ||
-                 res.cls != CWL_OK))
-                log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
-                          d->cfg->retention_days, res.error_type, res.message);
-        }
+    if (d->opts->dry_run) {
+        struct cwl_result ok = {.cls = CWL_ALREADY_EXISTS};
+        on_stream_created(st, &ok);
+        return;
     }
-    e = cwl_create_log_stream(d->cwl, st->group, st->name, &res);
-    if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
-        goto fail;
-    if (res.cls == CWL_OK)
-        log_info("created log stream %s/%s", st->group, st->name);
-    return true;
-fail:
-    log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry", st->group,
-            st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls), res.message,
-            res.status);
-    if (res.cls < 16)
-        d->stats.errors_by_class[res.cls]++;
-    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
-    deliver_retry(d, st, e == HAF_OK ? res.cls : CWL_RETRY);
-    return false;
+    if (!d->cfg->create_log_group) {
+        setup_submit_stream(d, st);
+        return;
+    }
+    stream_set_state(st, STREAM_CREATING_GROUP);
+    e = cwl_create_log_group_submit(d->cwl, st->group, d->cfg->kms_key_id, SETUP_TIMEOUT_MS,
+                                    on_group_created, st, why, sizeof(why));
+    if (e != HAF_OK)
+        setup_not_submitted(d, st, e, why);
 }
 
 /* Sends the head batch (after creating the group and stream, and reading the stream back, when
- * the state says so). */
+ * the state says so: each of those is a request of its own, and the batch goes out on a later
+ * turn once it is answered). */
 static void
 stream_send(struct daemon *d, struct stream *st)
 {
@@ -328,32 +426,15 @@ stream_send(struct daemon *d, struct stream *st)
     struct span body;
     enum haf_err e;
 
+    if (st->state == STREAM_WAIT_CREDS)
+        stream_set_state(st, st->resume);
     if (st->state == STREAM_SETUP) {
-        if (!stream_setup(d, st)) {
-            /* Nothing went out: the in-flight marker send_due saved for this send would only
-             * cost a read-back at the next start (unless an earlier answer is unresolved). */
-            if (!stream_verify_pending(st))
-                state_set_inflight(d, st, false);
-            return;
-        }
-        if (st->verify_after_setup) {
-            st->verify_after_setup = false;
-            stream_set_state(st, STREAM_VERIFY);
-            st->next_ms = d->now_ms + READBACK_DELAY_MS;
-            return;
-        }
-        stream_set_state(st, STREAM_READY);
+        stream_setup(d, st);
+        return;
     }
     if (st->state == STREAM_VERIFY) {
-        size_t head = st->head, n = st->n;
-
-        if (!stream_verify(d, st))
-            return;
-        /* Everything had arrived: that cleared the stream's in-flight marker, so the batch
-         * behind goes out on a later turn, once send_due has saved the marker again (a crash
-         * with it in flight and no marker would resend it without a read-back). */
-        if (st->head != head || st->n != n || batch_count(stream_head(st)) == 0)
-            return;
+        stream_verify(d, st);
+        return;
     }
     b = stream_head(st);
     if (st->n == 1 && !stream_rotate(st))
@@ -375,6 +456,12 @@ stream_send(struct daemon *d, struct stream *st)
     log_debug("sending %zu events (%zu bytes) to %s/%s", batch_count(b), body.len, st->group,
               st->name);
     e = cwl_put_log_events_submit(d->cwl, body, on_put_done, st);
+    if (e == HAF_EAGAIN) {
+        d->stats.requests--;
+        stream_set_state(st, STREAM_READY);
+        stream_wait_creds(st);
+        return;
+    }
     if (e != HAF_OK) {
         log_err("%s/%s: cannot send: %s", st->group, st->name, haf_err_str(e));
         stream_set_state(st, STREAM_READY);

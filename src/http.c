@@ -41,6 +41,7 @@
 
 #include <curl/curl.h>
 
+#include "haf/http_replay.h"
 #include "haf/url.h"
 
 #define HTTP_POOL_MAX       8
@@ -77,6 +78,7 @@ struct http_client {
     struct http_xfer *active;
     size_t n_active;
     bool closing;
+    struct http_replay *replay; /* attached: http_perform does not block (http_replay.h) */
 };
 
 static unsigned http_global_refs;
@@ -550,6 +552,8 @@ http_perform(struct http_client *c, const struct http_request *req, struct http_
 
     if (c == NULL || req == NULL || resp == NULL)
         return HAF_EINVAL;
+    if (c->replay != NULL)
+        return http_replay_perform(c->replay, c, req, resp);
     memset(&x, 0, sizeof(x));
     x.client = c;
     x.easy = c->blocking;
@@ -573,6 +577,13 @@ out:
     curl_slist_free_all(x.headers);
     http_response_clean_up(&x.resp);
     return e;
+}
+
+void
+http_client_set_replay(struct http_client *c, struct http_replay *r)
+{
+    if (c)
+        c->replay = r;
 }
 
 /* ---- asynchronous ---- */
