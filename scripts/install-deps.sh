@@ -10,6 +10,7 @@ SUDO=""
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
       libcmocka-dev libssl-dev clang clang-format libclang-rt-dev curl python3 procps
       groff-base man-db systemd dpkg-dev file rpm)
+pkgs+=(faketime) # reliability_wallclock: the wall clock stepped under a running daemon
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -62,11 +62,11 @@ cwl_body_create_group(const char *group, const char *kms_key_id, char **out, siz
 {
     json_t *o = json_object();
 
-    return dump_if(o,
-                   o && obj_set_str(o, "logGroupName", group) &&
-                       (kms_key_id == NULL || kms_key_id[0] == '\0' ||
-                        obj_set_str(o, "kmsKeyId", kms_key_id)),
-                   out, len);
+    return dump_if(
+        o,
+        o && obj_set_str(o, "logGroupName", group) &&
+            (kms_key_id == NULL || kms_key_id[0] == '\0' || obj_set_str(o, "kmsKeyId", kms_key_id)),
+        out, len);
 }
 
 enum haf_err
@@ -74,10 +74,9 @@ cwl_body_create_stream(const char *group, const char *stream, char **out, size_t
 {
     json_t *o = json_object();
 
-    return dump_if(o,
-                   o && obj_set_str(o, "logGroupName", group) &&
-                       obj_set_str(o, "logStreamName", stream),
-                   out, len);
+    return dump_if(
+        o, o && obj_set_str(o, "logGroupName", group) && obj_set_str(o, "logStreamName", stream),
+        out, len);
 }
 
 enum haf_err
@@ -96,13 +95,13 @@ cwl_body_get_events(const char *group, const char *stream, bool from_head, int64
                     int64_t end_ms, size_t limit, const char *token, char **out, size_t *len)
 {
     json_t *o = json_object();
-    bool ok = o && obj_set_str(o, "logGroupName", group) &&
-              obj_set_str(o, "logStreamName", stream) &&
-              json_object_set_new(o, "startFromHead", json_boolean(from_head)) == 0 &&
-              (start_ms <= 0 || json_object_set_new(o, "startTime", json_integer(start_ms)) == 0) &&
-              (end_ms <= 0 || json_object_set_new(o, "endTime", json_integer(end_ms)) == 0) &&
-              (limit == 0 || json_object_set_new(o, "limit", json_integer((json_int_t)limit)) == 0) &&
-              (token == NULL || obj_set_str(o, "nextToken", token));
+    bool ok =
+        o && obj_set_str(o, "logGroupName", group) && obj_set_str(o, "logStreamName", stream) &&
+        json_object_set_new(o, "startFromHead", json_boolean(from_head)) == 0 &&
+        (start_ms <= 0 || json_object_set_new(o, "startTime", json_integer(start_ms)) == 0) &&
+        (end_ms <= 0 || json_object_set_new(o, "endTime", json_integer(end_ms)) == 0) &&
+        (limit == 0 || json_object_set_new(o, "limit", json_integer((json_int_t)limit)) == 0) &&
+        (token == NULL || obj_set_str(o, "nextToken", token));
 
     return dump_if(o, ok, out, len);
 }
@@ -196,8 +195,8 @@ simple_submit(struct cwl_client *c, const char *op, enum haf_err built, char *bo
     if (e == HAF_OK) {
         s->done = done;
         s->arg = arg;
-        e = cwl_call_submit(c, op, span_make(body, len), true, timeout_ms, on_simple_answer, s,
-                            why, why_len);
+        e = cwl_call_submit(c, op, span_make(body, len), true, timeout_ms, on_simple_answer, s, why,
+                            why_len);
     }
     if (e != HAF_OK)
         free(s);
@@ -207,8 +206,7 @@ simple_submit(struct cwl_client *c, const char *op, enum haf_err built, char *bo
 
 enum haf_err
 cwl_create_log_group_submit(struct cwl_client *c, const char *group, const char *kms_key_id,
-                            long timeout_ms, cwl_done_fn done, void *arg, char *why,
-                            size_t why_len)
+                            long timeout_ms, cwl_done_fn done, void *arg, char *why, size_t why_len)
 {
     char *body = NULL;
     size_t len = 0;
