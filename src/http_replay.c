@@ -2,11 +2,13 @@
  * http_replay.c: blocking-style HTTP call sequences run a call at a time on the multi handle
  * (see http_replay.h for the contract).
  *
- * A run is a pure function of its answers: the recorded answers are consumed in order, and a run
- * whose k-th request differs from the one recorded (the code took another path: a file changed, a
- * token expired) drops the answers from k on and defers that request instead. Requests are
- * matched by a 64-bit FNV-1a hash of method, URL and body. One call is in flight at most; its
- * request (URL, headers) is copied by http_submit and its body is kept here until it completes.
+ * A call is answered by the first recorded answer to the same request not yet used in this run, so
+ * repeated identical calls (a token fetched again after a 401) get their answers in order, and a
+ * run that skips a call the last one made (the code caches what an earlier run fetched, as the
+ * IMDS token) still finds the answers after it. Requests are matched by a 64-bit FNV-1a hash of
+ * method, URL and body. One call is in flight at most; its request (URL, headers) is copied by
+ * http_submit and its body is kept here until it completes. Answers are forgotten when a run
+ * completes.
  */
 #include "haf/http_replay.h"
 
@@ -29,7 +31,7 @@ struct replay_call {
 struct http_replay {
     struct replay_answer ans[HTTP_REPLAY_MAX_CALLS];
     size_t n;
-    size_t cursor;
+    bool used[HTTP_REPLAY_MAX_CALLS]; /* answered a call of this run */
     bool deferred;
     struct replay_call *inflight;
 };
@@ -126,7 +128,7 @@ http_replay_free(struct http_replay *r)
 void
 http_replay_begin(struct http_replay *r, struct http_client *c)
 {
-    r->cursor = 0;
+    memset(r->used, 0, sizeof(r->used));
     r->deferred = false;
     http_client_set_replay(c, r);
 }
@@ -204,16 +206,17 @@ http_replay_perform(struct http_replay *r, struct http_client *c, const struct h
                     struct http_response *resp)
 {
     uint64_t key = request_key(req);
-    size_t k = r->cursor++;
 
     if (r->deferred) {
         not_sent(resp, "deferred");
         return HAF_OK;
     }
-    if (k < r->n && r->ans[k].key == key) {
-        http_response_clean_up(resp);
-        return response_copy(&r->ans[k].resp, resp);
+    for (size_t k = 0; k < r->n; k++) {
+        if (!r->used[k] && r->ans[k].key == key) {
+            r->used[k] = true;
+            http_response_clean_up(resp);
+            return response_copy(&r->ans[k].resp, resp);
+        }
     }
-    answers_forget_from(r, k);
     return defer_call(r, c, req, key, resp);
 }

@@ -106,16 +106,6 @@ lost=$(rel_front_stat 's["lost_targeted"]')
 keys=$(rel_front_stat 's["keys_used"]')
 expired=$(rel_front_stat 's["expired_key_uses"]')
 imds_held=$(curl -s "$IMDS/_stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stalled"])')
-grep -q 'slow.log: STATE CREATING_STREAM => SETUP' "$T/daemon.log" ||
-    rel_fail "no CreateLogStream of the slow stream timed out"
-grep -q 'slow.log: STATE READING_BACK => VERIFY' "$T/daemon.log" ||
-    rel_fail "no read-back of the slow stream timed out"
-grep -q 'slow.log: read-back found' "$T/daemon.log" || rel_fail "the lost answer's events were not found by the read-back"
-[ "$lost" = 1 ] || rel_fail "lost answers: $lost"
-[ "$imds_held" -gt 0 ] || rel_fail "no credentials request reached the stalled IMDS"
-[ "$keys" -ge 2 ] || rel_fail "no credential refresh: $keys keys used"
-[ "$expired" = 0 ] || rel_fail "$expired requests signed with expired credentials"
-
 gaps=$(python3 - "$T/arrivals.log" "$T/notify.log" "$t0" "$((t1 + STALL))" <<'PY'
 import sys
 arr, notify, lo, hi = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
@@ -134,6 +124,16 @@ assert wd_gap <= 10.0, "watchdog gap %.1f s (WATCHDOG_USEC 10 s)" % wd_gap
 PY
 ) || rel_fail "stall: $gaps"
 echo "$gaps"
+grep -q 'slow.log: STATE CREATING_STREAM => SETUP' "$T/daemon.log" ||
+    rel_fail "no CreateLogStream of the slow stream timed out"
+grep -q 'slow.log: STATE READING_BACK => VERIFY' "$T/daemon.log" ||
+    rel_fail "no read-back of the slow stream timed out"
+grep -q 'slow.log: read-back found' "$T/daemon.log" || rel_fail "the lost answer's events were not found by the read-back"
+[ "$lost" = 1 ] || rel_fail "lost answers: $lost"
+[ "$imds_held" -gt 0 ] || rel_fail "no credentials request reached the stalled IMDS"
+[ "$keys" -ge 2 ] || rel_fail "no credential refresh: $keys keys used"
+[ "$expired" = 0 ] || rel_fail "$expired requests signed with expired credentials"
+
 REL_NOTE="CreateLogStream, read-back and IMDS each held ${STALL} s (${held} requests held at the front, ${imds_held} at the IMDS); $gaps; ${keys} keys, uses after expiry ${expired}"
 rel_verify "$G" 0 $((FAST_N + SLOW_N - 1))
 echo "PASS reliability_stall"
