@@ -17,22 +17,19 @@
  * `verify: "false"` is an error rather than a surprise. Values are never echoed back when they
  * could hold something sensitive (URLs, unknown keys' values); enum values are, escaped and cut
  * short. Keys that look like credentials are refused with a message saying credentials in the
- * file are not supported.
+ * file are not supported. Reading the file from disk and writing a config back out (config_load,
+ * config_dump) are config_file.c's.
  */
 #include "haf/config.h"
 #include "haf/streamname.h"
 #include "haf/url.h"
+#include "haf/utf8.h"
 #include "haf/yaml_tree.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define CFG_MAX_FILE_BYTES  (1024u * 1024)
 #define CFG_MAX_ERRORS      50
 #define CFG_MAX_STR_BYTES   4096
 #define CFG_MAX_SOURCES     1000
@@ -146,43 +143,17 @@ cfg_path(char *out, size_t cap, const char *prefix, const char *key)
 static bool
 cfg_printable(struct span s, size_t *bad)
 {
-    size_t i = 0;
+    for (size_t i = 0; i < s.len;) {
+        const unsigned char *u = (const unsigned char *)s.p + i;
+        size_t n = u[0] < 0x80 ? 1 : utf8_seq_len(u, s.len - i);
+        uint32_t cp = u[0];
 
-    while (i < s.len) {
-        unsigned char c0 = (unsigned char)s.p[i];
-        uint32_t cp;
-        size_t n;
-
-        if (c0 < 0x80) {
-            cp = c0;
-            n = 1;
-        } else if ((c0 & 0xe0) == 0xc0) {
-            cp = c0 & 0x1f;
-            n = 2;
-        } else if ((c0 & 0xf0) == 0xe0) {
-            cp = c0 & 0x0f;
-            n = 3;
-        } else if ((c0 & 0xf8) == 0xf0) {
-            cp = c0 & 0x07;
-            n = 4;
-        } else {
-            *bad = i;
-            return false;
-        }
-        if (s.len - i < n) {
-            *bad = i;
-            return false;
-        }
-        for (size_t k = 1; k < n; k++) {
-            if (((unsigned char)s.p[i + k] & 0xc0) != 0x80) {
-                *bad = i;
-                return false;
-            }
-            cp = (cp << 6) | ((unsigned char)s.p[i + k] & 0x3f);
-        }
-        if (!((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
-              (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
-              (cp >= 0x10000 && cp <= 0x10ffff))) {
+        /* Decode what utf8_seq_len validated (RFC 3629: no overlongs or surrogates). */
+        for (size_t k = 1; k < n; k++)
+            cp = (k == 1 ? cp & (0xffu >> (n + 1)) : cp) << 6 | (u[k] & 0x3fu);
+        if (n == 0 || !((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
+                        (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+                        (cp >= 0x10000 && cp <= 0x10ffff))) {
             *bad = i;
             return false;
         }
@@ -879,8 +850,8 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
     struct ytree_error yerr;
     enum haf_err e;
 
-    if (len > CFG_MAX_FILE_BYTES) {
-        cfg_error(&c, NULL, NULL, "larger than %u bytes", CFG_MAX_FILE_BYTES);
+    if (len > CONFIG_MAX_FILE_BYTES) {
+        cfg_error(&c, NULL, NULL, "larger than %u bytes", CONFIG_MAX_FILE_BYTES);
         e = HAF_ECONFIG;
         goto out;
     }
@@ -929,168 +900,5 @@ out:
         e = HAF_ECONFIG;
     ytree_free(root);
     config_free(cfg);
-    return e;
-}
-
-static void cfg_msgf(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-cfg_msgf(struct buf *err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL)
-        return;
-    va_start(ap, fmt);
-    if (buf_vaddf(err, fmt, ap) != HAF_OK) {
-        /* best effort */
-    }
-    va_end(ap);
-}
-
-enum haf_err
-config_load(const char *path, struct haf_config **out, struct buf *err)
-{
-    struct buf data;
-    struct stat st;
-    enum haf_err e = HAF_EIO;
-    uid_t me = geteuid();
-    int fd;
-
-    buf_init(&data, 0);
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        cfg_msgf(err, "%s: cannot open: %s\n", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &st) != 0) {
-        cfg_msgf(err, "%s: %s\n", path, strerror(errno));
-        goto out;
-    }
-    e = HAF_EPERM;
-    if (!S_ISREG(st.st_mode)) {
-        cfg_msgf(err, "%s: not a regular file\n", path);
-        goto out;
-    }
-    if (st.st_uid != 0 && st.st_uid != me) {
-        cfg_msgf(err,
-                 "%s: owned by uid %u, not by root or the running user (uid %u); fix: chown "
-                 "root %s\n",
-                 path, (unsigned)st.st_uid, (unsigned)me, path);
-        goto out;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        cfg_msgf(err, "%s: writable by group or others (mode %04o); fix: chmod go-w %s\n", path,
-                 (unsigned)(st.st_mode & 07777), path);
-        goto out;
-    }
-    e = HAF_EIO;
-    for (;;) {
-        char chunk[16384];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            cfg_msgf(err, "%s: read error: %s\n", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        if (data.len > CFG_MAX_FILE_BYTES) {
-            cfg_msgf(err, "%s: larger than %u bytes\n", path, CFG_MAX_FILE_BYTES);
-            e = HAF_ECONFIG;
-            goto out;
-        }
-        e = buf_add(&data, chunk, (size_t)n);
-        if (e != HAF_OK)
-            goto out;
-        e = HAF_EIO;
-    }
-    e = config_load_buffer(path, data.p ? data.p : "", data.len, out, err);
-out:
-    if (fd >= 0)
-        close(fd);
-    buf_clean_up(&data);
-    return e;
-}
-
-/* ---- dump ---- */
-
-static enum haf_err
-cfg_dump_str(struct buf *out, const char *indent, const char *key, const char *v,
-             const char *unset_note)
-{
-    enum haf_err e;
-
-    if (v == NULL)
-        return unset_note ? buf_addf(out, "%s%s: ~  # %s\n", indent, key, unset_note)
-                          : buf_addf(out, "%s%s: ~\n", indent, key);
-    e = buf_addf(out, "%s%s: \"", indent, key);
-    for (const char *p = v; e == HAF_OK && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            e = buf_addc(out, '\\');
-        if (e == HAF_OK)
-            e = buf_addc(out, *p);
-    }
-    if (e == HAF_OK)
-        e = buf_adds(out, "\"\n");
-    return e;
-}
-
-enum haf_err
-config_dump(const struct haf_config *cfg, struct buf *out)
-{
-    enum haf_err e = HAF_OK;
-
-#define DUMP(x)                                                                                    \
-    do {                                                                                           \
-        if (e == HAF_OK)                                                                           \
-            e = (x);                                                                               \
-    } while (0)
-    DUMP(buf_addf(out, "# hsm-audit-forwarder: resolved configuration from %s\n",
-                  cfg->file ? cfg->file : "<memory>"));
-    DUMP(cfg_dump_str(out, "", "region", cfg->region,
-                      "from AWS_REGION / AWS_DEFAULT_REGION / IMDS"));
-    DUMP(cfg_dump_str(out, "", "endpoint", cfg->endpoint,
-                      "from AWS_ENDPOINT_URL_LOGS / AWS_ENDPOINT_URL / the region"));
-    DUMP(buf_adds(out, "credentials:\n"));
-    DUMP(cfg_dump_str(out, "  ", "profile", cfg->credentials.profile,
-                      "the standard chain (AWS_PROFILE or default)"));
-    DUMP(cfg_dump_str(out, "  ", "role_arn", cfg->credentials.role_arn, "no AssumeRole"));
-    /* AWS documents the external ID as not secret (it guards against the confused deputy, not
-     * against disclosure), so it is shown and the dump loads back unchanged. */
-    DUMP(cfg_dump_str(out, "  ", "external_id", cfg->credentials.external_id, NULL));
-    DUMP(cfg_dump_str(out, "  ", "session_name", cfg->credentials.session_name, NULL));
-    DUMP(cfg_dump_str(out, "  ", "sts_endpoint", cfg->credentials.sts_endpoint,
-                      "from AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / the region"));
-    DUMP(buf_adds(out, "tls:\n"));
-    DUMP(cfg_dump_str(out, "  ", "ca_file", cfg->tls.ca_file, "the system default"));
-    DUMP(buf_addf(out, "  verify: %s%s\n", cfg->tls.verify ? "true" : "false",
-                  cfg->tls.verify ? "" : "  # WARNING: TLS certificate verification is OFF"));
-    DUMP(cfg_dump_str(out, "", "proxy", cfg->proxy, "from HTTPS_PROXY / NO_PROXY"));
-    DUMP(cfg_dump_str(out, "", "state_dir", cfg->state_dir, NULL));
-    DUMP(buf_addf(out, "create_log_group: %s\n", cfg->create_log_group ? "true" : "false"));
-    if (cfg->retention_days > 0)
-        DUMP(buf_addf(out, "retention_days: %d\n", cfg->retention_days));
-    else
-        DUMP(buf_adds(out, "retention_days: ~  # not set: the log group's policy is left alone\n"));
-    DUMP(cfg_dump_str(out, "", "kms_key_id", cfg->kms_key_id, "not set"));
-    DUMP(buf_addf(out, "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n",
-                  (unsigned)cfg->batch.max_events, (unsigned)cfg->batch.max_bytes,
-                  (unsigned)cfg->batch.flush_interval_ms));
-    DUMP(buf_addf(out, "out_of_range: %s\n",
-                  cfg->out_of_range == OUT_OF_RANGE_DROP ? "drop" : "reclock"));
-    DUMP(buf_adds(out, "sources:\n"));
-    for (size_t i = 0; i < cfg->n_sources; i++) {
-        const struct config_source *s = &cfg->sources[i];
-        DUMP(cfg_dump_str(out, "  - ", "path", s->path, NULL));
-        DUMP(cfg_dump_str(out, "    ", "log_group", s->log_group, NULL));
-        DUMP(cfg_dump_str(out, "    ", "log_stream", s->log_stream, NULL));
-        DUMP(buf_addf(out, "    format: %s\n", s->format == AUDIT_FORMAT_RAW ? "raw" : "json"));
-        DUMP(buf_addf(out, "    start_position: %s\n",
-                      s->start_position == START_END ? "end" : "beginning"));
-        DUMP(cfg_dump_str(out, "    ", "hsm_id", s->hsm_id, NULL));
-    }
-#undef DUMP
     return e;
 }

@@ -36,8 +36,10 @@
 #include "cwl_internal.h"
 #include "haf/creds.h"
 #include "haf/cwl_rules.h"
+#include "haf/printable.h"
 #include "haf/sigv4.h"
 #include "haf/url.h"
+#include "haf/xml_scan.h"
 
 #define CWL_TARGET_PREFIX  "Logs_20140328."
 #define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
@@ -123,24 +125,6 @@ result_init(struct cwl_result *r)
     r->expired_end = -1;
 }
 
-/* Printable ASCII only: other control bytes become spaces, non-ASCII bytes '?'. Bounded. */
-static void
-copy_message(char *dst, size_t dst_len, struct span v)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < v.len && o + 1 < dst_len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch >= 0x20 && ch < 0x7f)
-            dst[o++] = (char)ch;
-        else if (ch < 0x20 || ch == 0x7f)
-            dst[o++] = ' ';
-        else
-            dst[o++] = '?';
-    }
-    dst[o] = '\0';
-}
-
 /* Smithy awsJson1_1 error type sanitizing (docs/cloudwatch-limits.md section 4), then printable
  * ASCII only. */
 static void
@@ -159,7 +143,7 @@ sanitize_type(char *dst, size_t dst_len, struct span v)
         v.len -= i + 1;
     }
     t = span_trim(v);
-    copy_message(dst, dst_len, t);
+    printable_copy(dst, dst_len, t);
 }
 
 static bool
@@ -285,28 +269,6 @@ json_index(const json_t *v)
     return (int64_t)json_integer_value(v);
 }
 
-/* The text of the first <name>...</name> in an untrusted body; SPAN_NULL when there is none. */
-static struct span
-xml_element(struct span body, const char *name)
-{
-    char open[32], close[32];
-    int no = snprintf(open, sizeof(open), "<%s>", name);
-    int nc = snprintf(close, sizeof(close), "</%s>", name);
-    const char *start, *end;
-
-    if (body.p == NULL || no <= 0 || nc <= 0 || (size_t)no >= sizeof(open) ||
-        (size_t)nc >= sizeof(close))
-        return SPAN_NULL;
-    start = memmem(body.p, body.len, open, (size_t)no);
-    if (start == NULL)
-        return SPAN_NULL;
-    start += no;
-    end = memmem(start, body.len - (size_t)(start - body.p), close, (size_t)nc);
-    if (end == NULL)
-        return SPAN_NULL;
-    return span_make(start, (size_t)(end - start));
-}
-
 static bool
 body_is_blank(const struct buf *b)
 {
@@ -322,8 +284,9 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
 
     result_init(out);
     out->status = resp->status;
-    copy_message(out->request_id, sizeof(out->request_id),
-                 span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
+    printable_copy(
+        out->request_id, sizeof(out->request_id),
+        span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
     switch (resp->outcome) {
     case HTTP_ANSWERED:
         break;
@@ -339,8 +302,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
     {
         char date[sizeof(resp->date)];
         int64_t ms;
-        copy_message(date, sizeof(date),
-                     span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
+        printable_copy(date, sizeof(date),
+                       span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
         if (http_parse_date(date, &ms))
             out->server_time_ms = ms;
     }
@@ -360,8 +323,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
             out->cls = CWL_OK;
         } else {
             out->cls = CWL_AMBIGUOUS;
-            copy_message(out->message, sizeof(out->message),
-                         SPAN_LIT("2xx answer whose body is not a JSON object"));
+            printable_copy(out->message, sizeof(out->message),
+                           SPAN_LIT("2xx answer whose body is not a JSON object"));
         }
         goto out;
     }
@@ -378,16 +341,17 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
             type = json_str_span(json_object_get(root, "__type"));
         if (type.p == NULL)
             type = json_str_span(json_object_get(root, "code"));
-        copy_message(out->message, sizeof(out->message), msg);
-        copy_message(out->expected_sequence_token, sizeof(out->expected_sequence_token),
-                     json_str_span(json_object_get(root, "expectedSequenceToken")));
+        printable_copy(out->message, sizeof(out->message), msg);
+        printable_copy(out->expected_sequence_token, sizeof(out->expected_sequence_token),
+                       json_str_span(json_object_get(root, "expectedSequenceToken")));
     } else {
         /* Not JSON. An XML error document (query-protocol services, and moto's IAM layer) names
          * its <Code> and <Message>; anything else (a proxy's HTML) is the message, as botocore. */
-        struct span msg = xml_element(buf_span(&resp->body), "Message");
+        struct span msg = SPAN_NULL;
+        (void)xml_scan_element(buf_span(&resp->body), "Message", &msg);
         if (type.p == NULL)
-            type = xml_element(buf_span(&resp->body), "Code");
-        copy_message(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
+            (void)xml_scan_element(buf_span(&resp->body), "Code", &type);
+        printable_copy(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
     }
     sanitize_type(out->error_type, sizeof(out->error_type), type);
     out->cls = class_for(out->error_type, out->message, resp->status);
@@ -395,8 +359,8 @@ cwl_classify(const struct http_response *resp, struct cwl_result *out)
 
 transport:
     out->status = 0;
-    copy_message(out->message, sizeof(out->message),
-                 span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
+    printable_copy(out->message, sizeof(out->message),
+                   span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
 out:
     json_decref(root);
 }
@@ -544,8 +508,14 @@ client_learn(struct cwl_client *c, const struct cwl_result *res)
 
     if (c->creds && rule->invalidate_creds)
         creds_invalidate(c->creds);
-    if (rule->fix_clock && res->server_time_ms > 0)
-        c->clock_offset_ms = res->server_time_ms - wall_ms();
+    if (rule->fix_clock && res->server_time_ms > 0) {
+        int64_t offset = res->server_time_ms - wall_ms();
+
+        /* One far-off Date (a broken proxy, a forged answer) must not move every later
+         * signature out of the service's window: an offset beyond the bound is not adopted. */
+        if (offset <= CWL_CLOCK_OFFSET_MAX_MS && offset >= -CWL_CLOCK_OFFSET_MAX_MS)
+            c->clock_offset_ms = offset;
+    }
 }
 
 /* ---- signing ---- */
@@ -567,7 +537,8 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
 {
     const struct aws_creds *ac = NULL;
     char why[CWL_WHY_LEN] = "";
-    int64_t now_ms = wall_ms() + c->clock_offset_ms;
+    int64_t local_ms = wall_ms();
+    int64_t now_ms = local_ms + c->clock_offset_ms; /* the service's time, for the signature */
     struct sigv4_header sh[3];
     struct sigv4_request sreq;
     struct sigv4_creds sc;
@@ -583,12 +554,15 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
     if (n < 0 || (size_t)n >= sizeof(out->target))
         return HAF_EINVAL;
     if (c->creds == NULL) {
-        copy_message(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
+        printable_copy(res->message, sizeof(res->message), SPAN_LIT("no credentials provider"));
         return HAF_ECREDS;
     }
-    e = creds_get(c->creds, now_ms, &ac, why, sizeof(why));
+    /* Expiry times come from our own credential sources (IMDS, STS, a process on this host):
+     * compare them with the local clock, not the service's. */
+    e = creds_get(c->creds, local_ms, &ac, why, sizeof(why));
     if (e != HAF_OK || ac == NULL) {
-        copy_message(res->message, sizeof(res->message), span_make(why, strnlen(why, sizeof(why))));
+        printable_copy(res->message, sizeof(res->message),
+                       span_make(why, strnlen(why, sizeof(why))));
         /* HAF_EAGAIN: a refresh is under way (creds_set_async) and nothing usable is at hand. */
         return e == HAF_EAGAIN ? HAF_EAGAIN : HAF_ECREDS;
     }
@@ -742,6 +716,7 @@ get_page(struct cwl_client *c, const char *group, const char *stream, bool from_
     if (e != HAF_OK)
         goto out;
     e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
+    page->too_large = resp.outcome == HTTP_TOO_LARGE;
     if (e != HAF_OK || res->cls != CWL_OK)
         goto out;
     e = cwl_page_parse(&resp, from_head, page);
@@ -757,7 +732,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
                    struct cwl_result *res)
 {
     char *token = NULL;
-    size_t delivered = 0;
+    size_t delivered = 0, page_cap = CWL_GET_MAX_LIMIT;
     bool stop = false;
     enum haf_err e = HAF_OK;
 
@@ -769,7 +744,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
      * may be empty. */
     for (size_t pages = 0; !stop; pages++) {
         struct cwl_page page;
-        size_t limit = 0;
+        size_t limit = page_cap < CWL_GET_MAX_LIMIT ? page_cap : 0;
 
         if (pages == CWL_GET_MAX_PAGES) {
             e = HAF_ETOOLONG; /* a server that never repeats its token */
@@ -777,9 +752,17 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
         }
         if (max_events > 0) {
             size_t left = max_events - delivered;
-            limit = left < CWL_GET_MAX_LIMIT ? left : CWL_GET_MAX_LIMIT;
+            limit = left < page_cap ? left : page_cap;
         }
         e = get_page(c, group, stream, true, start_ms, end_ms, limit, token, &page, res);
+        /* A page over the response cap (escaped control characters grow ~6x): the same page
+         * again with a quarter of the events, down to one. */
+        if (page.too_large && page_cap > 1) {
+            page_cap = page_cap / 4 > 0 ? page_cap / 4 : 1;
+            result_init(res);
+            e = HAF_OK;
+            continue;
+        }
         if (e != HAF_OK || res->cls != CWL_OK)
             goto out;
         e = cwl_page_deliver(&page, cb, ctx, max_events, &delivered, &stop);

@@ -115,7 +115,8 @@ cwl_page_parse(const struct http_response *resp, bool from_head, struct cwl_page
     json_t *next;
 
     memset(page, 0, sizeof(*page));
-    page->root = json_loadb(resp->body.p ? resp->body.p : "", resp->body.len, 0, &jerr);
+    page->root =
+        json_loadb(resp->body.p ? resp->body.p : "", resp->body.len, JSON_ALLOW_NUL, &jerr);
     page->events = json_object_get(page->root, "events");
     if (!json_is_object(page->root) || !json_is_array(page->events)) {
         json_decref(page->root);
@@ -149,9 +150,12 @@ cwl_page_deliver(const struct cwl_page *page, cwl_event_cb cb, void *ctx, size_t
             return HAF_EPARSE;
         re.timestamp_ms = (int64_t)json_integer_value(ts);
         re.message_len = json_string_length(msg);
-        re.message = strndup(json_string_value(msg), re.message_len);
+        /* The message may hold U+0000 (another writer's event): copy by length, not strndup. */
+        re.message = malloc(re.message_len + 1);
         if (re.message == NULL)
             return HAF_ENOMEM;
+        memcpy(re.message, json_string_value(msg), re.message_len);
+        re.message[re.message_len] = '\0';
         rc = cb(ctx, &re);
         free(re.message);
         (*delivered)++;
@@ -254,7 +258,9 @@ on_page_answer(void *arg, const struct cwl_result *res, const struct http_respon
     enum haf_err e = HAF_OK;
     const char *next = NULL;
 
-    if (res->cls == CWL_OK) {
+    if (resp->outcome == HTTP_TOO_LARGE) {
+        e = HAF_ETOOLONG;
+    } else if (res->cls == CWL_OK) {
         size_t delivered = 0;
         bool stop = false;
 

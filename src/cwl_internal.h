@@ -45,8 +45,10 @@ struct cwl_page {
     json_t *root;
     json_t *events;   /* borrowed from root */
     const char *next; /* borrowed from root: nextForwardToken or nextBackwardToken */
+    bool too_large;   /* the answer exceeded the response cap: ask for fewer events */
 };
-/* HAF_EPARSE when the body is not a GetLogEvents document (*page zeroed). */
+/* HAF_EPARSE when the body is not a GetLogEvents document (*page zeroed). Events written by other
+ * writers may hold U+0000: it is accepted (cwl_page_deliver copies by length). */
 HAF_MUST_USE enum haf_err cwl_page_parse(const struct http_response *resp, bool from_head,
                                          struct cwl_page *page);
 /* Calls cb for each event of the page (at most max_events in all, 0: no limit); counts them in

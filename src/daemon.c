@@ -36,6 +36,7 @@
 
 #include "daemon_internal.h"
 #include "haf/creds.h"
+#include "haf/endpoint.h"
 #include "haf/http.h"
 #include "haf/log.h"
 #include "haf/sdnotify.h"
@@ -102,18 +103,6 @@ xcalloc(size_t n, size_t size)
     if (p == NULL)
         fatal("out of memory");
     return p;
-}
-
-static bool
-url_is_plain_http_off_loopback(const char *url)
-{
-    const char *host;
-
-    if (url == NULL || strncmp(url, "http://", 7) != 0)
-        return false;
-    host = url + 7;
-    return !(strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-             strncmp(host, "[::1]", 5) == 0);
 }
 
 /* The nearest deadline (monotonic): a plain minimum over what carries one. */
@@ -237,12 +226,14 @@ handle_signals(struct daemon *d)
 
 /* ---------------------------------------------------------------- setup and teardown */
 
-/* The region and the CloudWatch endpoint: the configuration, else the environment, else the
- * region's default. */
+/* The region, and the CloudWatch endpoint: the configuration, else AWS_ENDPOINT_URL_LOGS, else
+ * AWS_ENDPOINT_URL, else the region's default, each held to the one URL rule (endpoint.h). */
 static enum haf_err
 setup_endpoint(struct daemon *d)
 {
-    const char *env;
+    const char *source = NULL;
+    struct buf why;
+    enum haf_err e;
 
     if (d->cfg->region)
         d->region = xstrdup(d->cfg->region);
@@ -250,21 +241,14 @@ setup_endpoint(struct daemon *d)
         log_err("no AWS region: set region in %s, or AWS_REGION", d->opts->config_path);
         return HAF_ECONFIG;
     }
-    if (d->cfg->endpoint)
-        d->endpoint = xstrdup(d->cfg->endpoint);
-    else if ((env = getenv("AWS_ENDPOINT_URL_LOGS")) != NULL && *env)
-        d->endpoint = xstrdup(env);
-    else if ((env = getenv("AWS_ENDPOINT_URL")) != NULL && *env)
-        d->endpoint = xstrdup(env);
+    buf_init(&why, 4096);
+    e = endpoint_resolve(d->cfg->endpoint, d->region, &d->endpoint, &source, &why);
+    if (e != HAF_OK)
+        log_err("%s", why.len ? buf_cstr(&why) : haf_err_str(e));
     else
-        d->endpoint = cwl_default_endpoint(d->region);
-    if (d->endpoint == NULL)
-        return HAF_ENOMEM;
-    if (url_is_plain_http_off_loopback(d->endpoint)) {
-        log_err("endpoint %s: plain http is allowed only for loopback addresses", d->endpoint);
-        return HAF_ECONFIG;
-    }
-    return HAF_OK;
+        log_debug("endpoint %s (from %s)", d->endpoint, source);
+    buf_clean_up(&why);
+    return e == HAF_ENOMEM ? e : e != HAF_OK ? HAF_ECONFIG : HAF_OK;
 }
 
 static enum haf_err
@@ -291,8 +275,10 @@ daemon_setup(struct daemon *d)
     buf_init(&d->scratch, 0);
     buf_init(&d->part, 0);
     d->readbuf = malloc(READ_CHUNK_BYTES);
-    if (d->readbuf == NULL)
+    if (d->readbuf == NULL) {
+        log_err("cannot allocate the read buffer: out of memory");
         return HAF_ENOMEM;
+    }
     if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
         snprintf(d->hostname, sizeof(d->hostname), "localhost");
 
@@ -314,8 +300,10 @@ daemon_setup(struct daemon *d)
     if (!d->cfg->tls.verify)
         log_warnx("TLS certificate verification is OFF (tls.verify: false)");
     d->http = http_client_new(&hopts);
-    if (d->http == NULL)
+    if (d->http == NULL) {
+        log_err("cannot set up the HTTP client (libcurl initialisation failed)");
         return HAF_ENOMEM;
+    }
 
     e = setup_endpoint(d);
     if (e != HAF_OK)
@@ -328,16 +316,23 @@ daemon_setup(struct daemon *d)
     copts.sts_endpoint = d->cfg->credentials.sts_endpoint;
     copts.region = d->region;
     d->creds = creds_provider_new(&copts, d->http);
-    if (d->creds == NULL)
+    if (d->creds == NULL) {
+        log_err("cannot set up the credential provider: out of memory");
         return HAF_ENOMEM;
+    }
     /* The loop never blocks: credential fetches run on the multi handle (creds.h). */
-    if (creds_set_async(d->creds, true) != HAF_OK)
+    if (creds_set_async(d->creds, true) != HAF_OK) {
+        log_err("cannot set up the credential provider: out of memory");
         return HAF_ENOMEM;
+    }
     wopts.endpoint = d->endpoint;
     wopts.region = d->region;
     d->cwl = cwl_client_new(&wopts, d->http, d->creds);
-    if (d->cwl == NULL)
-        return HAF_ENOMEM;
+    if (d->cwl == NULL) {
+        log_err("cannot set up the CloudWatch Logs client for %s (region %s)", d->endpoint,
+                d->region);
+        return HAF_ECONFIG;
+    }
 
     for (size_t i = 0; i < d->cfg->n_sources; i++)
         if (strstr(d->cfg->sources[i].log_stream, "{instance_id}") != NULL &&
@@ -359,8 +354,10 @@ daemon_setup(struct daemon *d)
     }
 
     d->tail = tail_new(&topts, &cb);
-    if (d->tail == NULL)
+    if (d->tail == NULL) {
+        log_err("cannot set up file watching: out of memory");
         return HAF_ENOMEM;
+    }
     d->initial_scan = true;
     for (size_t i = 0; i < d->cfg->n_sources; i++) {
         e = tail_add_glob(d->tail, d->cfg->sources[i].path, i);
@@ -448,6 +445,33 @@ any_in_flight(struct daemon *d)
     return false;
 }
 
+/* --once is done when every followed file was read and delivered. It fails rather than hang or
+ * claim success: state saves failing count as attempts (ONCE_MAX_ATTEMPTS), and files that matched
+ * but were never followed (beyond the open-file limit) make the run incomplete. */
+static bool
+once_done(struct daemon *d)
+{
+    struct tail_stats ts;
+
+    if (d->stats.state_save_failures >= ONCE_MAX_ATTEMPTS) {
+        log_err("the state file in %s could not be written %" PRIu64 " times (--once); giving "
+                "up, the next run resumes",
+                d->cfg->state_dir, d->stats.state_save_failures);
+        d->failed = true;
+        return true;
+    }
+    if (tail_next_readable(d->tail, NULL) != NULL || !all_idle(d) || any_pending_parser(d))
+        return false;
+    tail_get_stats(d->tail, &ts);
+    if (ts.files_pending > 0) {
+        log_err("%zu matched files were not read (--once follows %zu files at once: the open-file "
+                "limit); run again, or raise LimitNOFILE",
+                ts.files_pending, ts.files_open);
+        d->failed = true;
+    }
+    return true;
+}
+
 /* Returns 0 to exit, 1 to reload. */
 static int
 daemon_loop(struct daemon *d)
@@ -506,8 +530,7 @@ daemon_loop(struct daemon *d)
             IGNORE_RESULT(state_save(d));
             return 0;
         }
-        if (d->opts->once && (d->failed || (tail_next_readable(d->tail, NULL) == NULL &&
-                                            all_idle(d) && !any_pending_parser(d)))) {
+        if (d->opts->once && (d->failed || once_done(d))) {
             d->state_dirty = true;
             if (!state_save(d))
                 d->failed = true;
@@ -541,32 +564,64 @@ daemon_loop(struct daemon *d)
 
 /* ---------------------------------------------------------------- entry point */
 
+/*
+ * The endpoints that come from the environment, under the same rule as the file's: the
+ * CloudWatch endpoint (when the file names none; the region's default needs no check) and
+ * AWS_ENDPOINT_URL_STS. note gets the endpoint the environment chose; why the reasons for a
+ * refusal, the URLs shown without userinfo.
+ */
+static enum haf_err
+check_config_endpoints(const struct haf_config *cfg, struct buf *note, struct buf *why)
+{
+    const char *source = NULL, *sts = getenv("AWS_ENDPOINT_URL_STS");
+    char *endpoint = NULL;
+    enum haf_err e = HAF_OK;
+
+    if (cfg->endpoint == NULL) {
+        e = endpoint_resolve(NULL, NULL, &endpoint, &source, why);
+        if (e == HAF_OK)
+            e = buf_addf(note, "# endpoint %s (from %s)\n", endpoint, source);
+        else if (e == HAF_ENOTFOUND)
+            e = HAF_OK;
+        free(endpoint);
+    }
+    if (e == HAF_OK && cfg->credentials.sts_endpoint == NULL && sts != NULL && sts[0] != '\0')
+        e = endpoint_check("AWS_ENDPOINT_URL_STS", sts, why);
+    return e;
+}
+
 static int
 check_config(const struct daemon_opts *opts)
 {
     struct haf_config *cfg = NULL;
-    struct buf err, out;
+    struct buf err, out, note;
     enum haf_err e;
+    int rc = EXIT_RUNTIME;
 
     buf_init(&err, 1 << 16);
     buf_init(&out, 1 << 20);
+    buf_init(&note, 4096);
     e = config_load(opts->config_path, &cfg, &err);
+    if (e == HAF_OK)
+        e = check_config_endpoints(cfg, &note, &err);
     if (e != HAF_OK) {
         fprintf(stderr, "%s", buf_cstr(&err));
         if (err.len == 0 || err.p[err.len - 1] != '\n')
             fputc('\n', stderr);
         fprintf(stderr, "%s: configuration is invalid (%s)\n", opts->config_path, haf_err_str(e));
-        buf_clean_up(&err);
-        buf_clean_up(&out);
-        return EXIT_RUNTIME;
+        goto out;
     }
     if (config_dump(cfg, &out) == HAF_OK)
         fwrite(out.p, 1, out.len, stdout);
+    fputs(buf_cstr(&note), stdout);
     printf("# %s: configuration OK\n", opts->config_path);
+    rc = 0;
+out:
     config_free(cfg);
     buf_clean_up(&err);
     buf_clean_up(&out);
-    return 0;
+    buf_clean_up(&note);
+    return rc;
 }
 
 int
@@ -618,6 +673,8 @@ daemon_main(const struct daemon_opts *opts)
         daemon_clock_read(&d);
         e = daemon_setup(&d);
         if (e != HAF_OK) {
+            /* Each failure above logged its reason; this line says that it was fatal. */
+            log_err("cannot start: %s", haf_err_str(e));
             rc = e == HAF_ECONFIG || e == HAF_EPERM ? EXIT_USAGE : EXIT_RUNTIME;
             break;
         }
@@ -634,8 +691,8 @@ daemon_main(const struct daemon_opts *opts)
     if (rc == 0 && opts->once && d.failed)
         rc = EXIT_RUNTIME;
     stats_log(&d.stats);
-    if (rc != 0 && d.tail != NULL)
-        daemon_teardown(&d);
+    if (rc != 0)
+        daemon_teardown(&d); /* a setup that failed half-way: everything it built is freed */
     config_free(d.cfg);
     config_free(d.reload_cfg);
     close(d.sigfd);

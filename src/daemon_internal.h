@@ -33,26 +33,32 @@
 #include "haf/stats.h"
 #include "haf/tail.h"
 
-/* RING_BATCHES: per stream, the batch being sent, one waiting, the open one, and room for one
- * entry's marker and message parts (on_entry stops the feed when the stream stops accepting). */
-#define READ_CHUNK_BYTES   (64 * 1024)
-#define READ_BUDGET_BYTES  (4 * 1024 * 1024) /* per file per loop turn, for fairness */
-#define ENTRY_IDLE_MS      200  /* a held entry whose last line is complete ships after this */
-#define ENTRY_IDLE_MAX_MS  5000 /* ... and one that ends mid-line after this */
-#define RING_BATCHES       8
-#define RETRY_BASE_MS      250
-#define RETRY_CAP_MS       30000
-#define RETRY_SHORT_CAP_MS 2000
-#define RETRY_SLOW_MS      60000 /* access denied, invalid parameter: logged loudly, retried slowly */
-#define READBACK_DELAY_MS  2000 /* CloudWatch makes accepted events readable within a moment */
+/* RING_BATCHES: the batches a stream's ring starts with: the one being sent, one waiting, the open
+ * one, and room for one entry's marker and message parts. The ring grows when one callback queues
+ * more (two entries of ~256 KiB of control characters escape to several MB, in parts of at most
+ * the configured batch.max_bytes); it never refuses an event. Memory stays bounded: a stream
+ * stops taking entries once it holds more than two batches (stream_accepting), so growth is
+ * bounded by what one read can complete (two entries of at most max_entry_bytes, escaped). */
+#define READ_CHUNK_BYTES      (64 * 1024)
+#define READ_BUDGET_BYTES     (4 * 1024 * 1024) /* per file per loop turn, for fairness */
+#define ENTRY_IDLE_MS         200  /* a held entry whose last line is complete ships after this */
+#define ENTRY_IDLE_MAX_MS     5000 /* ... and one that ends mid-line after this */
+#define RING_BATCHES          8
+#define RETRY_BASE_MS         250
+#define RETRY_CAP_MS          30000
+#define RETRY_SHORT_CAP_MS    2000
+#define RETRY_SLOW_MS         60000 /* access denied, invalid parameter: logged loudly, retried slowly */
+#define READBACK_DELAY_MS     2000 /* CloudWatch makes accepted events readable within a moment */
+#define READBACK_MAX_FAILURES 5    /* read-backs failed in a row before at-least-once for a batch */
 /* Each asynchronous CloudWatch call has its own timeout, well under the watchdog's: a stalled
  * endpoint costs that stream a retry, never the loop (docs/ARCHITECTURE.md "The loop"). */
-#define SETUP_TIMEOUT_MS    10000 /* CreateLogGroup, PutRetentionPolicy, CreateLogStream */
-#define READBACK_TIMEOUT_MS 15000 /* one GetLogEvents page */
-#define READBACK_MAX_PAGES  1000  /* a server that never repeats its token */
-#define STOP_DEADLINE_MS    20000
-#define STATUS_INTERVAL_MS  5000
-#define SAVE_RETRY_MS       1000
+#define SETUP_TIMEOUT_MS     10000 /* CreateLogGroup, PutRetentionPolicy, CreateLogStream */
+#define READBACK_TIMEOUT_MS  15000 /* one GetLogEvents page */
+#define READBACK_MAX_PAGES   1000  /* a server that never repeats its token */
+#define READBACK_PAGE_EVENTS 10000 /* GetLogEvents' largest page */
+#define STOP_DEADLINE_MS     20000
+#define STATUS_INTERVAL_MS   5000
+#define SAVE_RETRY_MS        1000
 /* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
  * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
 #define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
@@ -61,8 +67,13 @@
 #define ONCE_RETRY_CAP_MS 2000 /* --once gives up after ONCE_MAX_ATTEMPTS: within about 12 s */
 #define ONCE_SLOW_MS      1000
 #define PART_PREFIX_MAX   48
-#define CKPT_PRUNE_AGE_MS (7LL * 24 * 3600 * 1000)
-#define READ_COALESCE_MS  50 /* appends are read at most this often (daemon_loop) */
+/* The smallest batch.max_bytes used: room for the 26 bytes CloudWatch counts per event, a part
+ * prefix and a few characters (the validator accepts from 27; smaller values are raised). */
+#define BATCH_MIN_USEFUL_BYTES (26 + PART_PREFIX_MAX + 16)
+#define SEQ_MAX_JUMP           (1ULL << 32) /* see seq_plausible (deliver.c) */
+#define REBOOT_MAX_JUMP        1000
+#define CKPT_PRUNE_AGE_MS      (7LL * 24 * 3600 * 1000)
+#define READ_COALESCE_MS       50 /* appends are read at most this often (daemon_loop) */
 /* A stream takes more entries while it fills its first batch behind the one being sent, until
  * that one is nearly full (stream_accepting). */
 #define ACCEPT_MARGIN_BYTES 4096
@@ -125,15 +136,19 @@ struct stream {
     char *group;
     char *name;
     enum audit_format format;
-    struct batch ring[RING_BATCHES];
-    int64_t ring_first_ms[RING_BATCHES]; /* monotonic: when the oldest event of each was read */
-    size_t head;                         /* oldest batch */
-    size_t n; /* batches in use, >= 1; ring[(head + n - 1) % RING] is the open one */
+    struct batch_limits lim;
+    struct batch *ring;
+    int64_t *ring_first_ms; /* monotonic: when the oldest event of each batch was read */
+    size_t cap;             /* batches in the ring, RING_BATCHES or more */
+    size_t head;            /* oldest batch */
+    size_t n;               /* batches in use, >= 1; ring[(head + n - 1) % cap] is the open one */
     enum stream_state state;
     enum stream_state resume; /* WAIT_CREDS: the state to go back to */
     bool verify_after_setup;  /* a request was in flight at the last stop */
     struct readback_set *rb;  /* READING_BACK: the events read so far */
     size_t rb_pages;          /* READING_BACK: pages asked for so far */
+    size_t rb_limit;          /* READING_BACK: events per page (0: the service's 10,000) */
+    char *rb_token;           /* READING_BACK: the token of the page being read, or NULL */
     /* Monotonic: nothing is tried for the head batch before this (a retry's backoff, the delay
      * before a read-back). The loop's timeout is the minimum of stream_deadline() over streams. */
     int64_t next_ms;
@@ -146,6 +161,7 @@ struct stream {
     size_t n_late;
     size_t cap_late;
     bool warned_no_readback;
+    int readback_failures;    /* in a row; READBACK_MAX_FAILURES falls back to at-least-once */
     struct file_rt *reader;   /* the file read this turn */
     struct file_rt *last_fed; /* the file the stream's last entry came from */
 };
@@ -173,6 +189,7 @@ struct file_rt {
     struct buf carry;      /* bytes read but not yet parsed: the stream's ring filled mid-chunk */
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
+    uint64_t skipped;      /* entries skipped as replays */
 };
 
 struct daemon {
@@ -238,7 +255,8 @@ size_t stream_pending_events(const struct stream *st);
 struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);
 void stream_free(struct stream *st);
-bool stream_rotate(struct stream *st);
+void stream_rotate(struct stream *st);
+size_t stream_event_max(const struct stream *st);
 bool stream_verify_pending(const struct stream *st);
 bool stream_busy(const struct stream *st);
 void stream_wait_creds(struct stream *st);

@@ -90,12 +90,36 @@ state_save(struct daemon *d)
 
 /* ---------------------------------------------------------------- acknowledgements */
 
+/* Whether an acknowledged (reboot_counter, sequence_no) may become the stream's acknowledged pair.
+ * The pair decides which entries of a file without a checkpoint are taken for replays, so one
+ * corrupted or forged line (Sequence No : 0xffffffffffffffff) must not move it: a sequence
+ * number further than SEQ_MAX_JUMP past the pair, or a reboot counter past 32 bits or more than
+ * REBOOT_MAX_JUMP past it, is delivered but not trusted. */
+static bool
+seq_plausible(const struct seqtrack *t, uint64_t reboot, uint64_t seq)
+{
+    if (reboot > UINT32_MAX)
+        return false;
+    if (!t->has_acked)
+        return seq <= SEQ_MAX_JUMP;
+    if (reboot == t->acked_reboot)
+        return seq <= t->acked_seq || seq - t->acked_seq <= SEQ_MAX_JUMP;
+    return reboot < t->acked_reboot || reboot - t->acked_reboot <= REBOOT_MAX_JUMP;
+}
+
 static void
 stream_apply_ack_event(struct daemon *d, struct stream *st, uint32_t source_id, uint64_t src_end,
                        bool has_seq, uint64_t reboot, uint64_t seq)
 {
-    if (has_seq)
+    if (has_seq && seq_plausible(&st->seq, reboot, seq)) {
         seqtrack_ack(&st->seq, reboot, seq);
+    } else if (has_seq) {
+        d->stats.implausible_seq++;
+        log_warnx("%s/%s: entry %" PRIu64 "/%" PRIu64 " delivered, but its sequence number is "
+                  "implausibly far from the last acknowledged one; it does not move the "
+                  "acknowledged pair",
+                  st->group, st->name, reboot, seq);
+    }
     file_ack(d, source_id, src_end);
 }
 
@@ -124,9 +148,9 @@ stream_head_done(struct daemon *d, struct stream *st)
     st->next_ms = 0;
     batch_reset(b);
     if (st->n > 1) {
-        size_t freed = st->head, next = (st->head + st->n) % RING_BATCHES;
+        size_t freed = st->head, next = (st->head + st->n) % st->cap;
 
-        st->head = (st->head + 1) % RING_BATCHES;
+        st->head = (st->head + 1) % st->cap;
         st->n--;
         /* The freed batch keeps its buffers: make it the next one opened, so only the batches in
          * use at the same time ever hold big buffers, not every slot of the ring in turn. */
@@ -226,8 +250,14 @@ log_put_failure(struct daemon *d, struct stream *st, const struct cwl_result *re
         log_notice("%s/%s: credentials expired; refreshing", st->group, st->name);
         break;
     case CWL_CLOCK_SKEW:
-        /* The client adopted the server's clock already (cwl_rules: fix_clock). */
-        if (res->server_time_ms > 0)
+        /* The client adopted the server's clock already (cwl_rules: fix_clock), within its
+         * bound. */
+        if (res->server_time_ms > 0 &&
+            llabs(res->server_time_ms - d->wall_ms) > CWL_CLOCK_OFFSET_MAX_MS + 60000)
+            log_err("clock skew: the endpoint's Date is %" PRId64 " ms from our clock, beyond "
+                    "the %lld ms adopted; not adopted (check the clock and the endpoint)",
+                    res->server_time_ms - d->wall_ms, CWL_CLOCK_OFFSET_MAX_MS);
+        else if (res->server_time_ms > 0)
             log_warnx("clock skew: the endpoint's clock differs from ours by %" PRId64
                       " ms; signing with its time",
                       cwl_clock_offset_ms(d->cwl));
@@ -437,8 +467,8 @@ stream_send(struct daemon *d, struct stream *st)
         return;
     }
     b = stream_head(st);
-    if (st->n == 1 && !stream_rotate(st))
-        return; /* the open batch is being sent: keep filling a new one */
+    if (st->n == 1)
+        stream_rotate(st); /* the open batch is being sent: keep filling a new one */
     if (!b->finished && batch_finish(b, &body) != HAF_OK)
         fatal("out of memory");
     body = buf_span(&b->body);

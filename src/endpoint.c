@@ -25,11 +25,36 @@ endpoint_env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* url_parse and url_check_endpoint; a refusal is worded into why. */
+static enum haf_err
+endpoint_parse(const char *from, const char *text, struct url *u, struct buf *why)
+{
+    const char *reason = NULL;
+    enum haf_err e = url_parse(span_cstr(text), u, &reason);
+
+    if (e == HAF_OK)
+        e = url_check_endpoint(u, &reason);
+    if (e == HAF_OK)
+        return HAF_OK;
+    if ((e = buf_addf(why, "endpoint from %s (", from)) == HAF_OK &&
+        (e = url_redact(span_cstr(text), why)) == HAF_OK)
+        e = buf_addf(why, "): %s", reason);
+    return e == HAF_OK ? HAF_ECONFIG : e;
+}
+
+enum haf_err
+endpoint_check(const char *from, const char *text, struct buf *why)
+{
+    struct url u;
+
+    return endpoint_parse(from, text, &u, why);
+}
+
 enum haf_err
 endpoint_resolve(const char *configured, const char *region, char **out, const char **source,
                  struct buf *why)
 {
-    const char *text = configured, *from = "config", *reason = NULL;
+    const char *text = configured, *from = "config";
     char *fallback = NULL;
     struct url u;
     struct buf canon;
@@ -54,16 +79,9 @@ endpoint_resolve(const char *configured, const char *region, char **out, const c
         }
         text = fallback;
     }
-    e = url_parse(span_cstr(text), &u, &reason);
-    if (e == HAF_OK)
-        e = url_check_endpoint(&u, &reason);
-    if (e != HAF_OK) {
-        if ((e = buf_addf(why, "endpoint from %s (", from)) == HAF_OK &&
-            (e = url_redact(span_cstr(text), why)) == HAF_OK)
-            e = buf_addf(why, "): %s", reason);
-        e = e == HAF_OK ? HAF_ECONFIG : e;
+    e = endpoint_parse(from, text, &u, why);
+    if (e != HAF_OK)
         goto out;
-    }
     e = url_format(&u, &canon);
     if (e != HAF_OK)
         goto out;

@@ -42,6 +42,7 @@
 #include <curl/curl.h>
 
 #include "haf/http_replay.h"
+#include "haf/printable.h"
 #include "haf/url.h"
 
 #define HTTP_POOL_MAX       8
@@ -82,8 +83,6 @@ struct http_client {
 };
 
 static unsigned http_global_refs;
-
-static void copy_printable(char *dst, size_t dst_len, struct span v);
 
 void
 http_response_init(struct http_response *r)
@@ -177,7 +176,7 @@ http_client_free(struct http_client *c)
         x->resp.outcome = HTTP_AMBIGUOUS;
         x->resp.status = 0;
         buf_reset(&x->resp.body);
-        copy_printable(x->resp.error, sizeof(x->resp.error),
+        printable_copy(x->resp.error, sizeof(x->resp.error),
                        SPAN_LIT("cancelled: the HTTP client was freed"));
         x->done(x->arg, &x->resp);
         xfer_free(x);
@@ -217,19 +216,6 @@ span_ieq(struct span s, const char *lit)
 }
 
 /* Copy printable ASCII from `v` into dst (always NUL-terminated, truncated to fit). */
-static void
-copy_printable(char *dst, size_t dst_len, struct span v)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < v.len && o + 1 < dst_len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch >= 0x20 && ch < 0x7f)
-            dst[o++] = (char)ch;
-    }
-    dst[o] = '\0';
-}
-
 static size_t
 on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
@@ -253,11 +239,11 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     name = span_make(line.p, colon);
     value = span_trim(span_make(line.p + colon + 1, line.len - colon - 1));
     if (span_ieq(name, "x-amzn-requestid"))
-        copy_printable(x->resp.request_id, sizeof(x->resp.request_id), value);
+        printable_copy(x->resp.request_id, sizeof(x->resp.request_id), value);
     else if (span_ieq(name, "x-amzn-errortype"))
-        copy_printable(x->resp.error_type, sizeof(x->resp.error_type), value);
+        printable_copy(x->resp.error_type, sizeof(x->resp.error_type), value);
     else if (span_ieq(name, "date"))
-        copy_printable(x->resp.date, sizeof(x->resp.date), value);
+        printable_copy(x->resp.date, sizeof(x->resp.date), value);
     return nitems;
 }
 
@@ -535,7 +521,7 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
     } else {
         r->outcome = HTTP_AMBIGUOUS;
     }
-    copy_printable(r->error, sizeof(r->error),
+    printable_copy(r->error, sizeof(r->error),
                    span_cstr(x->oom         ? "out of memory reading the response"
                              : x->errbuf[0] ? x->errbuf
                                             : curl_easy_strerror(rc)));

@@ -230,6 +230,7 @@ readback_finish(struct daemon *d, struct stream *st)
     size_t delivered;
 
     st->rb = NULL;
+    st->readback_failures = 0;
     stream_set_state(st, STREAM_READY);
     st->next_ms = 0;
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
@@ -267,6 +268,20 @@ readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struc
         st->next_ms = 0;
         return;
     }
+    if (++st->readback_failures >= READBACK_MAX_FAILURES) {
+        /* A read-back that cannot succeed (a page the client cannot take, a stream another
+         * writer filled with what we cannot parse) must not block the stream for ever. */
+        log_err("%s/%s: the stream could not be read back %d times (%s%s%s); falling back "
+                "to at-least-once for this batch: it is sent again and may duplicate events",
+                st->group, st->name, st->readback_failures,
+                e != HAF_OK ? haf_err_str(e) : cwl_class_str(res->cls), res->message[0] ? ": " : "",
+                res->message);
+        d->stats.readback_fallbacks++;
+        st->readback_failures = 0;
+        stream_set_state(st, STREAM_READY);
+        st->next_ms = 0;
+        return;
+    }
     log_warnx("%s/%s: read-back failed (%s); will try again", st->group, st->name,
               e != HAF_OK ? haf_err_str(e) : cwl_class_str(res->cls));
     stream_set_state(st, STREAM_VERIFY);
@@ -291,12 +306,22 @@ on_page_done(void *arg, const struct cwl_result *res, enum haf_err err, const ch
     struct stream *st = arg;
     struct daemon *d = st->d;
 
+    /* A page over the response cap (escaped control characters grow ~6x): the same page again
+     * with a quarter of the events, down to one. */
+    if (err == HAF_ETOOLONG && st->rb_limit != 1) {
+        st->rb_limit = st->rb_limit == 0 ? READBACK_PAGE_EVENTS / 4 : st->rb_limit / 4;
+        st->rb_limit = st->rb_limit > 0 ? st->rb_limit : 1;
+        readback_submit(d, st, st->rb_token);
+        return;
+    }
     if (err != HAF_OK || (res->cls != CWL_OK && res->cls != CWL_NOT_FOUND)) {
         readback_failed(d, st, err == HAF_OK ? HAF_OK : HAF_EPARSE, res);
         return;
     }
     if (res->cls == CWL_OK && next != NULL) {
-        readback_submit(d, st, next);
+        free(st->rb_token);
+        st->rb_token = xstrdup(next);
+        readback_submit(d, st, st->rb_token);
         return;
     }
     readback_finish(d, st);
@@ -315,7 +340,7 @@ readback_submit(struct daemon *d, struct stream *st, const char *token)
         return;
     }
     head_range(st, &lo, &hi);
-    e = cwl_get_log_events_page_submit(d->cwl, st->group, st->name, lo, hi + 1, 0, token,
+    e = cwl_get_log_events_page_submit(d->cwl, st->group, st->name, lo, hi + 1, st->rb_limit, token,
                                        READBACK_TIMEOUT_MS, on_readback_event_st, on_page_done, st,
                                        NULL, 0);
     if (e != HAF_OK)
@@ -328,11 +353,14 @@ readback_submit(struct daemon *d, struct stream *st, const char *token)
 void
 stream_verify(struct daemon *d, struct stream *st)
 {
-    if (st->n == 1 && !stream_rotate(st))
-        return;
+    if (st->n == 1)
+        stream_rotate(st);
     readback_set_free(st->rb);
     st->rb = xcalloc(1, sizeof(*st->rb));
     st->rb_pages = 0;
+    st->rb_limit = 0;
+    free(st->rb_token);
+    st->rb_token = NULL;
     stream_set_state(st, STREAM_READING_BACK);
     readback_submit(d, st, NULL);
 }

@@ -239,8 +239,15 @@ on_entry(void *ctx, const struct haf_entry *e)
          * appended between our last read and the truncation) is shipped, late. */
         if (read_before || (v == SEQ_REPLAY && f->fresh && acked_before)) {
             d->stats.replays_skipped++;
-            log_trace("%s: skipping repeated entry %" PRIu64 "/%" PRIu64, f->path,
-                      e->reboot_counter, e->sequence_no);
+            if (f->skipped++ == 0)
+                log_warnx("%s: skipping entry %" PRIu64 "/%" PRIu64 ": %s; later skips in this "
+                          "file are counted (replays_skipped) and logged at -vv",
+                          f->path, e->reboot_counter, e->sequence_no,
+                          read_before ? "read before from another file of the stream"
+                                      : "at or before the stream's acknowledged entry");
+            else
+                log_trace("%s: skipping repeated entry %" PRIu64 "/%" PRIu64, f->path,
+                          e->reboot_counter, e->sequence_no);
             file_skip(d, f, e->src_end);
             return 0;
         }

@@ -106,7 +106,7 @@ stream_wait_creds(struct stream *st)
 struct batch *
 stream_open_batch(struct stream *st)
 {
-    return &st->ring[(st->head + st->n - 1) % RING_BATCHES];
+    return &st->ring[(st->head + st->n - 1) % st->cap];
 }
 
 struct batch *
@@ -129,7 +129,7 @@ stream_accepting(const struct stream *st)
         return true;
     if (st->n > 2)
         return false;
-    open = &st->ring[(st->head + 1) % RING_BATCHES];
+    open = &st->ring[(st->head + 1) % st->cap];
     return open->payload_bytes + ACCEPT_MARGIN_BYTES <= open->limits.max_bytes &&
            open->n_ev + 1 < open->limits.max_events;
 }
@@ -140,7 +140,7 @@ stream_pending_events(const struct stream *st)
     size_t n = 0;
 
     for (size_t i = 0; i < st->n; i++)
-        n += batch_count(&st->ring[(st->head + i) % RING_BATCHES]);
+        n += batch_count(&st->ring[(st->head + i) % st->cap]);
     return n;
 }
 
@@ -183,7 +183,13 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
     st->format = format;
     st->n = 1;
     st->state = STREAM_SETUP;
-    for (size_t i = 0; i < RING_BATCHES; i++)
+    if (lim.max_bytes < BATCH_MIN_USEFUL_BYTES)
+        lim.max_bytes = BATCH_MIN_USEFUL_BYTES;
+    st->lim = lim;
+    st->cap = RING_BATCHES;
+    st->ring = xcalloc(st->cap, sizeof(*st->ring));
+    st->ring_first_ms = xcalloc(st->cap, sizeof(*st->ring_first_ms));
+    for (size_t i = 0; i < st->cap; i++)
         if (batch_init(&st->ring[i], &lim, group, name) != HAF_OK)
             fatal("out of memory");
     seqtrack_init(&st->seq);
@@ -216,27 +222,62 @@ stream_free(struct stream *st)
 {
     if (st == NULL)
         return;
-    for (size_t i = 0; i < RING_BATCHES; i++)
+    for (size_t i = 0; i < st->cap; i++)
         batch_clean_up(&st->ring[i]);
+    free(st->ring);
+    free(st->ring_first_ms);
     free(st->late);
     readback_set_free(st->rb);
+    free(st->rb_token);
     free(st->group);
     free(st->name);
     free(st);
 }
 
-/* Close the open batch and start a new one. False when the ring is full. */
-bool
+/* Double the ring, laid out again from its head at 0. */
+static void
+stream_grow(struct stream *st)
+{
+    size_t cap = st->cap * 2;
+    struct batch *ring = xcalloc(cap, sizeof(*ring));
+    int64_t *first = xcalloc(cap, sizeof(*first));
+
+    for (size_t i = 0; i < st->cap; i++) {
+        ring[i] = st->ring[(st->head + i) % st->cap];
+        first[i] = st->ring_first_ms[(st->head + i) % st->cap];
+    }
+    for (size_t i = st->cap; i < cap; i++)
+        if (batch_init(&ring[i], &st->lim, st->group, st->name) != HAF_OK)
+            fatal("out of memory");
+    free(st->ring);
+    free(st->ring_first_ms);
+    st->ring = ring;
+    st->ring_first_ms = first;
+    st->cap = cap;
+    st->head = 0;
+}
+
+/* Close the open batch and start a new one (growing the ring when it is full). */
+void
 stream_rotate(struct stream *st)
 {
     if (batch_count(stream_open_batch(st)) == 0)
-        return true;
-    if (st->n == RING_BATCHES)
-        return false;
+        return;
+    if (st->n == st->cap)
+        stream_grow(st);
     st->n++;
     batch_reset(stream_open_batch(st));
-    st->ring_first_ms[(st->head + st->n - 1) % RING_BATCHES] = 0;
-    return true;
+    st->ring_first_ms[(st->head + st->n - 1) % st->cap] = 0;
+}
+
+/* The largest message one event of this stream can carry: CloudWatch's event limit, and the
+ * configured batch size less the 26 bytes counted per event. */
+size_t
+stream_event_max(const struct stream *st)
+{
+    size_t by_batch = st->lim.max_bytes - 26;
+
+    return by_batch < BATCH_MAX_MESSAGE_BYTES ? by_batch : BATCH_MAX_MESSAGE_BYTES;
 }
 
 /* ---------------------------------------------------------------- entries to events */
@@ -260,37 +301,35 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
     case BATCH_FULL:
     case BATCH_TIME_SPAN:
     case BATCH_TIME_ORDER:
-        /* Files are read only while the ring has room for what one read can produce. Refuse
-         * loudly rather than lose the event silently. */
-        if (!stream_rotate(st))
-            fatal("internal: batch ring of %s/%s full; aborting to keep the entry", st->group,
-                  st->name);
+        stream_rotate(st);
         b = stream_open_batch(st);
         break;
     case BATCH_TOO_BIG:
     case BATCH_EMPTY_MESSAGE:
     default:
+        /* queue_message splits by stream_event_max and never queues an empty message. */
         fatal("internal: event of %zu bytes refused by the batcher", msg.len);
     }
     if (batch_add(b, ts, msg, &meta) != HAF_OK)
         fatal("out of memory adding an event");
-    idx = (st->head + st->n - 1) % RING_BATCHES;
+    idx = (st->head + st->n - 1) % st->cap;
     if (st->ring_first_ms[idx] == 0 || batch_count(b) == 1)
         st->ring_first_ms[idx] = f->first_held_ms ? f->first_held_ms : d->now_ms;
     f->pending++;
     d->stats.events_queued++;
 }
 
-/* Messages over the event size limit are shipped as numbered parts, never dropped. Only the last
- * part carries the entry's end offset, so a checkpoint never passes a half-delivered entry. */
+/* Messages over the event size limit (stream_event_max: CloudWatch's, or the configured batch
+ * size) are shipped as numbered parts, never dropped. Only the last part carries the entry's end
+ * offset, so a checkpoint never passes a half-delivered entry. */
 void
 queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
               const struct haf_entry *e, bool has_seq)
 {
-    size_t max = BATCH_MAX_MESSAGE_BYTES - PART_PREFIX_MAX;
+    size_t max = stream_event_max(f->st) - PART_PREFIX_MAX;
     size_t nparts = 0, off = 0, i = 0;
 
-    if (msg.len <= BATCH_MAX_MESSAGE_BYTES) {
+    if (msg.len <= stream_event_max(f->st)) {
         queue_event(d, f, ts, msg, e->src_end, has_seq, e->reboot_counter, e->sequence_no);
         return;
     }

@@ -72,6 +72,9 @@ void cwl_client_free(struct cwl_client *c);
 /* Default endpoint for a region (partition-aware: .amazonaws.com.cn etc.); caller frees. */
 char *cwl_default_endpoint(const char *region);
 
+/* The largest clock offset adopted from a clock-skew answer; a Date further off is ignored. */
+#define CWL_CLOCK_OFFSET_MAX_MS (24LL * 3600 * 1000)
+
 /* Correct our clock by the server's (after CWL_CLOCK_SKEW); applied to every later signature.
  * The client already does this itself when a CWL_CLOCK_SKEW answer carried a Date header (and
  * invalidates the provider's credentials after CWL_REFRESH_CREDS), so a plain resend works. */
@@ -155,8 +158,9 @@ HAF_MUST_USE enum haf_err cwl_put_retention_policy_submit(struct cwl_client *c, 
  * is a page, cb is called for each of its events (its return value is ignored) and then done
  * with err HAF_OK and the token of the next page, or NULL when this was the last (absent, or the
  * one passed in: docs/cloudwatch-limits.md section 1); the token is valid only during the call.
- * A 200 answer that is not a GetLogEvents document gives err HAF_EPARSE; other answers give
- * err HAF_OK and res->cls says what happened. */
+ * A 200 answer that is not a GetLogEvents document gives err HAF_EPARSE, an answer over the
+ * response cap err HAF_ETOOLONG (ask again with a smaller limit); other answers give err HAF_OK
+ * and res->cls says what happened. */
 typedef void (*cwl_page_done_fn)(void *arg, const struct cwl_result *res, enum haf_err err,
                                  const char *next_token);
 HAF_MUST_USE enum haf_err cwl_get_log_events_page_submit(struct cwl_client *c, const char *group,

@@ -23,4 +23,8 @@
 HAF_MUST_USE enum haf_err endpoint_resolve(const char *configured, const char *region, char **out,
                                            const char **source, struct buf *why);
 
+/* The same rule for any other endpoint text (AWS_ENDPOINT_URL_STS for --check-config): HAF_OK, or
+ * HAF_ECONFIG with "endpoint from <from> (<redacted URL>): <reason>" appended to why. */
+HAF_MUST_USE enum haf_err endpoint_check(const char *from, const char *text, struct buf *why);
+
 #endif

@@ -31,6 +31,9 @@ struct haf_stats {
     uint64_t nul_bytes;
     uint64_t cut_lines;
     uint64_t errors_by_class[16]; /* enum cwl_class */
+    uint64_t readback_fallbacks;  /* read-backs given up: the batch resent (at-least-once) */
+    uint64_t files_lost;          /* checkpointed files with unread bytes that could not be found */
+    uint64_t implausible_seq;     /* acknowledged entries whose pair jumped too far to be trusted */
     uint64_t state_saves;
     uint64_t state_save_failures;
     int64_t last_ack_ms;

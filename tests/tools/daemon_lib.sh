@@ -114,12 +114,21 @@ haf_check() {
 }
 
 # haf_wait_delivered GROUP FIRST LAST [SECONDS]: succeeds once every entry arrived exactly once;
-# fails at once on a duplicate.
+# fails on a duplicate as soon as two reads in a row agree on it. One read alone is not proof:
+# GetLogEvents pages are positions in a timestamp-ordered list, so events that arrive between two
+# pages of one read with earlier timestamps shift the list and that read sees some events twice
+# (and misses as many) although each was stored once.
 haf_wait_delivered() {
-    local deadline=$((SECONDS + ${4:-30})) out
+    local deadline=$((SECONDS + ${4:-30})) out prev=
     while [ $SECONDS -lt $deadline ]; do
         out=$(haf_check "$1" "$2" "$3" --quiet 2>&1) && { echo "$out"; return 0; }
-        case "$out" in *"duplicates 0"*) ;; *duplicates*) echo "$out"; return 1 ;; esac
+        case "$out" in
+        *"duplicates 0"*) prev= ;;
+        *duplicates*)
+            [ "$out" = "$prev" ] && { echo "$out"; return 1; }
+            prev=$out
+            ;;
+        esac
         sleep 0.5
     done
     haf_check "$1" "$2" "$3"

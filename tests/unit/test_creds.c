@@ -989,6 +989,89 @@ test_creds_get_imds_v2_flow(void **state)
     creds_provider_free(p);
 }
 
+/* Issue 11 §5: a FIFO (or any non-regular file) at a credentials path must not block the daemon
+ * in open() (a FIFO without a writer blocks for ever): each is refused at once with a reason. An
+ * alarm turns a hang into a failure. */
+static void
+expect_fifo_refused(const char *path, const char *want)
+{
+    struct creds_provider *p;
+    const struct aws_creds *c = NULL;
+    char why[512];
+
+    alarm(10);
+    p = provider(NULL, NULL);
+    assert_int_equal(creds_get(p, T0_MS, &c, why, sizeof(why)), HAF_ECREDS);
+    alarm(0);
+    if (strstr(why, want) == NULL || strstr(why, path) == NULL ||
+        strstr(why, "a FIFO, not a regular file") == NULL)
+        fail_msg("why: %s", why);
+    creds_provider_free(p);
+}
+
+static void
+test_creds_get_fifo_paths_refused_without_blocking(void **state)
+{
+    struct env_fixture *f = *state;
+    char fifo[4096];
+
+    snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", fifo, 1);
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    expect_fifo_refused(fifo, "profile: cannot read");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    setenv("AWS_CONFIG_FILE", fifo, 1);
+    expect_fifo_refused(fifo, "profile: cannot read");
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", fifo, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", 1);
+    expect_fifo_refused(fifo, "web-identity: cannot read");
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    unsetenv("AWS_ROLE_ARN");
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds", 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", fifo, 1);
+    expect_fifo_refused(fifo, "container: cannot read");
+    /* A directory is refused the same way, with its own reason. */
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", f->dir, 1);
+    {
+        struct creds_provider *p = provider(NULL, NULL);
+        const struct aws_creds *c = NULL;
+        char why[512];
+        assert_int_equal(creds_get(p, T0_MS, &c, why, sizeof(why)), HAF_ECREDS);
+        if (strstr(why, "a directory, not a regular file") == NULL)
+            fail_msg("why: %s", why);
+        creds_provider_free(p);
+    }
+    unlink(fifo);
+}
+
+/* The IMDS endpoint from the environment goes through the one URL parser: userinfo, other schemes
+ * and non-URLs are refused without a request (nothing listens on port 9 anyway). */
+static void
+test_creds_get_imds_endpoint_env_checked(void **state)
+{
+    static const char *const bad[] = {"http://user:pw@127.0.0.1:9", "ftp://127.0.0.1:9",
+                                      "169.254.169.254", "http://127.0.0.1:9/a b"};
+    struct creds_provider *p;
+    const struct aws_creds *c = NULL;
+    char why[512];
+
+    (void)state;
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", bad[i], 1);
+        p = provider(NULL, NULL);
+        assert_int_equal(creds_get(p, T0_MS, &c, why, sizeof(why)), HAF_ECREDS);
+        if (strstr(why, "imds: AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http(s) URL") == NULL)
+            fail_msg("%s: %s", bad[i], why);
+        assert_null(strstr(why, "pw"));
+        creds_provider_free(p);
+    }
+}
+
 /* Regression (reliability_creds): AWS_CONFIG_FILE=/dev/null, the usual way to say "no shared
  * files", stopped the chain before IMDS; the null device must read as an empty file. */
 static void
@@ -1421,6 +1504,10 @@ main(void)
         cmocka_unit_test(test_creds_parse_sts_xml_reports_errors),
         cmocka_unit_test(test_creds_container_url_allowed_hosts),
         cmocka_unit_test_setup_teardown(test_creds_get_environment_first, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_fifo_paths_refused_without_blocking,
+                                        env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_imds_endpoint_env_checked, env_setup,
+                                        env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_environment_half_set_is_an_error, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_profile_from_files, env_setup, env_teardown),
