@@ -28,7 +28,9 @@ G=/cloudhsm/reliability/wallclock
 rel_front_start --seed 3
 rel_config "$G" "$T/audit/*.log" "hsm-wallclock"
 echo "+0" >"$T/faketime"
-LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE="$T/faketime" FAKETIME_NO_CACHE=1 \
+# An ASan build must let libfaketime come first.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE="$T/faketime" FAKETIME_NO_CACHE=1 \
     FAKETIME_DONT_FAKE_MONOTONIC=1 "$HAF_BIN" -f -v -c "$T/haf.yaml" \
     >>"$T/daemon.out" 2>>"$T/daemon.log" &
 HAF_PID=$!
