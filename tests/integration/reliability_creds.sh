@@ -16,18 +16,7 @@ DURATION=${REL_CREDS_SECONDS:-75}
 RATE=40
 G=/cloudhsm/reliability/creds
 
-python3 "$HAF_SOURCE_DIR/tests/tools/imds_server.py" --lifetime "$LIFETIME" --region us-east-1 \
-    --issued-file "$T/issued.jsonl" >"$T/imds.out" 2>&1 &
-REL_BG_PIDS+=($!)
-for _ in $(seq 1 100); do
-    grep -q '^PORT ' "$T/imds.out" 2>/dev/null && break
-    sleep 0.1
-done
-IMDS_PORT=$(awk '/^PORT/ {print $2}' "$T/imds.out")
-[ -n "$IMDS_PORT" ] || rel_fail "imds_server did not start"
-# From here on the only credentials anywhere are the IMDS's.
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
-export AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IMDS_PORT/"
+rel_imds_start "$LIFETIME"
 
 rel_front_start --credentials-file "$T/issued.jsonl" --seed "${REL_SEED:-$RANDOM}"
 rel_config "$G" "$T/audit/*.log" "{hostname}/hsm-creds"

@@ -23,18 +23,8 @@ FAST_N=$((FAST_RATE * DURATION))
 SLOW_N=$((SLOW_RATE * DURATION))
 G=/cloudhsm/reliability/stall
 
-python3 "$HAF_SOURCE_DIR/tests/tools/imds_server.py" --lifetime "$LIFETIME" --region us-east-1 \
-    --issued-file "$T/issued.jsonl" >"$T/imds.out" 2>&1 &
-REL_BG_PIDS+=($!)
-for _ in $(seq 1 100); do
-    grep -q '^PORT ' "$T/imds.out" 2>/dev/null && break
-    sleep 0.1
-done
-IMDS_PORT=$(awk '/^PORT/ {print $2}' "$T/imds.out")
-[ -n "$IMDS_PORT" ] || rel_fail "imds_server did not start"
+rel_imds_start "$LIFETIME"
 IMDS="http://127.0.0.1:$IMDS_PORT"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
-export AWS_EC2_METADATA_SERVICE_ENDPOINT="$IMDS/"
 
 rel_front_start --credentials-file "$T/issued.jsonl" --seed 7
 targeted() {

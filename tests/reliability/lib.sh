@@ -12,6 +12,8 @@
 #                                   # record file and the front's violation count; writes the
 #                                   # result line; exits 1 on loss, duplicates or violations
 #   rel_bg CMD...                   # a background helper (stdout dropped) stopped by the EXIT trap
+#   rel_imds_start LIFETIME         # imds_server.py (keys issued to $T/issued.jsonl) as the only
+#                                   # credential source; sets IMDS_PORT
 #
 # The verdict identifies every audit entry by (reboot_counter, sequence_no). The record file is
 # what the front accepted, event by event, so it tells duplicates apart even when the read-back
@@ -44,6 +46,23 @@ rel_setup() {
     export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
     REL_WRITTEN=0
     REL_NOTE=
+}
+
+# rel_imds_start LIFETIME: a local IMDSv2 issuing keys that live LIFETIME s (each appended to
+# $T/issued.jsonl, for cwl_front.py --credentials-file); from then on the only credentials
+# anywhere are the IMDS's.
+rel_imds_start() {
+    python3 "$HAF_SOURCE_DIR/tests/tools/imds_server.py" --lifetime "$1" --region us-east-1 \
+        --issued-file "$T/issued.jsonl" >"$T/imds.out" 2>&1 &
+    REL_BG_PIDS+=($!)
+    for _ in $(seq 1 100); do
+        grep -q '^PORT ' "$T/imds.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    IMDS_PORT=$(awk '/^PORT/ {print $2}' "$T/imds.out")
+    [ -n "$IMDS_PORT" ] || rel_fail "imds_server did not start"
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
+    export AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IMDS_PORT/"
 }
 
 rel_bg() {

@@ -38,8 +38,7 @@ def main():
                 if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
                     pid = struct.unpack("iII", data[:12])[0]
             for line in msg.decode(errors="replace").split("\n"):
-                if line:
-                    f.write("%.3f %d %s\n" % (time.time(), pid, line))
+                f.write("%.3f %d %s\n" % (time.time(), pid, line))
 
 
 if __name__ == "__main__":
