@@ -43,9 +43,10 @@
 #include "haf/buf.h"
 #include "haf/http_replay.h"
 
-#define RETRY_MIN_MS      1000
-#define RETRY_MAX_MS      60000
-#define NO_CREDS_RETRY_MS 5000
+#define RETRY_MIN_MS        1000
+#define RETRY_MAX_MS        60000
+#define NO_CREDS_RETRY_MS   5000
+#define CREDS_CLOCK_STEP_MS 2000 /* a clock that went back further than this stepped */
 
 static void
 copy_why(char *dst, size_t len, const char *src)
@@ -266,6 +267,14 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
     copy_why(why, why_len, "");
     if (p == NULL || out == NULL)
         return HAF_EINVAL;
+    /* The refresh and retry times are wall-clock times (expiry comes as one). When the clock
+     * steps back (an NTP correction), they would come that much late: a failed fetch would not be
+     * tried again for an hour after an hour's step. Take a step back as "due now" instead. */
+    if (now_ms + CREDS_CLOCK_STEP_MS < p->last_now_ms) {
+        p->retry_at_ms = 0;
+        p->refresh_at_ms = now_ms;
+    }
+    p->last_now_ms = now_ms;
     usable = p->have && (p->cur.expiration_ms == 0 || now_ms < p->cur.expiration_ms);
     due = p->invalidated || !p->have || now_ms >= p->refresh_at_ms;
     if (!due) {

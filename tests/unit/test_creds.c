@@ -1116,6 +1116,30 @@ test_creds_get_imds_failed_refresh_keeps_old(void **state)
     creds_provider_free(p);
 }
 
+/* A failed fetch is retried after a delay on the wall clock; a step of that clock back by an hour
+ * (NTP) must not put the retry off by an hour (issue 10 section 4). */
+static void
+test_creds_get_wall_clock_step_back_retries_now(void **state)
+{
+    struct server_fixture *s = *state;
+    struct creds_provider *p = provider(NULL, s->http);
+    const struct aws_creds *c = NULL;
+    char why[512];
+    int64_t now = wall_ms();
+
+    server_get(s, "/_fail/1", NULL);
+    assert_int_equal(creds_get(p, now, &c, why, sizeof(why)), HAF_ECREDS);
+    assert_non_null(strstr(why, "HTTP 500"));
+    /* Within the retry delay on the same clock: not asked again. */
+    assert_int_equal(creds_get(p, now + 100, &c, why, sizeof(why)), HAF_ECREDS);
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 0);
+    /* The clock steps back an hour: asked again at once. */
+    assert_int_equal(creds_get(p, now - 3600000, &c, why, sizeof(why)), HAF_OK);
+    assert_string_equal(c->source, "imds");
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 1);
+    creds_provider_free(p);
+}
+
 /* ---- creds_set_async: the chain's calls on the multi handle (http_replay.c) ---- */
 
 static int64_t
@@ -1527,6 +1551,8 @@ main(void)
                                         server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_failed_refresh_keeps_old, server_setup,
                                         server_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_wall_clock_step_back_retries_now,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_async_imds_one_call_per_turn, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_async_stalled_imds_never_blocks,
