@@ -391,11 +391,14 @@ daemon_teardown(struct daemon *d)
     d->files = NULL;
     d->n_files = 0;
     /* Requests still in flight get their answers (as cancelled) while the streams they name
-     * and the credential fetch they feed still exist; only then do those go. */
+     * and the credential fetch they feed still exist; only then do those go. The answers ask
+     * for nothing more (tearing_down; and there is no client to ask with). */
     cwl_client_free(d->cwl);
-    http_client_free(d->http);
-    creds_provider_free(d->creds);
     d->cwl = NULL;
+    d->tearing_down = true;
+    http_client_free(d->http);
+    d->tearing_down = false;
+    creds_provider_free(d->creds);
     d->creds = NULL;
     d->http = NULL;
     for (size_t i = 0; i < d->n_streams; i++)

@@ -357,6 +357,8 @@ on_stream_created(void *arg, const struct cwl_result *res)
     struct stream *st = arg;
     struct daemon *d = st->d;
 
+    if (d->tearing_down)
+        return; /* cancelled at teardown: the state was saved, nothing more is asked */
     if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
         setup_failed(d, st, HAF_OK, res, "");
         return;
@@ -378,6 +380,8 @@ on_retention_set(void *arg, const struct cwl_result *res)
 {
     struct stream *st = arg;
 
+    if (st->d->tearing_down)
+        return;
     if (res->cls != CWL_OK)
         log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
                   st->d->cfg->retention_days, res->error_type, res->message);
@@ -392,6 +396,8 @@ on_group_created(void *arg, const struct cwl_result *res)
     char why[256] = "";
     enum haf_err e;
 
+    if (d->tearing_down)
+        return; /* cancelled at teardown: the state was saved, nothing more is asked */
     if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
         setup_failed(d, st, HAF_OK, res, "");
         return;

@@ -306,6 +306,8 @@ on_page_done(void *arg, const struct cwl_result *res, enum haf_err err, const ch
     struct stream *st = arg;
     struct daemon *d = st->d;
 
+    if (d->tearing_down)
+        return; /* cancelled at teardown: nothing more is asked */
     /* A page over the response cap (escaped control characters grow ~6x): the same page again
      * with a quarter of the events, down to one. */
     if (err == HAF_ETOOLONG && st->rb_limit != 1) {

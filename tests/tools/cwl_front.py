@@ -57,7 +57,7 @@ only PutLogEvents is faulted, --fault-all-ops for every operation):
                 (also POST /_front/faults {"clock_offset": S})
 
 Targeted faults (POST /_front/targeted, a JSON object; only for streams whose name contains
-"stream", every other stream unaffected):
+"stream", every other stream unaffected; "" is every request, with a stream name or not):
   {"stream": S, "stall_ops": [OP, ...], "stall_until": EPOCH}  requests of those operations
                 arriving before EPOCH are held until EPOCH, then applied and answered (the client
                 has usually given up by then): an endpoint that stalls
@@ -243,6 +243,8 @@ class Front:
     def _targets(self, req):
         t = self.targeted
         name = req.get("logStreamName") if isinstance(req, dict) else None
+        if t and t["stream"] == "":
+            return t  # every request, also those without a stream (CreateLogGroup, ...)
         return t if t and isinstance(name, str) and t["stream"] in name else None
 
     def targeted_stall(self, op, req):
