@@ -41,10 +41,12 @@
 
 #include "creds_internal.h"
 #include "haf/buf.h"
+#include "haf/http_replay.h"
 
-#define RETRY_MIN_MS      1000
-#define RETRY_MAX_MS      60000
-#define NO_CREDS_RETRY_MS 5000
+#define RETRY_MIN_MS        1000
+#define RETRY_MAX_MS        60000
+#define NO_CREDS_RETRY_MS   5000
+#define CREDS_CLOCK_STEP_MS 2000 /* a clock that went back further than this stepped */
 
 static void
 copy_why(char *dst, size_t len, const char *src)
@@ -161,6 +163,7 @@ creds_provider_free(struct creds_provider *p)
         return;
     aws_creds_clean_up(&p->cur);
     creds_secret_free(p->imds_token);
+    http_replay_free(p->replay);
     free(p->profile);
     free(p->role_arn);
     free(p->external_id);
@@ -168,6 +171,58 @@ creds_provider_free(struct creds_provider *p)
     free(p->sts_endpoint);
     free(p->region);
     free(p);
+}
+
+enum haf_err
+creds_set_async(struct creds_provider *p, bool on)
+{
+    if (p == NULL)
+        return HAF_EINVAL;
+    if (on && p->replay == NULL && (p->replay = http_replay_new()) == NULL)
+        return HAF_ENOMEM;
+    if (!on) {
+        http_replay_free(p->replay);
+        p->replay = NULL;
+    }
+    return HAF_OK;
+}
+
+bool
+creds_refreshing(const struct creds_provider *p)
+{
+    return p != NULL && http_replay_busy(p->replay);
+}
+
+/* The chain once; under creds_set_async its calls are replayed (http_replay.h): HAF_EAGAIN when
+ * a call went out on the multi handle and the chain must run again once it is answered. */
+static enum haf_err
+resolve_step(struct creds_provider *p, int64_t now_ms, struct aws_creds *out, struct buf *why)
+{
+    enum haf_err e;
+
+    if (p->replay == NULL)
+        return resolve(p, now_ms, out, why);
+    http_replay_begin(p->replay, p->http);
+    e = resolve(p, now_ms, out, why);
+    if (!http_replay_end(p->replay, p->http)) {
+        aws_creds_clean_up(out);
+        memset(out, 0, sizeof(*out));
+        return HAF_EAGAIN;
+    }
+    return e;
+}
+
+/* While a fetch runs: what still works (not expired, not refused by the service), else wait. */
+static enum haf_err
+creds_while_fetching(struct creds_provider *p, bool usable, const struct aws_creds **out, char *why,
+                     size_t why_len)
+{
+    if (usable && !p->invalidated) {
+        *out = &p->cur;
+        return HAF_OK;
+    }
+    copy_why(why, why_len, "credentials are being fetched");
+    return HAF_EAGAIN;
 }
 
 void
@@ -206,18 +261,28 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
 {
     struct aws_creds fresh = {0};
     struct buf w;
-    bool usable, due;
+    bool usable, due, was_invalidated;
     enum haf_err e;
 
     copy_why(why, why_len, "");
     if (p == NULL || out == NULL)
         return HAF_EINVAL;
+    /* The refresh and retry times are wall-clock times (expiry comes as one). When the clock
+     * steps back (an NTP correction), they would come that much late: a failed fetch would not be
+     * tried again for an hour after an hour's step. Take a step back as "due now" instead. */
+    if (now_ms + CREDS_CLOCK_STEP_MS < p->last_now_ms) {
+        p->retry_at_ms = 0;
+        p->refresh_at_ms = now_ms;
+    }
+    p->last_now_ms = now_ms;
     usable = p->have && (p->cur.expiration_ms == 0 || now_ms < p->cur.expiration_ms);
     due = p->invalidated || !p->have || now_ms >= p->refresh_at_ms;
     if (!due) {
         *out = &p->cur;
         return HAF_OK;
     }
+    if (creds_refreshing(p))
+        return creds_while_fetching(p, usable, out, why, why_len);
     if (!p->invalidated && now_ms < p->retry_at_ms) {
         /* A refresh failed a moment ago: do not hammer the endpoint. */
         if (usable) {
@@ -227,9 +292,15 @@ creds_get(struct creds_provider *p, int64_t now_ms, const struct aws_creds **out
         copy_why(why, why_len, p->last_why);
         return HAF_ECREDS;
     }
+    was_invalidated = p->invalidated;
     p->invalidated = false;
     buf_init(&w, CREDS_WHY_MAX - 1);
-    e = resolve(p, now_ms, &fresh, &w);
+    e = resolve_step(p, now_ms, &fresh, &w);
+    if (e == HAF_EAGAIN) {
+        buf_clean_up(&w);
+        p->invalidated = was_invalidated;
+        return creds_while_fetching(p, usable, out, why, why_len);
+    }
     if (e == HAF_OK && fresh.expiration_ms != 0 && fresh.expiration_ms <= now_ms) {
         creds_why(&w, "%s: credentials already expired", fresh.source);
         aws_creds_clean_up(&fresh);

@@ -121,6 +121,9 @@ struct creds_provider {
 
     char *imds_token; /* creds_imds.c's cache */
     int64_t imds_token_expiry_ms;
+
+    struct http_replay *replay; /* creds_set_async: the chain's calls run on the multi handle */
+    int64_t last_now_ms;        /* the clock creds_get was last given, to notice it step back */
 };
 
 /* One blocking HTTP call of a provider. */

@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "cwl_internal.h"
 #include "haf/creds.h"
 #include "haf/cwl_rules.h"
 #include "haf/printable.h"
@@ -50,7 +51,7 @@
 #define CWL_REGION_MAX_LEN 64
 #define CWL_WHY_LEN        256
 
-struct put_ctx;
+struct call_ctx;
 
 struct cwl_client {
     char *url;  /* the endpoint, in canonical form (url_format) */
@@ -63,7 +64,7 @@ struct cwl_client {
     struct creds_provider *creds;
     struct sigv4_signer *signer;
     int64_t clock_offset_ms;
-    struct put_ctx *pending; /* submitted PutLogEvents whose done has not run */
+    struct call_ctx *pending; /* submitted calls whose answer has not come */
 };
 
 /* A signed request: the header values live here until the HTTP layer copied them. */
@@ -76,11 +77,14 @@ struct signed_req {
     size_t n_headers;
 };
 
-struct put_ctx {
+/* A submitted call: who hears the answer (answer for cwl_call_submit, done for PutLogEvents). */
+struct call_ctx {
     struct cwl_client *client; /* NULL once the client was freed */
+    cwl_answer_fn answer;
     cwl_put_done_fn done;
     void *arg;
-    struct put_ctx *next;
+    char *body; /* owned copy, or NULL */
+    struct call_ctx *next;
 };
 
 const char *
@@ -490,7 +494,7 @@ cwl_client_free(struct cwl_client *c)
         return;
     /* Requests still in flight complete through the HTTP client later (or when it is freed);
      * their contexts must not reach back into this client. */
-    for (struct put_ctx *p = c->pending; p; p = p->next)
+    for (struct call_ctx *p = c->pending; p; p = p->next)
         p->client = NULL;
     sigv4_signer_free(c->signer);
     free(c->url);
@@ -588,7 +592,8 @@ sign_request(struct cwl_client *c, const char *op, struct span body, struct sign
     if (e != HAF_OK || ac == NULL) {
         printable_copy(res->message, sizeof(res->message),
                        span_make(why, strnlen(why, sizeof(why))));
-        return HAF_ECREDS;
+        /* HAF_EAGAIN: a refresh is under way (creds_set_async) and nothing usable is at hand. */
+        return e == HAF_EAGAIN ? HAF_EAGAIN : HAF_ECREDS;
     }
     sh[0] = (struct sigv4_header){"host", c->host};
     sh[1] = (struct sigv4_header){"content-type", CWL_CONTENT_TYPE};
@@ -662,35 +667,6 @@ cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_res
     return HAF_OK;
 }
 
-/* json_string() refuses invalid UTF-8 and NULL; a failed set is reported as HAF_EINVAL. The _new
- * setters steal the value reference (also on failure). */
-static bool
-obj_set_str(json_t *o, const char *k, const char *v)
-{
-    return v != NULL && json_object_set_new(o, k, json_string(v)) == 0 &&
-           json_is_string(json_object_get(o, k));
-}
-
-static enum haf_err
-simple_call(struct cwl_client *c, const char *op, json_t *obj, struct cwl_result *res)
-{
-    struct http_response resp;
-    struct buf body;
-    enum haf_err e;
-
-    http_response_init(&resp);
-    buf_init(&body, 0);
-    e = json_write_tree(&body, obj, JSON_COMPACT);
-    json_decref(obj); /* the reference was ours (NULL accepted) */
-    if (e != HAF_OK)
-        goto out;
-    e = cwl_call(c, op, buf_span(&body), &resp, res);
-out:
-    buf_clean_up(&body);
-    http_response_clean_up(&resp);
-    return e;
-}
-
 enum haf_err
 cwl_call_json(struct cwl_client *c, const char *op, json_t *obj, json_t **answer,
               struct cwl_result *res)
@@ -722,163 +698,92 @@ out:
     return e;
 }
 
+/* Send a body built by cwl_async.c (freed here), classify the answer. */
+static enum haf_err
+simple_call(struct cwl_client *c, const char *op, enum haf_err built, char *body, size_t len,
+            struct cwl_result *res)
+{
+    struct http_response resp;
+    enum haf_err e = built;
+
+    http_response_init(&resp);
+    if (e == HAF_OK)
+        e = cwl_call(c, op, span_make(body, len), &resp, res);
+    free(body);
+    http_response_clean_up(&resp);
+    return e;
+}
+
 enum haf_err
 cwl_create_log_group(struct cwl_client *c, const char *group, const char *kms_key_id,
                      struct cwl_result *res)
 {
-    json_t *o;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err built;
 
     if (c == NULL || res == NULL)
         return HAF_EINVAL;
     result_init(res);
-    o = json_object();
-    if (o == NULL)
-        return HAF_ENOMEM;
-    if (!obj_set_str(o, "logGroupName", group) ||
-        (kms_key_id && kms_key_id[0] != '\0' && !obj_set_str(o, "kmsKeyId", kms_key_id))) {
-        json_decref(o);
-        return HAF_EINVAL;
-    }
-    return simple_call(c, "CreateLogGroup", o, res);
+    built = cwl_body_create_group(group, kms_key_id, &body, &len);
+    return simple_call(c, "CreateLogGroup", built, body, len, res);
 }
 
 enum haf_err
 cwl_create_log_stream(struct cwl_client *c, const char *group, const char *stream,
                       struct cwl_result *res)
 {
-    json_t *o;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err built;
 
     if (c == NULL || res == NULL)
         return HAF_EINVAL;
     result_init(res);
-    o = json_object();
-    if (o == NULL)
-        return HAF_ENOMEM;
-    if (!obj_set_str(o, "logGroupName", group) || !obj_set_str(o, "logStreamName", stream)) {
-        json_decref(o);
-        return HAF_EINVAL;
-    }
-    return simple_call(c, "CreateLogStream", o, res);
+    built = cwl_body_create_stream(group, stream, &body, &len);
+    return simple_call(c, "CreateLogStream", built, body, len, res);
 }
 
 enum haf_err
 cwl_put_retention_policy(struct cwl_client *c, const char *group, int days, struct cwl_result *res)
 {
-    json_t *o;
+    char *body = NULL;
+    size_t len = 0;
+    enum haf_err built;
 
     if (c == NULL || res == NULL || days <= 0)
         return HAF_EINVAL;
     result_init(res);
-    o = json_object();
-    if (o == NULL)
-        return HAF_ENOMEM;
-    if (!obj_set_str(o, "logGroupName", group) ||
-        json_object_set_new(o, "retentionInDays", json_integer(days)) != 0) {
-        json_decref(o);
-        return HAF_EINVAL;
-    }
-    return simple_call(c, "PutRetentionPolicy", o, res);
+    built = cwl_body_retention(group, days, &body, &len);
+    return simple_call(c, "PutRetentionPolicy", built, body, len, res);
 }
 
 /* ---- GetLogEvents ---- */
 
-struct get_page {
-    json_t *root;
-    json_t *events;   /* borrowed from root */
-    const char *next; /* borrowed from root: nextForwardToken or nextBackwardToken */
-    bool too_large;   /* the answer exceeded the response cap: ask for fewer events */
-};
-
 static enum haf_err
 get_page(struct cwl_client *c, const char *group, const char *stream, bool from_head,
-         int64_t start_ms, int64_t end_ms, size_t limit, const char *token, struct get_page *page,
+         int64_t start_ms, int64_t end_ms, size_t limit, const char *token, struct cwl_page *page,
          struct cwl_result *res)
 {
     struct http_response resp;
-    json_error_t jerr;
-    json_t *o, *next;
-    struct buf body;
+    char *body = NULL;
+    size_t len = 0;
     enum haf_err e;
 
     memset(page, 0, sizeof(*page));
     http_response_init(&resp);
-    buf_init(&body, 0);
-    o = json_object();
-    if (o == NULL)
-        return HAF_ENOMEM;
-    if (!obj_set_str(o, "logGroupName", group) || !obj_set_str(o, "logStreamName", stream) ||
-        json_object_set_new(o, "startFromHead", json_boolean(from_head)) != 0 ||
-        (start_ms > 0 && json_object_set_new(o, "startTime", json_integer(start_ms)) != 0) ||
-        (end_ms > 0 && json_object_set_new(o, "endTime", json_integer(end_ms)) != 0) ||
-        (limit > 0 && json_object_set_new(o, "limit", json_integer((json_int_t)limit)) != 0) ||
-        (token && !obj_set_str(o, "nextToken", token))) {
-        json_decref(o);
-        return HAF_EINVAL;
-    }
-    e = json_write_tree(&body, o, JSON_COMPACT);
-    json_decref(o);
+    e = cwl_body_get_events(group, stream, from_head, start_ms, end_ms, limit, token, &body, &len);
     if (e != HAF_OK)
         goto out;
-    e = cwl_call(c, "GetLogEvents", buf_span(&body), &resp, res);
+    e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
     page->too_large = resp.outcome == HTTP_TOO_LARGE;
     if (e != HAF_OK || res->cls != CWL_OK)
         goto out;
-    /* Events written by other writers may hold U+0000: accept it (page_deliver copies by length).
-     */
-    page->root = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, JSON_ALLOW_NUL, &jerr);
-    page->events = json_object_get(page->root, "events");
-    if (!json_is_object(page->root) || !json_is_array(page->events)) {
-        json_decref(page->root);
-        memset(page, 0, sizeof(*page));
-        e = HAF_EPARSE;
-        goto out;
-    }
-    next = json_object_get(page->root, from_head ? "nextForwardToken" : "nextBackwardToken");
-    page->next = json_is_string(next) ? json_string_value(next) : NULL;
+    e = cwl_page_parse(&resp, from_head, page);
 out:
-    buf_clean_up(&body);
+    free(body);
     http_response_clean_up(&resp);
     return e;
-}
-
-/* Calls cb for each well-formed event of the page; counts them; non-zero from cb stops. */
-static enum haf_err
-page_deliver(const struct get_page *page, cwl_event_cb cb, void *ctx, size_t max_events,
-             size_t *delivered, bool *stop)
-{
-    size_t i;
-    json_t *ev;
-
-    json_array_foreach(page->events, i, ev)
-    {
-        json_t *ts = json_object_get(ev, "timestamp");
-        json_t *msg = json_object_get(ev, "message");
-        struct cwl_read_event re;
-        int rc;
-
-        if (max_events > 0 && *delivered >= max_events) {
-            *stop = true;
-            return HAF_OK;
-        }
-        if (!json_is_integer(ts) || !json_is_string(msg))
-            return HAF_EPARSE;
-        re.timestamp_ms = (int64_t)json_integer_value(ts);
-        re.message_len = json_string_length(msg);
-        /* The message may hold U+0000 (another writer's event): copy by length, not strndup. */
-        re.message = malloc(re.message_len + 1);
-        if (re.message == NULL)
-            return HAF_ENOMEM;
-        memcpy(re.message, json_string_value(msg), re.message_len);
-        re.message[re.message_len] = '\0';
-        rc = cb(ctx, &re);
-        free(re.message);
-        (*delivered)++;
-        if (rc != 0) {
-            *stop = true;
-            return HAF_OK;
-        }
-    }
-    return HAF_OK;
 }
 
 enum haf_err
@@ -898,7 +803,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
      * in, there might be more log events available" (docs/cloudwatch-limits.md section 1); pages
      * may be empty. */
     for (size_t pages = 0; !stop; pages++) {
-        struct get_page page;
+        struct cwl_page page;
         size_t limit = page_cap < CWL_GET_MAX_LIMIT ? page_cap : 0;
 
         if (pages == CWL_GET_MAX_PAGES) {
@@ -920,7 +825,7 @@ cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, 
         }
         if (e != HAF_OK || res->cls != CWL_OK)
             goto out;
-        e = page_deliver(&page, cb, ctx, max_events, &delivered, &stop);
+        e = cwl_page_deliver(&page, cb, ctx, max_events, &delivered, &stop);
         if (e == HAF_OK && !stop) {
             if (page.next == NULL || (token && strcmp(page.next, token) == 0) ||
                 (max_events > 0 && delivered >= max_events)) {
@@ -959,7 +864,7 @@ cwl_get_newest_events(struct cwl_client *c, const char *group, const char *strea
     /* Newest first: the first non-empty page holds the newest events (in chronological order,
      * so newest last). Empty pages are followed backwards until the token repeats. */
     for (size_t pages = 0;; pages++) {
-        struct get_page page;
+        struct cwl_page page;
         bool last;
 
         if (pages == CWL_GET_MAX_PAGES) {
@@ -970,7 +875,7 @@ cwl_get_newest_events(struct cwl_client *c, const char *group, const char *strea
         if (e != HAF_OK || res->cls != CWL_OK)
             goto out;
         if (json_array_size(page.events) > 0) {
-            e = page_deliver(&page, cb, ctx, limit, &delivered, &stop);
+            e = cwl_page_deliver(&page, cb, ctx, limit, &delivered, &stop);
             json_decref(page.root);
             goto out;
         }
@@ -991,12 +896,12 @@ out:
     return e;
 }
 
-/* ---- asynchronous PutLogEvents ---- */
+/* ---- asynchronous calls ---- */
 
 static void
-pending_unlink(struct cwl_client *c, struct put_ctx *p)
+pending_unlink(struct cwl_client *c, struct call_ctx *p)
 {
-    for (struct put_ctx **pp = &c->pending; *pp; pp = &(*pp)->next) {
+    for (struct call_ctx **pp = &c->pending; *pp; pp = &(*pp)->next) {
         if (*pp == p) {
             *pp = p->next;
             return;
@@ -1005,9 +910,9 @@ pending_unlink(struct cwl_client *c, struct put_ctx *p)
 }
 
 static void
-on_put_done(void *arg, const struct http_response *resp)
+on_call_done(void *arg, const struct http_response *resp)
 {
-    struct put_ctx *p = arg;
+    struct call_ctx *p = arg;
     struct cwl_result res;
 
     cwl_classify(resp, &res);
@@ -1015,31 +920,36 @@ on_put_done(void *arg, const struct http_response *resp)
         pending_unlink(p->client, p);
         client_learn(p->client, &res);
     }
-    p->done(p->arg, &res);
+    if (p->answer)
+        p->answer(p->arg, &res, resp);
+    else
+        p->done(p->arg, &res);
+    free(p->body);
     free(p);
 }
 
-enum haf_err
-cwl_put_log_events_submit(struct cwl_client *c, struct span body, cwl_put_done_fn done, void *arg)
+static enum haf_err
+call_submit(struct cwl_client *c, const char *op, struct span body, bool copy_body, long timeout_ms,
+            struct call_ctx *p, char *why, size_t why_len)
 {
     struct signed_req sr;
     struct http_request req;
     struct cwl_result res;
-    struct put_ctx *p;
     enum haf_err e;
 
-    if (c == NULL || done == NULL || body.p == NULL || body.len == 0)
-        return HAF_EINVAL;
     result_init(&res);
-    p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        return HAF_ENOMEM;
     p->client = c;
-    p->done = done;
-    p->arg = arg;
-    e = sign_request(c, "PutLogEvents", body, &sr, &res);
+    if (copy_body) {
+        p->body = malloc(body.len ? body.len : 1);
+        if (p->body == NULL)
+            return HAF_ENOMEM;
+        memcpy(p->body, body.p, body.len);
+        body.p = p->body;
+    }
+    e = sign_request(c, op, body, &sr, &res);
     if (e != HAF_OK) {
-        free(p);
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "%s", res.message);
         return e;
     }
     req = (struct http_request){.method = "POST",
@@ -1047,15 +957,55 @@ cwl_put_log_events_submit(struct cwl_client *c, struct span body, cwl_put_done_f
                                 .headers = sr.headers,
                                 .n_headers = sr.n_headers,
                                 .body = body.p,
-                                .body_len = body.len};
-    /* Headers and URL are copied by http_submit; the body stays the caller's. */
-    e = http_submit(c->http, &req, on_put_done, p);
+                                .body_len = body.len,
+                                .timeout_ms = timeout_ms};
+    /* Headers and URL are copied by http_submit; the body is the caller's or p's. */
+    e = http_submit(c->http, &req, on_call_done, p);
     signed_req_clean_up(&sr);
-    if (e != HAF_OK) {
-        free(p);
+    if (e != HAF_OK)
         return e;
-    }
     p->next = c->pending;
     c->pending = p;
     return HAF_OK;
+}
+
+enum haf_err
+cwl_call_submit(struct cwl_client *c, const char *op, struct span body, bool copy_body,
+                long timeout_ms, cwl_answer_fn answer, void *arg, char *why, size_t why_len)
+{
+    struct call_ctx *p;
+    enum haf_err e;
+
+    if (c == NULL || op == NULL || answer == NULL || body.p == NULL)
+        return HAF_EINVAL;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return HAF_ENOMEM;
+    p->answer = answer;
+    p->arg = arg;
+    e = call_submit(c, op, body, copy_body, timeout_ms, p, why, why_len);
+    if (e != HAF_OK) {
+        free(p->body);
+        free(p);
+    }
+    return e;
+}
+
+enum haf_err
+cwl_put_log_events_submit(struct cwl_client *c, struct span body, cwl_put_done_fn done, void *arg)
+{
+    struct call_ctx *p;
+    enum haf_err e;
+
+    if (c == NULL || done == NULL || body.p == NULL || body.len == 0)
+        return HAF_EINVAL;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return HAF_ENOMEM;
+    p->done = done;
+    p->arg = arg;
+    e = call_submit(c, "PutLogEvents", body, false, 0, p, NULL, 0);
+    if (e != HAF_OK)
+        free(p);
+    return e;
 }

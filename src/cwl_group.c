@@ -11,11 +11,13 @@
  */
 #include "haf/cwl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cwl_internal.h"
+#include "haf/json_write.h"
 
 /* json_string() refuses invalid UTF-8 and NULL: a failed set is a refused value. */
 static bool
@@ -25,18 +27,21 @@ set_str(json_t *o, const char *k, const char *v)
            json_is_string(json_object_get(o, k));
 }
 
-enum haf_err
-cwl_create_log_group_with(struct cwl_client *c, const char *group, const struct cwl_group_opts *o,
-                          struct cwl_result *res)
+/* The CreateLogGroup request for `o`: NULL with *e set when a value is refused. */
+static json_t *
+create_request(const char *group, const struct cwl_group_opts *o, enum haf_err *e)
 {
     json_t *req, *tags = NULL;
     bool ok;
 
-    if (c == NULL || res == NULL || o == NULL)
-        return HAF_EINVAL;
+    *e = HAF_EINVAL;
+    if (o == NULL)
+        return NULL;
     req = json_object();
-    if (req == NULL)
-        return HAF_ENOMEM;
+    if (req == NULL) {
+        *e = HAF_ENOMEM;
+        return NULL;
+    }
     ok = set_str(req, "logGroupName", group);
     if (ok && o->kms_key_id && o->kms_key_id[0] != '\0')
         ok = set_str(req, "kmsKeyId", o->kms_key_id);
@@ -52,9 +57,48 @@ cwl_create_log_group_with(struct cwl_client *c, const char *group, const struct 
         ok = json_object_set_new(req, "deletionProtectionEnabled", json_true()) == 0;
     if (!ok) {
         json_decref(req);
-        return HAF_EINVAL;
+        return NULL;
     }
-    return cwl_call_json(c, "CreateLogGroup", req, NULL, res);
+    *e = HAF_OK;
+    return req;
+}
+
+enum haf_err
+cwl_create_log_group_with(struct cwl_client *c, const char *group, const struct cwl_group_opts *o,
+                          struct cwl_result *res)
+{
+    enum haf_err e;
+    json_t *req;
+
+    if (c == NULL || res == NULL || o == NULL)
+        return HAF_EINVAL;
+    req = create_request(group, o, &e);
+    return req == NULL ? e : cwl_call_json(c, "CreateLogGroup", req, NULL, res);
+}
+
+enum haf_err
+cwl_body_create_group_with(const char *group, const struct cwl_group_opts *o, char **out,
+                           size_t *len)
+{
+    struct buf b;
+    enum haf_err e;
+    json_t *req = create_request(group, o, &e);
+
+    if (req == NULL)
+        return e;
+    buf_init(&b, 0);
+    e = json_write_tree(&b, req, JSON_COMPACT);
+    json_decref(req);
+    if (e == HAF_OK) {
+        *len = b.len;
+        *out = malloc(b.len + 1);
+        if (*out == NULL)
+            e = HAF_ENOMEM;
+        else
+            memcpy(*out, buf_cstr(&b), b.len + 1);
+    }
+    buf_clean_up(&b);
+    return e;
 }
 
 /* The fields of one logGroups[] entry. */
@@ -75,33 +119,30 @@ group_info(json_t *g, struct cwl_group_info *out)
     out->has_kms_key = json_is_string(json_object_get(g, "kmsKeyId"));
 }
 
-enum haf_err
-cwl_describe_log_group(struct cwl_client *c, const char *group, struct cwl_group_info *out,
-                       struct cwl_result *res)
+/* The DescribeLogGroups request for the groups whose names start with `group`. */
+static json_t *
+describe_request(const char *group)
 {
-    json_t *req, *answer = NULL, *groups, *g;
-    enum haf_err e;
+    json_t *req = json_object();
+
+    if (req != NULL && (!set_str(req, "logGroupNamePrefix", group) ||
+                        json_object_set_new(req, "limit", json_integer(50)) != 0)) {
+        json_decref(req);
+        req = NULL;
+    }
+    return req;
+}
+
+/* The entry named exactly `group` of a DescribeLogGroups answer into *out (found stays false when
+ * there is none); HAF_EPARSE when the answer is not such a document. */
+static enum haf_err
+describe_answer(json_t *answer, const char *group, struct cwl_group_info *out)
+{
+    json_t *groups = json_object_get(answer, "logGroups"), *g;
     size_t i;
 
-    if (c == NULL || res == NULL || out == NULL)
-        return HAF_EINVAL;
-    memset(out, 0, sizeof(*out));
-    req = json_object();
-    if (req == NULL)
-        return HAF_ENOMEM;
-    if (!set_str(req, "logGroupNamePrefix", group) ||
-        json_object_set_new(req, "limit", json_integer(50)) != 0) {
-        json_decref(req);
-        return HAF_EINVAL;
-    }
-    e = cwl_call_json(c, "DescribeLogGroups", req, &answer, res);
-    if (e != HAF_OK || res->cls != CWL_OK)
-        return e;
-    groups = json_object_get(answer, "logGroups");
-    if (!json_is_array(groups)) {
-        json_decref(answer);
+    if (!json_is_array(groups))
         return HAF_EPARSE;
-    }
     json_array_foreach(groups, i, g)
     {
         json_t *name = json_object_get(g, "logGroupName");
@@ -110,6 +151,86 @@ cwl_describe_log_group(struct cwl_client *c, const char *group, struct cwl_group
             break;
         }
     }
-    json_decref(answer);
     return HAF_OK;
+}
+
+enum haf_err
+cwl_describe_log_group(struct cwl_client *c, const char *group, struct cwl_group_info *out,
+                       struct cwl_result *res)
+{
+    json_t *req, *answer = NULL;
+    enum haf_err e;
+
+    if (c == NULL || res == NULL || out == NULL)
+        return HAF_EINVAL;
+    memset(out, 0, sizeof(*out));
+    req = describe_request(group);
+    if (req == NULL)
+        return HAF_EINVAL;
+    e = cwl_call_json(c, "DescribeLogGroups", req, &answer, res);
+    if (e != HAF_OK || res->cls != CWL_OK)
+        return e;
+    e = describe_answer(answer, group, out);
+    json_decref(answer);
+    return e;
+}
+
+struct describe_ctx {
+    cwl_group_info_fn fn;
+    void *arg;
+    char *group;
+};
+
+static void
+on_describe_answer(void *arg, const struct cwl_result *res, const struct http_response *resp)
+{
+    struct describe_ctx *x = arg;
+    struct cwl_group_info info;
+    struct cwl_result r = *res;
+    json_t *answer = NULL;
+
+    memset(&info, 0, sizeof(info));
+    if (r.cls == CWL_OK) {
+        answer = json_loadb(resp->body.p ? resp->body.p : "", resp->body.len, 0, NULL);
+        if (!json_is_object(answer) || describe_answer(answer, x->group, &info) != HAF_OK)
+            r.cls = CWL_AMBIGUOUS; /* a 200 that is no DescribeLogGroups document */
+        json_decref(answer);
+    }
+    x->fn(x->arg, &r, &info);
+    free(x->group);
+    free(x);
+}
+
+enum haf_err
+cwl_describe_log_group_submit(struct cwl_client *c, const char *group, long timeout_ms,
+                              cwl_group_info_fn fn, void *arg, char *why, size_t why_len)
+{
+    struct describe_ctx *x;
+    struct buf body;
+    json_t *req;
+    enum haf_err e;
+
+    if (c == NULL || group == NULL || fn == NULL)
+        return HAF_EINVAL;
+    req = describe_request(group);
+    if (req == NULL)
+        return HAF_EINVAL;
+    buf_init(&body, 0);
+    e = json_write_tree(&body, req, JSON_COMPACT);
+    json_decref(req);
+    x = e == HAF_OK ? calloc(1, sizeof(*x)) : NULL;
+    if (e == HAF_OK && (x == NULL || (x->group = strdup(group)) == NULL))
+        e = HAF_ENOMEM;
+    if (e == HAF_OK) {
+        x->fn = fn;
+        x->arg = arg;
+        e = cwl_call_submit(c, "DescribeLogGroups", buf_span(&body), true, timeout_ms,
+                            on_describe_answer, x, why, why_len);
+    }
+    if (e != HAF_OK && x != NULL) {
+        free(x->group);
+        free(x);
+    }
+    buf_clean_up(&body);
+    return e;
 }

@@ -1,9 +1,15 @@
 /*
- * cwl_internal.h: what the CloudWatch Logs client modules share beyond include/haf/cwl.h. Not for
- * callers outside src/cwl*.c.
+ * cwl_internal.h: what the CloudWatch Logs client modules (cwl.c: signing, sending,
+ * classification; cwl_async.c: request bodies and the asynchronous operations of the event loop;
+ * cwl_group.c: log group settings) share beyond include/haf/cwl.h. Nothing else includes it except
+ * the unit tests.
  */
 #ifndef HAF_CWL_INTERNAL_H
 #define HAF_CWL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -17,5 +23,52 @@
  */
 HAF_MUST_USE enum haf_err cwl_call_json(struct cwl_client *c, const char *op, json_t *obj,
                                         json_t **answer, struct cwl_result *res);
+
+/* What a submitted call's owner hears: the classified result and the raw answer (for a body to
+ * parse). Called exactly once per submitted call, from http_run() or http_client_free(), also
+ * after cwl_client_free(). */
+typedef void (*cwl_answer_fn)(void *arg, const struct cwl_result *res,
+                              const struct http_response *resp);
+
+/* Sign (credentials and clock at call time) and submit one awsJson1.1 call of operation `op`.
+ * copy_body: the body is copied and owned by the call; otherwise it must stay valid until the
+ * answer. timeout_ms 0: the HTTP client's default. HAF_ECREDS without credentials (res-like
+ * message in `why`, >= 256 bytes, when not NULL), HAF_EAGAIN while they are being fetched (the
+ * caller waits: nothing is signed with credentials the provider does not vouch for). */
+HAF_MUST_USE enum haf_err cwl_call_submit(struct cwl_client *c, const char *op, struct span body,
+                                          bool copy_body, long timeout_ms, cwl_answer_fn answer,
+                                          void *arg, char *why, size_t why_len);
+
+/* Request bodies (awsJson1.1): a fresh heap string in *out (caller frees). HAF_EINVAL for a name
+ * that is not valid UTF-8, HAF_ENOMEM. */
+HAF_MUST_USE enum haf_err cwl_body_create_group(const char *group, const char *kms_key_id,
+                                                char **out, size_t *len);
+/* CreateLogGroup with the settings of o (cwl_group.c). */
+HAF_MUST_USE enum haf_err cwl_body_create_group_with(const char *group,
+                                                     const struct cwl_group_opts *o, char **out,
+                                                     size_t *len);
+HAF_MUST_USE enum haf_err cwl_body_create_stream(const char *group, const char *stream, char **out,
+                                                 size_t *len);
+HAF_MUST_USE enum haf_err cwl_body_retention(const char *group, int days, char **out, size_t *len);
+HAF_MUST_USE enum haf_err cwl_body_get_events(const char *group, const char *stream, bool from_head,
+                                              int64_t start_ms, int64_t end_ms, size_t limit,
+                                              const char *token, char **out, size_t *len);
+
+/* One parsed GetLogEvents answer. */
+struct cwl_page {
+    json_t *root;
+    json_t *events;   /* borrowed from root */
+    const char *next; /* borrowed from root: nextForwardToken or nextBackwardToken */
+    bool too_large;   /* the answer exceeded the response cap: ask for fewer events */
+};
+/* HAF_EPARSE when the body is not a GetLogEvents document (*page zeroed). Events written by other
+ * writers may hold U+0000: it is accepted (cwl_page_deliver copies by length). */
+HAF_MUST_USE enum haf_err cwl_page_parse(const struct http_response *resp, bool from_head,
+                                         struct cwl_page *page);
+/* Calls cb for each event of the page (at most max_events in all, 0: no limit); counts them in
+ * *delivered; a non-zero return from cb, or the limit, sets *stop. HAF_EPARSE for a malformed
+ * event. */
+HAF_MUST_USE enum haf_err cwl_page_deliver(const struct cwl_page *page, cwl_event_cb cb, void *ctx,
+                                           size_t max_events, size_t *delivered, bool *stop);
 
 #endif

@@ -388,6 +388,11 @@ daemon_setup(struct daemon *d)
         log_err("cannot set up the credential provider: out of memory");
         return HAF_ENOMEM;
     }
+    /* The loop never blocks: credential fetches run on the multi handle (creds.h). */
+    if (creds_set_async(d->creds, true) != HAF_OK) {
+        log_err("cannot set up the credential provider: out of memory");
+        return HAF_ENOMEM;
+    }
     wopts.endpoint = d->endpoint;
     wopts.region = d->region;
     d->cwl = cwl_client_new(&wopts, d->http, d->creds);
@@ -406,9 +411,12 @@ daemon_setup(struct daemon *d)
         const struct aws_creds *c;
         char why[256] = "";
 
-        if (creds_get(d->creds, d->wall_ms, &c, why, sizeof(why)) == HAF_OK)
+        e = creds_get(d->creds, d->wall_ms, &c, why, sizeof(why));
+        if (e == HAF_OK)
             log_info("credentials from %s (access key %s); region %s; endpoint %s", c->source,
                      c->access_key_id, d->region, d->endpoint);
+        else if (e == HAF_EAGAIN)
+            log_info("fetching credentials; region %s; endpoint %s", d->region, d->endpoint);
         else
             log_err("no AWS credentials yet (%s); will keep trying", why);
     }
@@ -451,17 +459,22 @@ daemon_teardown(struct daemon *d)
     free(d->files);
     d->files = NULL;
     d->n_files = 0;
+    /* Requests still in flight get their answers (as cancelled) while the streams they name
+     * and the credential fetch they feed still exist; only then do those go. The answers ask
+     * for nothing more (tearing_down; and there is no client to ask with). */
+    cwl_client_free(d->cwl);
+    d->cwl = NULL;
+    d->tearing_down = true;
+    http_client_free(d->http);
+    d->tearing_down = false;
+    creds_provider_free(d->creds);
+    d->creds = NULL;
+    d->http = NULL;
     for (size_t i = 0; i < d->n_streams; i++)
         stream_free(d->streams[i]);
     free(d->streams);
     d->streams = NULL;
     d->n_streams = 0;
-    cwl_client_free(d->cwl);
-    creds_provider_free(d->creds);
-    http_client_free(d->http);
-    d->cwl = NULL;
-    d->creds = NULL;
-    d->http = NULL;
     ckpt_state_clean_up(&d->state);
     buf_clean_up(&d->scratch);
     buf_clean_up(&d->part);
@@ -483,7 +496,7 @@ all_idle(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_streams; i++) {
         struct stream *st = d->streams[i];
-        if (st->state == STREAM_SENDING || stream_pending_events(st) > 0)
+        if (stream_busy(st) || stream_pending_events(st) > 0)
             return false;
     }
     return true;
@@ -504,7 +517,7 @@ static bool
 any_in_flight(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_streams; i++)
-        if (d->streams[i]->state == STREAM_SENDING)
+        if (stream_busy(d->streams[i]))
             return true;
     return false;
 }

@@ -50,9 +50,15 @@
 #define RETRY_SLOW_MS         60000 /* access denied, invalid parameter: logged loudly, retried slowly */
 #define READBACK_DELAY_MS     2000 /* CloudWatch makes accepted events readable within a moment */
 #define READBACK_MAX_FAILURES 5    /* read-backs failed in a row before at-least-once for a batch */
-#define STOP_DEADLINE_MS      20000
-#define STATUS_INTERVAL_MS    5000
-#define SAVE_RETRY_MS         1000
+/* Each asynchronous CloudWatch call has its own timeout, well under the watchdog's: a stalled
+ * endpoint costs that stream a retry, never the loop (docs/ARCHITECTURE.md "The loop"). */
+#define SETUP_TIMEOUT_MS     10000 /* CreateLogGroup, PutRetentionPolicy, CreateLogStream */
+#define READBACK_TIMEOUT_MS  15000 /* one GetLogEvents page */
+#define READBACK_MAX_PAGES   1000  /* a server that never repeats its token */
+#define READBACK_PAGE_EVENTS 10000 /* GetLogEvents' largest page */
+#define STOP_DEADLINE_MS     20000
+#define STATUS_INTERVAL_MS   5000
+#define SAVE_RETRY_MS        1000
 /* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
  * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
 #define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
@@ -95,22 +101,35 @@ struct late_ack {
 
 /*
  * The delivery state of a stream's head batch. Changed only by stream_set_state(), which logs
- * every transition at -vv ("stream G/S: STATE a => b", debug level):
+ * every transition at -vv ("stream G/S: STATE a => b", debug level). Every request a stream makes
+ * runs on the loop's curl multi handle; the *ING states are the ones with a request in flight,
+ * and a stream in them has no deadline (its answer wakes the loop):
  *
- *   SETUP --created--> READY --send--> SENDING --ok--> READY
- *     ^  (verify_after_setup) \          |  |--ambiguous--> VERIFY --read back--> READY
- *     |                        \         |  |--not found--> SETUP
- *     |                         +-> VERIFY  +--other error--> READY (with a retry deadline)
+ *   SETUP -> CREATING_GROUP -> CREATING_STREAM --created--> READY --send--> SENDING --ok--> READY
+ *     ^         (create_log_group: false skips it)   \               |  |--ambiguous--> VERIFY
+ *     |                                                \              |  |--not found--> SETUP
+ *     |   a failed create: back to SETUP, retried       +-> VERIFY    +--other error--> READY
+ *     |   after the answer's backoff (cwl_rules.c)  (verify_after_setup)  (retry deadline)
+ *   VERIFY -> READING_BACK (one GetLogEvents page in flight, page after page) -> READY
+ *             a failed page: back to VERIFY, retried after a backoff
+ *   WAIT_CREDS: a request could not be signed because the credentials are being fetched; the
+ *             stream goes back to `resume` (SETUP, VERIFY or READY) once the fetch is over.
  *
  * A stream starts in SETUP (its group and stream are not known to exist). A stream that had a
  * request in flight at the last stop goes through VERIFY once its setup is done.
  */
 enum stream_state {
-    STREAM_SETUP,   /* create the group and stream before sending */
-    STREAM_VERIFY,  /* the head batch's fate is unknown: read the stream back before sending */
-    STREAM_READY,   /* the head batch goes out when due */
-    STREAM_SENDING, /* a PutLogEvents request is in flight */
+    STREAM_SETUP,           /* create the group and stream before sending */
+    STREAM_CREATING_GROUP,  /* CreateLogGroup (then PutRetentionPolicy) in flight */
+    STREAM_CREATING_STREAM, /* CreateLogStream in flight */
+    STREAM_VERIFY,          /* the head batch's fate is unknown: read the stream back first */
+    STREAM_READING_BACK,    /* a GetLogEvents page of the read-back is in flight */
+    STREAM_READY,           /* the head batch goes out when due */
+    STREAM_SENDING,         /* a PutLogEvents request is in flight */
+    STREAM_WAIT_CREDS,      /* waiting for the credential refresh, then back to `resume` */
 };
+
+struct readback_set;
 
 struct stream {
     struct daemon *d;
@@ -124,7 +143,12 @@ struct stream {
     size_t head;            /* oldest batch */
     size_t n;               /* batches in use, >= 1; ring[(head + n - 1) % cap] is the open one */
     enum stream_state state;
-    bool verify_after_setup; /* a request was in flight at the last stop */
+    enum stream_state resume; /* WAIT_CREDS: the state to go back to */
+    bool verify_after_setup;  /* a request was in flight at the last stop */
+    struct readback_set *rb;  /* READING_BACK: the events read so far */
+    size_t rb_pages;          /* READING_BACK: pages asked for so far */
+    size_t rb_limit;          /* READING_BACK: events per page (0: the service's 10,000) */
+    char *rb_token;           /* READING_BACK: the token of the page being read, or NULL */
     /* Monotonic: nothing is tried for the head batch before this (a retry's backoff, the delay
      * before a read-back). The loop's timeout is the minimum of stream_deadline() over streams. */
     int64_t next_ms;
@@ -210,6 +234,7 @@ struct daemon {
     bool failed; /* --once: something could not be delivered */
     bool warned_save;
     bool tearing_down;
+    bool group_opts_refused; /* the endpoint refused logGroupClass/deletionProtectionEnabled */
     uint64_t open_counter;
     size_t warned_pending; /* files matched but not followed, as last logged */
     char **warned_links;   /* symlinks not followed that were logged (once each) */
@@ -241,6 +266,8 @@ void stream_free(struct stream *st);
 void stream_rotate(struct stream *st);
 size_t stream_event_max(const struct stream *st);
 bool stream_verify_pending(const struct stream *st);
+bool stream_busy(const struct stream *st);
+void stream_wait_creds(struct stream *st);
 int64_t stream_deadline(const struct stream *st, int64_t now_ms, bool send_now);
 void queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
                    const struct haf_entry *e, bool has_seq);
@@ -266,6 +293,7 @@ bool state_save(struct daemon *d);
 void stream_head_done(struct daemon *d, struct stream *st);
 void stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms);
 int64_t deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls);
+void deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls);
 void send_due(struct daemon *d);
 
 /* ---- readback.c */
@@ -284,6 +312,7 @@ size_t readback_match(const struct batch *b, struct readback_event *read, size_t
                       bool *keep);
 /* Reads the message of a read-back event into *out (pure; the message is untrusted). */
 void readback_event_of(const char *msg, size_t len, struct readback_event *out);
-bool stream_verify(struct daemon *d, struct stream *st);
+void stream_verify(struct daemon *d, struct stream *st);
+void readback_set_free(struct readback_set *rs);
 
 #endif

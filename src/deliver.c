@@ -200,7 +200,7 @@ deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls)
 
 /* Schedule the next attempt after a failure of class cls; a class an operator must fix makes
  * --once give up after three attempts. */
-static void
+void
 deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls)
 {
     stream_schedule_retry(d, st, deliver_retry_delay_ms(d, st, cls));
@@ -313,16 +313,141 @@ on_put_done(void *arg, const struct cwl_result *res)
 
 /* ---------------------------------------------------------------- sending */
 
-/* ---------------------------------------------------------------- log groups */
+/* Group and stream exist before the first send (and again after ResourceNotFound). Each create
+ * is a request on the loop's multi handle (SETUP -> CREATING_GROUP -> CREATING_STREAM -> READY or
+ * VERIFY); what a failed answer means is the table in cwl_rules.c, as for PutLogEvents. */
+static void setup_submit_stream(struct daemon *d, struct stream *st);
+
+/* A create failed (answer of class cls, or nothing submitted: e != HAF_OK): back to SETUP with the
+ * class's backoff. */
+static void
+setup_failed(struct daemon *d, struct stream *st, enum haf_err e, const struct cwl_result *res,
+             const char *why)
+{
+    if (e == HAF_OK && res->cls == CWL_CONNECTION)
+        log_err("%s/%s: cannot create the log group or stream: cannot reach CloudWatch Logs at "
+                "%s: %s; will retry",
+                st->group, st->name, d->endpoint, res->message);
+    else
+        log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry",
+                st->group, st->name,
+                e != HAF_OK          ? haf_err_str(e)
+                : res->error_type[0] ? res->error_type
+                                     : cwl_class_str(res->cls),
+                e != HAF_OK ? why : res->message, e != HAF_OK ? 0L : res->status);
+    if (e == HAF_OK && res->cls < 16)
+        d->stats.errors_by_class[res->cls]++;
+    stream_set_state(st, STREAM_SETUP);
+    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
+    deliver_retry(d, st, e == HAF_OK ? res->cls : CWL_RETRY);
+    /* Nothing went out: the in-flight marker send_due saved for this send would only cost a
+     * read-back at the next start (unless an earlier answer is unresolved). */
+    if (!stream_verify_pending(st))
+        state_set_inflight(d, st, false);
+}
+
+/* A submit that returned e: HAF_EAGAIN waits for the credentials, anything else is a failure. */
+static void
+setup_not_submitted(struct daemon *d, struct stream *st, enum haf_err e, const char *why)
+{
+    struct cwl_result none = {.cls = CWL_RETRY};
+
+    if (e == HAF_EAGAIN) {
+        stream_set_state(st, STREAM_SETUP);
+        stream_wait_creds(st);
+        return;
+    }
+    setup_failed(d, st, e, &none, why);
+}
+
+static void
+on_stream_created(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+
+    if (d->tearing_down)
+        return; /* cancelled at teardown: the state was saved, nothing more is asked */
+    if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
+        setup_failed(d, st, HAF_OK, res, "");
+        return;
+    }
+    if (res->cls == CWL_OK)
+        log_info("created log stream %s/%s", st->group, st->name);
+    st->next_ms = 0;
+    if (st->verify_after_setup) {
+        st->verify_after_setup = false;
+        stream_set_state(st, STREAM_VERIFY);
+        st->next_ms = d->now_ms + READBACK_DELAY_MS;
+        return;
+    }
+    stream_set_state(st, STREAM_READY);
+}
+
+static void
+on_retention_set(void *arg, const struct cwl_result *res)
+{
+    struct stream *st = arg;
+
+    if (st->d->tearing_down)
+        return;
+    if (res->cls != CWL_OK)
+        log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
+                  st->d->cfg->retention_days, res->error_type, res->message);
+    setup_submit_stream(st->d, st);
+}
+
+/* After creating a group with deletion protection or a class: did the endpoint keep them? Some
+ * (moto) accept and ignore members they do not know; that gets a warning, never a retry. */
+static void
+on_group_checked(void *arg, const struct cwl_result *res, const struct cwl_group_info *info)
+{
+    struct stream *st = arg;
+    const struct haf_config *cfg = st->d->cfg;
+
+    if (st->d->tearing_down)
+        return;
+    if (res->cls != CWL_OK || !info->found) {
+        log_warnx("log group %s: cannot check its settings (DescribeLogGroups: %s%s%s)", st->group,
+                  cwl_class_str(res->cls), res->error_type[0] ? " " : "", res->error_type);
+        return;
+    }
+    if (cfg->deletion_protection && !info->deletion_protection)
+        log_warnx("log group %s: the endpoint %s deletion protection (deletionProtectionEnabled "
+                  "%s in DescribeLogGroups): the group can be deleted; enable it with aws logs "
+                  "put-log-group-deletion-protection where CloudWatch supports it",
+                  st->group, info->has_deletion_protection ? "did not enable" : "does not report",
+                  info->has_deletion_protection ? "false" : "absent");
+    if (cfg->log_group_class && strcmp(info->log_group_class, cfg->log_group_class) != 0)
+        log_warnx("log group %s: class %s requested, the endpoint reports %s", st->group,
+                  cfg->log_group_class, info->log_group_class[0] ? info->log_group_class : "none");
+}
+
+static void
+group_check(struct daemon *d, struct stream *st)
+{
+    char why[256] = "";
+    enum haf_err e;
+
+    if (!d->cfg->deletion_protection && d->cfg->log_group_class == NULL)
+        return;
+    e = cwl_describe_log_group_submit(d->cwl, st->group, SETUP_TIMEOUT_MS, on_group_checked, st,
+                                      why, sizeof(why));
+    if (e != HAF_OK)
+        log_warnx("log group %s: cannot check its settings (%s)", st->group,
+                  why[0] ? why : haf_err_str(e));
+}
+
+static void on_group_created(void *arg, const struct cwl_result *res);
 
 /*
  * CreateLogGroup with the configured settings. An endpoint that refuses the newer members
  * (logGroupClass, deletionProtectionEnabled: older regions, emulators) is told once, with a
- * warning, and the group is created without them: a setting the endpoint cannot take must not
- * become a failure loop that stops delivery.
+ * warning, and groups are created without them from then on: a setting the endpoint cannot take
+ * must not become a failure loop that stops delivery.
  */
 static enum haf_err
-group_create(struct daemon *d, const char *group, struct cwl_result *res)
+group_create_submit(struct daemon *d, struct stream *st, char *why, size_t why_len)
 {
     const struct haf_config *cfg = d->cfg;
     struct cwl_tag tags[50];
@@ -331,103 +456,99 @@ group_create(struct daemon *d, const char *group, struct cwl_result *res)
                                .deletion_protection = cfg->deletion_protection,
                                .tags = tags,
                                .n_tags = cfg->n_log_group_tags < 50 ? cfg->n_log_group_tags : 50};
-    enum haf_err e;
 
-    for (size_t i = 0; i < o.n_tags; i++)
-        tags[i] = (struct cwl_tag){cfg->log_group_tags[i].key, cfg->log_group_tags[i].value};
-    e = cwl_create_log_group_with(d->cwl, group, &o, res);
-    if (e == HAF_OK && res->cls == CWL_INVALID && (o.log_group_class || o.deletion_protection)) {
-        log_warnx("log group %s: CloudWatch refused CreateLogGroup with %s%s%s (%s: %s); this "
-                  "endpoint does not know them: creating the group without them",
-                  group, o.log_group_class ? "logGroupClass" : "",
-                  o.log_group_class && o.deletion_protection ? " and " : "",
-                  o.deletion_protection ? "deletionProtectionEnabled" : "", res->error_type,
-                  res->message);
+    if (d->group_opts_refused) {
         o.log_group_class = NULL;
         o.deletion_protection = false;
-        e = cwl_create_log_group_with(d->cwl, group, &o, res);
     }
-    return e;
+    for (size_t i = 0; i < o.n_tags; i++)
+        tags[i] = (struct cwl_tag){cfg->log_group_tags[i].key, cfg->log_group_tags[i].value};
+    return cwl_create_log_group_with_submit(d->cwl, st->group, &o, SETUP_TIMEOUT_MS,
+                                            on_group_created, st, why, why_len);
 }
 
-/* After creating a group with deletion protection or a class: did the endpoint keep them? Some
- * (moto) accept and ignore members they do not know; that gets a warning, never a retry. */
 static void
-group_check(struct daemon *d, const char *group)
+on_group_created(void *arg, const struct cwl_result *res)
 {
-    const struct haf_config *cfg = d->cfg;
-    struct cwl_group_info info;
-    struct cwl_result res = {0};
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+    char why[256] = "";
     enum haf_err e;
 
-    if (!cfg->deletion_protection && cfg->log_group_class == NULL)
-        return;
-    e = cwl_describe_log_group(d->cwl, group, &info, &res);
-    if (e != HAF_OK || res.cls != CWL_OK || !info.found) {
-        log_warnx("log group %s: cannot check its settings (DescribeLogGroups: %s%s%s)", group,
-                  e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls),
-                  res.error_type[0] ? " " : "", res.error_type);
+    if (d->tearing_down)
+        return; /* cancelled at teardown: the state was saved, nothing more is asked */
+    if (res->cls == CWL_INVALID && !d->group_opts_refused &&
+        (d->cfg->log_group_class || d->cfg->deletion_protection)) {
+        log_warnx("log group %s: CloudWatch refused CreateLogGroup with %s%s%s (%s: %s); this "
+                  "endpoint does not know them: creating the group without them",
+                  st->group, d->cfg->log_group_class ? "logGroupClass" : "",
+                  d->cfg->log_group_class && d->cfg->deletion_protection ? " and " : "",
+                  d->cfg->deletion_protection ? "deletionProtectionEnabled" : "", res->error_type,
+                  res->message);
+        d->group_opts_refused = true;
+        e = group_create_submit(d, st, why, sizeof(why));
+        if (e != HAF_OK)
+            setup_not_submitted(d, st, e, why);
         return;
     }
-    if (cfg->deletion_protection && !info.deletion_protection)
-        log_warnx("log group %s: the endpoint %s deletion protection (deletionProtectionEnabled "
-                  "%s in DescribeLogGroups): the group can be deleted; enable it with aws logs "
-                  "put-log-group-deletion-protection where CloudWatch supports it",
-                  group, info.has_deletion_protection ? "did not enable" : "does not report",
-                  info.has_deletion_protection ? "false" : "absent");
-    if (cfg->log_group_class && strcmp(info.log_group_class, cfg->log_group_class) != 0)
-        log_warnx("log group %s: class %s requested, the endpoint reports %s", group,
-                  cfg->log_group_class, info.log_group_class[0] ? info.log_group_class : "none");
+    if (res->cls != CWL_OK && res->cls != CWL_ALREADY_EXISTS) {
+        setup_failed(d, st, HAF_OK, res, "");
+        return;
+    }
+    if (res->cls == CWL_OK && !d->group_opts_refused)
+        group_check(d, st);
+    if (res->cls == CWL_OK && d->cfg->retention_days > 0) {
+        log_info("created log group %s", st->group);
+        e = cwl_put_retention_policy_submit(d->cwl, st->group, d->cfg->retention_days,
+                                            SETUP_TIMEOUT_MS, on_retention_set, st, why,
+                                            sizeof(why));
+        if (e == HAF_OK)
+            return;
+        log_warnx("log group %s: setting retention to %d days failed: %s", st->group,
+                  d->cfg->retention_days, why[0] ? why : haf_err_str(e));
+    } else if (res->cls == CWL_OK) {
+        log_info("created log group %s", st->group);
+    }
+    setup_submit_stream(d, st);
 }
 
-/* Group and stream exist before the first send (and again after ResourceNotFound). */
-static bool
+static void
+setup_submit_stream(struct daemon *d, struct stream *st)
+{
+    char why[256] = "";
+    enum haf_err e;
+
+    stream_set_state(st, STREAM_CREATING_STREAM);
+    e = cwl_create_log_stream_submit(d->cwl, st->group, st->name, SETUP_TIMEOUT_MS,
+                                     on_stream_created, st, why, sizeof(why));
+    if (e != HAF_OK)
+        setup_not_submitted(d, st, e, why);
+}
+
+static void
 stream_setup(struct daemon *d, struct stream *st)
 {
-    struct cwl_result res = {0};
-    enum haf_err e = HAF_OK;
+    char why[256] = "";
+    enum haf_err e;
 
-    if (d->opts->dry_run)
-        return true;
-    if (d->cfg->create_log_group) {
-        e = group_create(d, st->group, &res);
-        if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
-            goto fail;
-        if (res.cls == CWL_OK) {
-            log_info("created log group %s", st->group);
-            if (d->cfg->retention_days > 0 &&
-                (cwl_put_retention_policy(d->cwl, st->group, d->cfg->retention_days, &res) !=
-                     HAF_OK ||
-                 res.cls != CWL_OK))
-                log_warnx("log group %s: setting retention to %d days failed: %s %s", st->group,
-                          d->cfg->retention_days, res.error_type, res.message);
-            group_check(d, st->group);
-        }
+    if (d->opts->dry_run) {
+        struct cwl_result ok = {.cls = CWL_ALREADY_EXISTS};
+        on_stream_created(st, &ok);
+        return;
     }
-    e = cwl_create_log_stream(d->cwl, st->group, st->name, &res);
-    if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_ALREADY_EXISTS))
-        goto fail;
-    if (res.cls == CWL_OK)
-        log_info("created log stream %s/%s", st->group, st->name);
-    return true;
-fail:
-    if (e == HAF_OK && res.cls == CWL_CONNECTION)
-        log_err("%s/%s: cannot create the log group or stream: cannot reach CloudWatch Logs at "
-                "%s: %s; will retry",
-                st->group, st->name, d->endpoint, res.message);
-    else
-        log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry",
-                st->group, st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls),
-                res.message, res.status);
-    if (res.cls < 16)
-        d->stats.errors_by_class[res.cls]++;
-    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
-    deliver_retry(d, st, e == HAF_OK ? res.cls : CWL_RETRY);
-    return false;
+    if (!d->cfg->create_log_group) {
+        setup_submit_stream(d, st);
+        return;
+    }
+    stream_set_state(st, STREAM_CREATING_GROUP);
+    e = group_create_submit(d, st, why, sizeof(why));
+    if (e != HAF_OK)
+        setup_not_submitted(d, st, e, why);
 }
 
 /* Sends the head batch (after creating the group and stream, and reading the stream back, when
- * the state says so). */
+ * the state says so: each of those is a request of its own, and the batch goes out on a later
+ * turn once it is answered). */
 static void
 stream_send(struct daemon *d, struct stream *st)
 {
@@ -435,32 +556,15 @@ stream_send(struct daemon *d, struct stream *st)
     struct span body;
     enum haf_err e;
 
+    if (st->state == STREAM_WAIT_CREDS)
+        stream_set_state(st, st->resume);
     if (st->state == STREAM_SETUP) {
-        if (!stream_setup(d, st)) {
-            /* Nothing went out: the in-flight marker send_due saved for this send would only
-             * cost a read-back at the next start (unless an earlier answer is unresolved). */
-            if (!stream_verify_pending(st))
-                state_set_inflight(d, st, false);
-            return;
-        }
-        if (st->verify_after_setup) {
-            st->verify_after_setup = false;
-            stream_set_state(st, STREAM_VERIFY);
-            st->next_ms = d->now_ms + READBACK_DELAY_MS;
-            return;
-        }
-        stream_set_state(st, STREAM_READY);
+        stream_setup(d, st);
+        return;
     }
     if (st->state == STREAM_VERIFY) {
-        size_t head = st->head, n = st->n;
-
-        if (!stream_verify(d, st))
-            return;
-        /* Everything had arrived: that cleared the stream's in-flight marker, so the batch
-         * behind goes out on a later turn, once send_due has saved the marker again (a crash
-         * with it in flight and no marker would resend it without a read-back). */
-        if (st->head != head || st->n != n || batch_count(stream_head(st)) == 0)
-            return;
+        stream_verify(d, st);
+        return;
     }
     b = stream_head(st);
     if (st->n == 1)
@@ -482,6 +586,12 @@ stream_send(struct daemon *d, struct stream *st)
     log_debug("sending %zu events (%zu bytes) to %s/%s", batch_count(b), body.len, st->group,
               st->name);
     e = cwl_put_log_events_submit(d->cwl, body, on_put_done, st);
+    if (e == HAF_EAGAIN) {
+        d->stats.requests--;
+        stream_set_state(st, STREAM_READY);
+        stream_wait_creds(st);
+        return;
+    }
     if (e != HAF_OK) {
         log_err("%s/%s: cannot send: %s", st->group, st->name, haf_err_str(e));
         stream_set_state(st, STREAM_READY);

@@ -43,6 +43,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "haf/http_replay.h"
 #include "haf/printable.h"
 #include "haf/url.h"
 
@@ -80,6 +81,7 @@ struct http_client {
     struct http_xfer *active;
     size_t n_active;
     bool closing;
+    struct http_replay *replay; /* attached: http_perform does not block (http_replay.h) */
 };
 
 static unsigned http_global_refs;
@@ -630,6 +632,8 @@ http_perform(struct http_client *c, const struct http_request *req, struct http_
 
     if (c == NULL || req == NULL || resp == NULL)
         return HAF_EINVAL;
+    if (c->replay != NULL)
+        return http_replay_perform(c->replay, c, req, resp);
     memset(&x, 0, sizeof(x));
     x.client = c;
     x.easy = c->blocking;
@@ -653,6 +657,13 @@ out:
     headers_free(x.headers);
     http_response_clean_up(&x.resp);
     return e;
+}
+
+void
+http_client_set_replay(struct http_client *c, struct http_replay *r)
+{
+    if (c)
+        c->replay = r;
 }
 
 /* ---- asynchronous ---- */

@@ -10,7 +10,8 @@
  * file's path, which a rotation by rename changes between the send and a restart's read-back, and
  * an HSM never repeats a (reboot_counter, sequence_no) in one stream.
  *
- * stream_verify() does the I/O around it: GetLogEvents over the batch's time range, then the
+ * stream_verify() does the I/O around it without blocking the loop: GetLogEvents over the
+ * batch's time range, one page per request on the loop's multi handle (READING_BACK), then the
  * removal of the events found (accounted through the stream's late acknowledgements when the
  * rest of the batch is acknowledged).
  */
@@ -194,60 +195,47 @@ drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t del
     }
 }
 
-/* Read the stream back and drop what arrived from the head batch. Returns false when the
- * read-back could not be done and should be tried again later (a retry is scheduled). */
-bool
-stream_verify(struct daemon *d, struct stream *st)
+void
+readback_set_free(struct readback_set *rs)
+{
+    if (rs == NULL)
+        return;
+    free(rs->ev);
+    free(rs);
+}
+
+/* The time range of the head batch's events: [lo, hi + 1). */
+static void
+head_range(struct stream *st, int64_t *lo, int64_t *hi)
 {
     struct batch *b = stream_head(st);
-    struct readback_set rs = {0};
-    struct cwl_result res = {0};
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    bool *keep = NULL;
-    size_t delivered;
-    enum haf_err e;
 
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
     for (size_t i = 0; i < b->n_ev; i++) {
-        lo = b->ev[i].timestamp_ms < lo ? b->ev[i].timestamp_ms : lo;
-        hi = b->ev[i].timestamp_ms > hi ? b->ev[i].timestamp_ms : hi;
+        *lo = b->ev[i].timestamp_ms < *lo ? b->ev[i].timestamp_ms : *lo;
+        *hi = b->ev[i].timestamp_ms > *hi ? b->ev[i].timestamp_ms : *hi;
     }
-    e = cwl_get_log_events(d->cwl, st->group, st->name, lo, hi + 1, 1000000, on_readback_event, &rs,
-                           &res);
-    if (e != HAF_OK || (res.cls != CWL_OK && res.cls != CWL_NOT_FOUND)) {
-        free(rs.ev);
-        if (e == HAF_OK && (res.cls == CWL_ACCESS_DENIED || res.cls == CWL_INVALID)) {
-            if (!st->warned_no_readback)
-                log_warnx("%s/%s: cannot read the stream back (%s: %s); logs:GetLogEvents is "
-                          "needed for exactly-once delivery after a lost answer; falling back to "
-                          "at-least-once (the batch is sent again)",
-                          st->group, st->name, res.error_type, res.message);
-            st->warned_no_readback = true;
-            stream_set_state(st, STREAM_READY);
-            return true;
-        }
-        if (++st->readback_failures >= READBACK_MAX_FAILURES) {
-            /* A read-back that cannot succeed (a page the client cannot take, a stream another
-             * writer filled with what we cannot parse) must not block the stream for ever. */
-            log_err("%s/%s: the stream could not be read back %d times (%s%s%s); falling back "
-                    "to at-least-once for this batch: it is sent again and may duplicate events",
-                    st->group, st->name, st->readback_failures,
-                    e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls),
-                    res.message[0] ? ": " : "", res.message);
-            d->stats.readback_fallbacks++;
-            st->readback_failures = 0;
-            stream_set_state(st, STREAM_READY);
-            return true;
-        }
-        log_warnx("%s/%s: read-back failed (%s); will try again", st->group, st->name,
-                  e != HAF_OK ? haf_err_str(e) : cwl_class_str(res.cls));
-        stream_schedule_retry(d, st, backoff_ms(d, st->attempts, RETRY_CAP_MS));
-        return false;
-    }
+}
+
+/* Everything was read: drop what arrived from the head batch; the batch goes out on a later turn
+ * (once send_due has saved the in-flight marker again: a crash with it in flight and no marker
+ * would resend it without a read-back). */
+static void
+readback_finish(struct daemon *d, struct stream *st)
+{
+    struct batch *b = stream_head(st);
+    struct readback_set *rs = st->rb;
+    bool *keep;
+    size_t delivered;
+
+    st->rb = NULL;
     st->readback_failures = 0;
     stream_set_state(st, STREAM_READY);
+    st->next_ms = 0;
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
-    delivered = readback_match(b, rs.ev, rs.n, keep);
-    free(rs.ev);
+    delivered = readback_match(b, rs->ev, rs->n, keep);
+    readback_set_free(rs);
     if (delivered == SIZE_MAX)
         fatal("out of memory");
     if (delivered > 0)
@@ -256,5 +244,125 @@ stream_verify(struct daemon *d, struct stream *st)
         log_info("%s/%s: read-back: none of the %zu events had arrived; sending them", st->group,
                  st->name, b->n_ev);
     free(keep);
-    return true;
+}
+
+/* A page could not be read (answer of class cls, or not submitted: e != HAF_OK). */
+static void
+readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struct cwl_result *res)
+{
+    readback_set_free(st->rb);
+    st->rb = NULL;
+    if (e == HAF_EAGAIN) {
+        stream_set_state(st, STREAM_VERIFY);
+        stream_wait_creds(st);
+        return;
+    }
+    if (e == HAF_OK && (res->cls == CWL_ACCESS_DENIED || res->cls == CWL_INVALID)) {
+        if (!st->warned_no_readback)
+            log_warnx("%s/%s: cannot read the stream back (%s: %s); logs:GetLogEvents is "
+                      "needed for exactly-once delivery after a lost answer; falling back to "
+                      "at-least-once (the batch is sent again)",
+                      st->group, st->name, res->error_type, res->message);
+        st->warned_no_readback = true;
+        stream_set_state(st, STREAM_READY);
+        st->next_ms = 0;
+        return;
+    }
+    if (++st->readback_failures >= READBACK_MAX_FAILURES) {
+        /* A read-back that cannot succeed (a page the client cannot take, a stream another
+         * writer filled with what we cannot parse) must not block the stream for ever. */
+        log_err("%s/%s: the stream could not be read back %d times (%s%s%s); falling back "
+                "to at-least-once for this batch: it is sent again and may duplicate events",
+                st->group, st->name, st->readback_failures,
+                e != HAF_OK ? haf_err_str(e) : cwl_class_str(res->cls), res->message[0] ? ": " : "",
+                res->message);
+        d->stats.readback_fallbacks++;
+        st->readback_failures = 0;
+        stream_set_state(st, STREAM_READY);
+        st->next_ms = 0;
+        return;
+    }
+    log_warnx("%s/%s: read-back failed (%s); will try again", st->group, st->name,
+              e != HAF_OK ? haf_err_str(e) : cwl_class_str(res->cls));
+    stream_set_state(st, STREAM_VERIFY);
+    stream_schedule_retry(d, st, backoff_ms(d, st->attempts, RETRY_CAP_MS));
+}
+
+static void readback_submit(struct daemon *d, struct stream *st, const char *token);
+
+static int
+on_readback_event_st(void *ctx, const struct cwl_read_event *ev)
+{
+    struct stream *st = ctx;
+
+    if (st->rb == NULL || on_readback_event(st->rb, ev) != 0)
+        fatal("out of memory");
+    return 0;
+}
+
+static void
+on_page_done(void *arg, const struct cwl_result *res, enum haf_err err, const char *next)
+{
+    struct stream *st = arg;
+    struct daemon *d = st->d;
+
+    if (d->tearing_down)
+        return; /* cancelled at teardown: nothing more is asked */
+    /* A page over the response cap (escaped control characters grow ~6x): the same page again
+     * with a quarter of the events, down to one. */
+    if (err == HAF_ETOOLONG && st->rb_limit != 1) {
+        st->rb_limit = st->rb_limit == 0 ? READBACK_PAGE_EVENTS / 4 : st->rb_limit / 4;
+        st->rb_limit = st->rb_limit > 0 ? st->rb_limit : 1;
+        readback_submit(d, st, st->rb_token);
+        return;
+    }
+    if (err != HAF_OK || (res->cls != CWL_OK && res->cls != CWL_NOT_FOUND)) {
+        readback_failed(d, st, err == HAF_OK ? HAF_OK : HAF_EPARSE, res);
+        return;
+    }
+    if (res->cls == CWL_OK && next != NULL) {
+        free(st->rb_token);
+        st->rb_token = xstrdup(next);
+        readback_submit(d, st, st->rb_token);
+        return;
+    }
+    readback_finish(d, st);
+}
+
+/* Ask for the next page (token NULL: the first). */
+static void
+readback_submit(struct daemon *d, struct stream *st, const char *token)
+{
+    struct cwl_result none = {.cls = CWL_RETRY};
+    int64_t lo, hi;
+    enum haf_err e;
+
+    if (st->rb_pages++ >= READBACK_MAX_PAGES) {
+        readback_failed(d, st, HAF_ETOOLONG, &none);
+        return;
+    }
+    head_range(st, &lo, &hi);
+    e = cwl_get_log_events_page_submit(d->cwl, st->group, st->name, lo, hi + 1, st->rb_limit, token,
+                                       READBACK_TIMEOUT_MS, on_readback_event_st, on_page_done, st,
+                                       NULL, 0);
+    if (e != HAF_OK)
+        readback_failed(d, st, e, &none);
+}
+
+/* Read the stream back (VERIFY -> READING_BACK, page by page on the loop's multi handle) and drop
+ * what arrived from the head batch when the last page is in. The head batch is closed first, so
+ * what it holds cannot change while the pages come in. */
+void
+stream_verify(struct daemon *d, struct stream *st)
+{
+    if (st->n == 1)
+        stream_rotate(st);
+    readback_set_free(st->rb);
+    st->rb = xcalloc(1, sizeof(*st->rb));
+    st->rb_pages = 0;
+    st->rb_limit = 0;
+    free(st->rb_token);
+    st->rb_token = NULL;
+    stream_set_state(st, STREAM_READING_BACK);
+    readback_submit(d, st, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "daemon_internal.h"
 #include "haf/json_write.h"
+#include "haf/creds.h"
 #include "haf/cwl_rules.h"
 #include "haf/log.h"
 
@@ -34,6 +35,14 @@ stream_state_str(enum stream_state s)
         return "READY";
     case STREAM_SENDING:
         return "SENDING";
+    case STREAM_CREATING_GROUP:
+        return "CREATING_GROUP";
+    case STREAM_CREATING_STREAM:
+        return "CREATING_STREAM";
+    case STREAM_READING_BACK:
+        return "READING_BACK";
+    case STREAM_WAIT_CREDS:
+        return "WAIT_CREDS";
     }
     return "UNKNOWN";
 }
@@ -66,11 +75,33 @@ stream_state_after_answer(enum cwl_class cls)
     return STREAM_READY;
 }
 
-/* Whether the head batch must be read back before it is sent (now or after the setup). */
+/* Whether the head batch must be read back before it is sent (now, after the setup, or after the
+ * credential refresh). */
 bool
 stream_verify_pending(const struct stream *st)
 {
-    return st->state == STREAM_VERIFY || st->verify_after_setup;
+    return st->state == STREAM_VERIFY || st->state == STREAM_READING_BACK ||
+           (st->state == STREAM_WAIT_CREDS && st->resume == STREAM_VERIFY) ||
+           st->verify_after_setup;
+}
+
+/* A request of this stream is in flight (its answer will come through http_run). */
+bool
+stream_busy(const struct stream *st)
+{
+    return st->state == STREAM_SENDING || st->state == STREAM_CREATING_GROUP ||
+           st->state == STREAM_CREATING_STREAM || st->state == STREAM_READING_BACK;
+}
+
+/* A request could not be signed because the credentials are being fetched: wait for the fetch
+ * (stream_deadline) and then carry on from the state the stream was in. */
+void
+stream_wait_creds(struct stream *st)
+{
+    if (st->state == STREAM_WAIT_CREDS)
+        return;
+    st->resume = st->state == STREAM_SENDING ? STREAM_READY : st->state;
+    stream_set_state(st, STREAM_WAIT_CREDS);
 }
 
 struct batch *
@@ -114,15 +145,18 @@ stream_pending_events(const struct stream *st)
     return n;
 }
 
-/* When the head batch is due (monotonic ms): DEADLINE_NEVER while a request is in flight or
- * nothing is queued; else not before next_ms, and a batch still open not before its flush
- * interval has passed, unless send_now (stopping, --once). Closed batches go at once. */
+/* When the head batch is due (monotonic ms): DEADLINE_NEVER while a request is in flight, while
+ * the credentials it waits for are being fetched (the answer wakes the loop), or when nothing is
+ * queued; else not before next_ms, and a batch still open not before its flush interval has
+ * passed, unless send_now (stopping, --once). Closed batches go at once. */
 int64_t
 stream_deadline(const struct stream *st, int64_t now_ms, bool send_now)
 {
     int64_t due;
 
-    if (st->state == STREAM_SENDING || batch_count(&st->ring[st->head]) == 0)
+    if (stream_busy(st) || batch_count(&st->ring[st->head]) == 0)
+        return DEADLINE_NEVER;
+    if (st->state == STREAM_WAIT_CREDS && creds_refreshing(st->d->creds))
         return DEADLINE_NEVER;
     if (st->n > 1 || send_now)
         due = now_ms;
@@ -194,6 +228,8 @@ stream_free(struct stream *st)
     free(st->ring);
     free(st->ring_first_ms);
     free(st->late);
+    readback_set_free(st->rb);
+    free(st->rb_token);
     free(st->group);
     free(st->name);
     free(st);

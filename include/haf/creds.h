@@ -57,6 +57,19 @@ void creds_provider_free(struct creds_provider *p);
 HAF_MUST_USE enum haf_err creds_get(struct creds_provider *p, int64_t now_ms,
                                     const struct aws_creds **out, char *why, size_t why_len);
 
+/*
+ * For the event loop: the chain's HTTP calls (IMDS, container, STS) run on the HTTP client's
+ * multi handle instead of blocking (http_replay.h), one call per creds_get. While a fetch is
+ * under way, creds_get returns the current credentials if they have not expired (and the service
+ * has not refused them: creds_invalidate), else HAF_EAGAIN with `why` "credentials are being
+ * fetched": the caller signs nothing and asks again once creds_refreshing() is false (the answer
+ * wakes the loop). Each call keeps its own timeout (IMDS 1 s, container 2 s, STS 5 s); a failed
+ * fetch is retried after the usual 1-60 s. HAF_ENOMEM.
+ */
+HAF_MUST_USE enum haf_err creds_set_async(struct creds_provider *p, bool on);
+/* A call of the chain is in flight on the multi handle. */
+bool creds_refreshing(const struct creds_provider *p);
+
 /* Force a refresh at the next creds_get (expired token, unrecognised client). */
 void creds_invalidate(struct creds_provider *p);
 

@@ -186,4 +186,57 @@ typedef void (*cwl_put_done_fn)(void *arg, const struct cwl_result *res);
 HAF_MUST_USE enum haf_err cwl_put_log_events_submit(struct cwl_client *c, struct span body,
                                                     cwl_put_done_fn done, void *arg);
 
+/* ---- asynchronous setup and read-back, for the event loop (cwl_async.c) ----
+ * Each signs with the credentials and clock of the moment it is submitted and runs on the HTTP
+ * client's multi handle with its own timeout (timeout_ms 0: the client's default). HAF_ECREDS
+ * when there are no credentials, HAF_EAGAIN while the provider is fetching them (creds_set_async:
+ * submit again once it is done), HAF_EINVAL for a name that is not valid UTF-8: in every such case
+ * nothing was submitted and done will not be called. Once HAF_OK is returned, done is called
+ * exactly once from http_run() (or from http_client_free(), as CWL_AMBIGUOUS), also after
+ * cwl_client_free(). `why` (>= 256 bytes, may be NULL) says why nothing was submitted. */
+typedef void (*cwl_done_fn)(void *arg, const struct cwl_result *res);
+HAF_MUST_USE enum haf_err cwl_create_log_group_submit(struct cwl_client *c, const char *group,
+                                                      const char *kms_key_id, long timeout_ms,
+                                                      cwl_done_fn done, void *arg, char *why,
+                                                      size_t why_len);
+/* The same with the settings of o (cwl_group_opts: class, deletion protection, tags, KMS key). */
+HAF_MUST_USE enum haf_err cwl_create_log_group_with_submit(struct cwl_client *c, const char *group,
+                                                           const struct cwl_group_opts *o,
+                                                           long timeout_ms, cwl_done_fn done,
+                                                           void *arg, char *why, size_t why_len);
+
+/* DescribeLogGroups for `group` on the loop's multi handle: fn hears the classified result and,
+ * when res->cls is CWL_OK, what the answer says of the group (info->found false when it names
+ * none). Called exactly once, also when the call is cancelled at teardown. */
+typedef void (*cwl_group_info_fn)(void *arg, const struct cwl_result *res,
+                                  const struct cwl_group_info *info);
+HAF_MUST_USE enum haf_err cwl_describe_log_group_submit(struct cwl_client *c, const char *group,
+                                                        long timeout_ms, cwl_group_info_fn fn,
+                                                        void *arg, char *why, size_t why_len);
+HAF_MUST_USE enum haf_err cwl_create_log_stream_submit(struct cwl_client *c, const char *group,
+                                                       const char *stream, long timeout_ms,
+                                                       cwl_done_fn done, void *arg, char *why,
+                                                       size_t why_len);
+HAF_MUST_USE enum haf_err cwl_put_retention_policy_submit(struct cwl_client *c, const char *group,
+                                                          int days, long timeout_ms,
+                                                          cwl_done_fn done, void *arg, char *why,
+                                                          size_t why_len);
+
+/* One page of GetLogEvents from the head over [start_ms, end_ms) (<= 0: left out), at most
+ * `limit` events (0: the service's default), from `token` (NULL: the first page). When the answer
+ * is a page, cb is called for each of its events (its return value is ignored) and then done
+ * with err HAF_OK and the token of the next page, or NULL when this was the last (absent, or the
+ * one passed in: docs/cloudwatch-limits.md section 1); the token is valid only during the call.
+ * A 200 answer that is not a GetLogEvents document gives err HAF_EPARSE, an answer over the
+ * response cap err HAF_ETOOLONG (ask again with a smaller limit); other answers give err HAF_OK
+ * and res->cls says what happened. */
+typedef void (*cwl_page_done_fn)(void *arg, const struct cwl_result *res, enum haf_err err,
+                                 const char *next_token);
+HAF_MUST_USE enum haf_err cwl_get_log_events_page_submit(struct cwl_client *c, const char *group,
+                                                         const char *stream, int64_t start_ms,
+                                                         int64_t end_ms, size_t limit,
+                                                         const char *token, long timeout_ms,
+                                                         cwl_event_cb cb, cwl_page_done_fn done,
+                                                         void *arg, char *why, size_t why_len);
+
 #endif

@@ -2,11 +2,12 @@
  * http.h: the only module that includes <curl/curl.h>.
  *
  * One client holds a curl multi handle (for the event loop: requests run concurrently and the loop
- * sleeps in curl_multi_poll together with our own fds) and a reusable easy handle for the rare
- * blocking calls (credentials, CreateLogStream, read-back). Connections are kept alive and reused.
- * TLS verification is on unless the options turn it off. Response bodies are read into a capped
- * buffer: a hostile server cannot make us allocate without bound, and a slow drip ends at the
- * total timeout.
+ * sleeps in curl_multi_poll together with our own fds) and a reusable easy handle for the
+ * blocking calls of the command-line tools and of setup (region, instance id). The daemon's loop
+ * makes none: its credential fetches go through http_replay.h. Connections are kept alive and
+ * reused. TLS verification is on unless the options turn it off. Response bodies are read into a
+ * capped buffer: a hostile server cannot make us allocate without bound, and a slow drip ends at
+ * the total timeout.
  */
 #ifndef HAF_HTTP_H
 #define HAF_HTTP_H

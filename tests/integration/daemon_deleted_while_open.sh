@@ -4,7 +4,7 @@
 # endpoint is down at first (the checking front refuses connections), so the daemon reads only
 # what its batch ring holds and stops: the test proves entries were unread at the deletion (the
 # daemon's -vv trace of parsed entries), deletes the file (the descriptor stays open), brings
-# the endpoint up and waits for all 20000 entries (about 6.6 MB). Bounded: about 15 s.
+# the endpoint up and waits for all 20000 entries (about 6.6 MB). Bounded: about 20 s.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
 source "$HAF_SOURCE_DIR/tests/tools/daemon_front.sh"

@@ -16,11 +16,7 @@ DURATION=${REL_CREDS_SECONDS:-75}
 RATE=40
 G=/cloudhsm/reliability/creds
 
-haf_imds_start --lifetime "$LIFETIME" --region us-east-1 --issued-file "$T/issued.jsonl"
-REL_BG_PIDS+=("$IMDS_PID")
-# From here on the only credentials anywhere are the IMDS's.
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
-export AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IMDS_PORT/"
+rel_imds_start "$LIFETIME"
 
 rel_front_start --credentials-file "$T/issued.jsonl" --seed "${REL_SEED:-$RANDOM}"
 rel_config "$G" "$T/audit/*.log" "{hostname}/hsm-creds"

@@ -12,6 +12,8 @@
 #                                   # record file and the front's violation count; writes the
 #                                   # result line; exits 1 on loss, duplicates or violations
 #   rel_bg CMD...                   # a background helper (stdout dropped) stopped by the EXIT trap
+#   rel_imds_start LIFETIME         # imds_server.py (keys issued to $T/issued.jsonl) as the only
+#                                   # credential source; sets IMDS_PORT
 #
 # The verdict identifies every audit entry by (reboot_counter, sequence_no). The record file is
 # what the front accepted, event by event, so it tells duplicates apart even when the read-back
@@ -44,6 +46,17 @@ rel_setup() {
     export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
     REL_WRITTEN=0
     REL_NOTE=
+}
+
+# rel_imds_start LIFETIME: a local IMDSv2 issuing keys that live LIFETIME s (each appended to
+# $T/issued.jsonl, for cwl_front.py --credentials-file); from then on the only credentials
+# anywhere are the IMDS's.
+rel_imds_start() {
+    haf_imds_start --lifetime "$1" --region us-east-1 --issued-file "$T/issued.jsonl"
+    REL_BG_PIDS+=("$IMDS_PID")
+    # From here on the only credentials anywhere are the IMDS's.
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
+    export AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IMDS_PORT/"
 }
 
 rel_bg() {

@@ -33,7 +33,8 @@ bytes + 26) <= 1,048,576; timestamps non-decreasing; newest - oldest < 24 h amon
 CloudWatch keeps (the strict reading, as Fluent Bit). Events over 2 h in the future, over 14 days
 old or older than the group's retention are not errors: as CloudWatch does, they are dropped and
 reported in rejectedLogEventsInfo. A violation is answered as CloudWatch would (400 and the AWS
-error type) and appended to the stats.
+error type) and appended to the stats. The --record file has one JSON line per accepted event: group, stream,
+arrived (epoch ms by our clock), timestamp, message.
 
 Request bodies are bounded (--max-body, default 8 MiB): the byte formula counts unescaped
 messages, and a batch that keeps to it can serialize to about 6.3 MB in the worst case (every
@@ -56,6 +57,15 @@ only PutLogEvents is faulted, --fault-all-ops for every operation):
                 X-Amz-Date skew check, the "Signature expired" message and the Date header, so
                 a client that signs with its own clock is refused until it corrects from Date
                 (also POST /_front/faults {"clock_offset": S})
+
+Targeted faults (POST /_front/targeted, a JSON object; only for streams whose name contains
+"stream", every other stream unaffected; "" is every request, with a stream name or not):
+  {"stream": S, "stall_ops": [OP, ...], "stall_until": EPOCH}  requests of those operations
+                arriving before EPOCH are held until EPOCH, then applied and answered (the client
+                has usually given up by then): an endpoint that stalls
+  {"stream": S, "lose_puts": N}  the next N PutLogEvents are applied, then the connection is
+                dropped unanswered (the client must read back)
+Counted in the stats as "stalled" and "lost_targeted".
 
 Control endpoints (no auth): GET /_front/stats (JSON counters: requests, by operation,
 accepted/rejected events, violations, faults by kind, per-stream event counts, our CPU time from
@@ -192,6 +202,7 @@ class Front:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
+        self.targeted = None
         self.groups = {}
         self.keep = args.keep_tail if args.mode == "sink" else 0
         self.rng = random.Random(args.seed)
@@ -223,6 +234,7 @@ class Front:
                 "errors_by_type": collections.Counter(), "bytes_received": 0,
                 "max_body_bytes": 0, "bodies_over_1mib": 0, "max_events_in_request": 0,
                 "stream_events": {}, "expired_key_uses": 0, "keys_used": set(),
+                "stalled": 0, "lost_targeted": 0,
             }
 
     def violation(self, kind, detail, op=None, group=None, stream=None):
@@ -234,6 +246,31 @@ class Front:
                                               "time": round(time.time(), 3)})
         if self.args.verbose:
             log("violation %s: %s" % (kind, detail[:200]))
+
+    def _targets(self, req):
+        t = self.targeted
+        name = req.get("logStreamName") if isinstance(req, dict) else None
+        if t and t["stream"] == "":
+            return t  # every request, also those without a stream (CreateLogGroup, ...)
+        return t if t and isinstance(name, str) and t["stream"] in name else None
+
+    def targeted_stall(self, op, req):
+        """Epoch until which this request is held (0: not held)."""
+        with self.lock:
+            t = self._targets(req)
+            if t and op in t["stall_ops"] and time.time() < t["stall_until"]:
+                self.st["stalled"] += 1
+                return t["stall_until"]
+        return 0
+
+    def targeted_lose(self, op, req):
+        with self.lock:
+            t = self._targets(req)
+            if t and op == "PutLogEvents" and t["lose_puts"] > 0:
+                t["lose_puts"] -= 1
+                self.st["lost_targeted"] += 1
+                return True
+        return False
 
     def draw_fault(self, op, phase):
         """Which fault (if any) this request gets; phase 'pre' or 'post' (after applying)."""
@@ -688,7 +725,9 @@ class Front:
     def record_events(self, gname, sname, ts, ms):
         if self.record is None or not ts:
             return
-        head = '{"group":%s,"stream":%s,"timestamp":' % (json.dumps(gname), json.dumps(sname))
+        # "arrived": when the front accepted it (epoch ms, the front's own clock), for latency.
+        head = '{"group":%s,"stream":%s,"arrived":%d,"timestamp":' % (
+            json.dumps(gname), json.dumps(sname), int(time.time() * 1000))
         lines = "".join('%s%d,"message":%s}\n' % (head, t, json.dumps(m))
                         for t, m in zip(ts, ms))
         with self.record_lock:
@@ -927,6 +966,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_api_error(err)
         with front.lock:
             front.st["requests_by_op"][op] += 1
+        stall_until = front.targeted_stall(op, req)
+        if stall_until:
+            time.sleep(max(0.0, stall_until - time.time()))
         checked = None
         if op == "PutLogEvents":
             try:
@@ -978,6 +1020,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_api_error(ApiError(502, "InternalFailure",
                                                 "upstream failed: %s" % exc))
         post = front.draw_fault(op, "post")
+        if post is None and front.targeted_lose(op, req):
+            post = "lose"
         if post == "lose":
             return self.drop(rst=False)
         if post == "slow":
@@ -1154,6 +1198,19 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, TypeError, AttributeError) as exc:
                 return self.send_json(400, {"error": str(exc)})
             return self.send_json(200, dict(front.faults))
+        if path == "/_front/targeted":
+            try:
+                cfg = json.loads(body or b"{}")
+                if not isinstance(cfg, dict) or not isinstance(cfg.get("stream"), str):
+                    raise ValueError("need an object with a 'stream' substring")
+                with front.lock:
+                    front.targeted = {"stream": cfg["stream"],
+                                      "stall_ops": list(cfg.get("stall_ops", [])),
+                                      "stall_until": float(cfg.get("stall_until", 0)),
+                                      "lose_puts": int(cfg.get("lose_puts", 0))}
+            except (ValueError, TypeError) as exc:
+                return self.send_json(400, {"error": str(exc)})
+            return self.send_json(200, front.targeted)
         if path == "/_front/reset-stats":
             front.reset_stats()
             return self.send_json(200, {"ok": True})

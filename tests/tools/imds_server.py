@@ -16,6 +16,10 @@ Test controls (no token needed):
   GET /_stats          -> JSON counters: token_puts, role_gets, creds_gets, unauthorized, failed
   GET /_fail/<n>       -> the next n credential requests (IMDS or container) answer 500
   GET /_expire_tokens  -> every token issued so far is forgotten (the next GET gets 401)
+  GET /_stall/<s>      -> credential requests (the role and the credentials, IMDS or container)
+                          arriving in the next <s> seconds are held until then, then answered
+                          (the client has usually given up): an IMDS that stalls. Counted as
+                          "stalled" in /_stats
 Stops on SIGTERM, or with --watch-stdin when stdin closes (so a crashed test leaves no server).
 With --issued-file F, every credentials document served is also appended to F as one JSON line
 {"AccessKeyId", "SecretAccessKey", "Token", "Expiration": epoch seconds} (flushed before the
@@ -30,13 +34,16 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {
     "tokens": set(),
     "serial": 0,
     "fail": 0,
-    "stats": {"token_puts": 0, "role_gets": 0, "creds_gets": 0, "unauthorized": 0, "failed": 0},
+    "stall_until": 0.0,
+    "stats": {"token_puts": 0, "role_gets": 0, "creds_gets": 0, "unauthorized": 0, "failed": 0,
+              "stalled": 0},
 }
 LOCK = threading.Lock()
 ARGS = None
@@ -82,6 +89,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def stall(self):
+        with LOCK:
+            until = STATE["stall_until"]
+            if time.time() < until:
+                STATE["stats"]["stalled"] += 1
+            else:
+                until = 0
+        if until:
+            time.sleep(max(0.0, until - time.time()))
+
     def take_failure(self):
         with LOCK:
             if STATE["fail"] > 0:
@@ -113,10 +130,16 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["fail"] = int(p[len("/_fail/"):])
             return self.reply(200, "ok")
+        if p.startswith("/_stall/"):
+            with LOCK:
+                STATE["stall_until"] = time.time() + float(p[len("/_stall/"):])
+            return self.reply(200, "ok")
         if p == "/_expire_tokens":
             with LOCK:
                 STATE["tokens"].clear()
             return self.reply(200, "ok")
+        if p == "/ecs/creds" or p.startswith("/latest/meta-data/iam/security-credentials/"):
+            self.stall()
         if p == "/ecs/creds":
             if ARGS.container_token and self.headers.get("Authorization") != ARGS.container_token:
                 with LOCK:

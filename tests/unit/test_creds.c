@@ -1116,6 +1116,153 @@ test_creds_get_imds_failed_refresh_keeps_old(void **state)
     creds_provider_free(p);
 }
 
+/* A failed fetch is retried after a delay on the wall clock; a step of that clock back by an hour
+ * (NTP) must not put the retry off by an hour (issue 10 section 4). */
+static void
+test_creds_get_wall_clock_step_back_retries_now(void **state)
+{
+    struct server_fixture *s = *state;
+    struct creds_provider *p = provider(NULL, s->http);
+    const struct aws_creds *c = NULL;
+    char why[512];
+    int64_t now = wall_ms();
+
+    server_get(s, "/_fail/1", NULL);
+    assert_int_equal(creds_get(p, now, &c, why, sizeof(why)), HAF_ECREDS);
+    assert_non_null(strstr(why, "HTTP 500"));
+    /* Within the retry delay on the same clock: not asked again. */
+    assert_int_equal(creds_get(p, now + 100, &c, why, sizeof(why)), HAF_ECREDS);
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 0);
+    /* The clock steps back an hour: asked again at once. */
+    assert_int_equal(creds_get(p, now - 3600000, &c, why, sizeof(why)), HAF_OK);
+    assert_string_equal(c->source, "imds");
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 1);
+    creds_provider_free(p);
+}
+
+/* ---- creds_set_async: the chain's calls on the multi handle (http_replay.c) ---- */
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* creds_get under creds_set_async, timed: it must never wait for the network. */
+static enum haf_err
+get_nowait(struct creds_provider *p, int64_t now, const struct aws_creds **c, char *why)
+{
+    int64_t t = mono_ms();
+    enum haf_err e = creds_get(p, now, c, why, 512);
+
+    assert_true(mono_ms() - t < 200);
+    return e;
+}
+
+/* Run the multi handle until the credential call in flight is answered (at most 10 s). */
+static void
+drive_until_answered(struct server_fixture *s, struct creds_provider *p)
+{
+    int64_t end = mono_ms() + 10000;
+
+    while (creds_refreshing(p) && mono_ms() < end) {
+        assert_int_equal(http_poll(s->http, NULL, 0, 100), HAF_OK);
+        assert_int_equal(http_run(s->http), HAF_OK);
+    }
+    assert_false(creds_refreshing(p));
+}
+
+static void
+test_creds_get_async_imds_one_call_per_turn(void **state)
+{
+    struct server_fixture *s = *state;
+    struct creds_provider *p = provider(NULL, s->http);
+    const struct aws_creds *c = NULL;
+    char why[512];
+    int64_t now = wall_ms();
+    int turns = 0;
+    enum haf_err e;
+
+    assert_int_equal(creds_set_async(p, true), HAF_OK);
+    /* Nothing yet: each creds_get starts one call (token, role, credentials) and says wait. */
+    while ((e = get_nowait(p, now, &c, why)) == HAF_EAGAIN) {
+        assert_string_equal(why, "credentials are being fetched");
+        assert_true(creds_refreshing(p));
+        assert_int_equal(http_in_flight(s->http), 1);
+        drive_until_answered(s, p);
+        assert_true(++turns <= 3);
+    }
+    assert_int_equal(e, HAF_OK);
+    assert_int_equal(turns, 3);
+    assert_string_equal(c->source, "imds");
+    assert_string_equal(c->access_key_id, "ASIATEST000000000001");
+    assert_int_equal(server_get(s, "/_stats", "token_puts"), 1);
+    assert_int_equal(server_get(s, "/_stats", "role_gets"), 1);
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 1);
+    /* At the scheduled refresh the old credentials keep signing while the fetch runs (the token
+     * is cached: role and credentials, two calls). */
+    now = creds_next_refresh_ms(p);
+    for (turns = 0; strcmp(c->access_key_id, "ASIATEST000000000001") == 0; turns++) {
+        assert_int_equal(get_nowait(p, now, &c, why), HAF_OK);
+        if (creds_refreshing(p))
+            drive_until_answered(s, p);
+        assert_true(turns <= 3);
+    }
+    assert_int_equal(turns, 3);
+    assert_string_equal(c->access_key_id, "ASIATEST000000000002");
+    assert_int_equal(server_get(s, "/_stats", "token_puts"), 1);
+    assert_int_equal(server_get(s, "/_stats", "creds_gets"), 2);
+    creds_provider_free(p);
+}
+
+/* An IMDS that holds its answers: creds_get never waits; the old credentials sign until the
+ * fetch times out (1 s) and the failure is reported; once the service refused them
+ * (creds_invalidate), nothing is handed out until new ones came. */
+static void
+test_creds_get_async_stalled_imds_never_blocks(void **state)
+{
+    struct server_fixture *s = *state;
+    struct creds_provider *p = provider(NULL, s->http);
+    const struct aws_creds *c = NULL;
+    char why[512], *first;
+    int64_t now = wall_ms();
+
+    assert_int_equal(creds_set_async(p, true), HAF_OK);
+    while (get_nowait(p, now, &c, why) == HAF_EAGAIN)
+        drive_until_answered(s, p);
+    first = strdup(c->access_key_id);
+    server_get(s, "/_stall/2", NULL);
+    now = creds_next_refresh_ms(p);
+    assert_int_equal(get_nowait(p, now, &c, why), HAF_OK);
+    assert_string_equal(c->access_key_id, first);
+    assert_true(creds_refreshing(p));
+    assert_int_equal(get_nowait(p, now, &c, why), HAF_OK); /* still in flight: no second call */
+    assert_int_equal(http_in_flight(s->http), 1);
+    drive_until_answered(s, p); /* the IMDS timeout, 1 s */
+    assert_int_equal(get_nowait(p, now + 1000, &c, why), HAF_OK);
+    assert_string_equal(c->access_key_id, first);
+    assert_non_null(strstr(why, "imds"));
+    assert_false(creds_refreshing(p));
+    /* Refused by the service (once the IMDS answers again): wait for new ones, signing
+     * nothing. */
+    sleep(2);
+    creds_invalidate(p);
+    assert_int_equal(get_nowait(p, now + 2000, &c, why), HAF_EAGAIN);
+    assert_true(creds_refreshing(p));
+    for (int i = 0; i < 10 && get_nowait(p, now + 2000, &c, why) != HAF_OK; i++) {
+        assert_string_equal(why, "credentials are being fetched");
+        drive_until_answered(s, p);
+    }
+    assert_int_equal(get_nowait(p, now + 2000, &c, why), HAF_OK);
+    assert_string_not_equal(c->access_key_id, first);
+    assert_true(server_get(s, "/_stats", "stalled") >= 1);
+    free(first);
+    creds_provider_free(p);
+}
+
 /* Credentials that live 4 s, asked for over ~10 s of real time: refreshed, never failing. */
 static void
 test_creds_get_imds_refreshes_short_lived_for_real(void **state)
@@ -1404,6 +1551,12 @@ main(void)
                                         server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_failed_refresh_keeps_old, server_setup,
                                         server_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_wall_clock_step_back_retries_now,
+                                        server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_async_imds_one_call_per_turn, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_creds_get_async_stalled_imds_never_blocks,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_get_imds_refreshes_short_lived_for_real,
                                         server_setup_short, server_teardown),
         cmocka_unit_test_setup_teardown(test_creds_imds_region_and_instance_id, server_setup,

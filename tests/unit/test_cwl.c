@@ -1073,6 +1073,141 @@ test_cwl_put_log_events_submit_after_client_free(void **state)
     rig_close(&r);
 }
 
+/* ---- asynchronous create and read-back (cwl_async.c) ---- */
+
+struct page_rec {
+    int calls;
+    struct cwl_result res;
+    enum haf_err err;
+    char next[64];
+    bool has_next;
+};
+
+static void
+on_page(void *arg, const struct cwl_result *res, enum haf_err err, const char *next)
+{
+    struct page_rec *p = arg;
+
+    p->calls++;
+    p->res = *res;
+    p->err = err;
+    p->has_next = next != NULL;
+    snprintf(p->next, sizeof(p->next), "%s", next ? next : "");
+}
+
+static void
+test_cwl_create_submit_sends_body_without_blocking(void **state)
+{
+    struct rig r;
+    struct put_rec a = {0}, b = {0}, c = {0};
+    char why[256];
+
+    (void)state;
+    rig_open(&r, "reflect-body");
+    assert_int_equal(
+        cwl_create_log_group_submit(r.cwl, "/haf/g", NULL, 3000, on_put, &a, why, sizeof(why)),
+        HAF_OK);
+    assert_int_equal(
+        cwl_create_log_stream_submit(r.cwl, "/haf/g", "s1", 3000, on_put, &b, why, sizeof(why)),
+        HAF_OK);
+    assert_int_equal(
+        cwl_put_retention_policy_submit(r.cwl, "/haf/g", 30, 3000, on_put, &c, why, sizeof(why)),
+        HAF_OK);
+    /* Submitted, not answered: nothing waited for the server. */
+    assert_int_equal(http_in_flight(r.http), 3);
+    assert_int_equal(a.calls + b.calls + c.calls, 0);
+    drive(r.http, 10000);
+    assert_int_equal(a.calls, 1);
+    assert_string_equal(a.res.message, "{\"logGroupName\":\"/haf/g\"}");
+    assert_int_equal(b.calls, 1);
+    assert_string_equal(b.res.message, "{\"logGroupName\":\"/haf/g\",\"logStreamName\":\"s1\"}");
+    assert_int_equal(c.calls, 1);
+    assert_string_equal(c.res.message, "{\"logGroupName\":\"/haf/g\",\"retentionInDays\":30}");
+    /* Refused before anything is sent: done is not called. */
+    assert_int_equal(
+        cwl_create_log_stream_submit(r.cwl, "bad\xff", "s", 3000, on_put, &b, why, sizeof(why)),
+        HAF_EINVAL);
+    assert_int_equal(
+        cwl_put_retention_policy_submit(r.cwl, "/haf/g", 0, 3000, on_put, &c, why, sizeof(why)),
+        HAF_EINVAL);
+    assert_int_equal(http_in_flight(r.http), 0);
+    assert_int_equal(b.calls + c.calls, 2);
+    rig_close(&r);
+}
+
+/* The events (first member: collect() sees a struct collected) and the page's outcome. */
+struct page_read {
+    struct collected got;
+    struct page_rec pg;
+};
+
+static int
+collect_page(void *ctx, const struct cwl_read_event *ev)
+{
+    return collect(&((struct page_read *)ctx)->got, ev);
+}
+
+static void
+on_page_read(void *arg, const struct cwl_result *res, enum haf_err err, const char *next)
+{
+    on_page(&((struct page_read *)arg)->pg, res, err, next);
+}
+
+static void
+test_cwl_get_log_events_page_submit_pages(void **state)
+{
+    struct rig r;
+    struct page_read pr;
+    char token[64] = "";
+    int pages = 0;
+
+    (void)state;
+    memset(&pr, 0, sizeof(pr));
+    rig_open(&r, "pages");
+    /* Page after page, each asked for with the token of the answer to the last (readback.c),
+     * until the token repeats or is absent. */
+    do {
+        pr.pg.calls = 0;
+        assert_int_equal(cwl_get_log_events_page_submit(r.cwl, "/haf/g", "s", 0, 0, 0,
+                                                        pages ? token : NULL, 3000, collect_page,
+                                                        on_page_read, &pr, NULL, 0),
+                         HAF_OK);
+        drive(r.http, 10000);
+        assert_int_equal(pr.pg.calls, 1);
+        assert_int_equal(pr.pg.err, HAF_OK);
+        assert_int_equal(pr.pg.res.cls, CWL_OK);
+        snprintf(token, sizeof(token), "%s", pr.pg.next);
+        assert_true(++pages < 20);
+    } while (pr.pg.has_next);
+    assert_int_equal(pr.got.n, 6);
+    for (int i = 0; i < 6; i++) {
+        char want[8];
+        snprintf(want, sizeof(want), "e%d", i + 1);
+        assert_string_equal(pr.got.msg[i], want);
+    }
+    rig_close(&r);
+    /* A 200 that is not a GetLogEvents document, and an error answer. */
+    memset(&pr, 0, sizeof(pr));
+    rig_open(&r, "json");
+    assert_int_equal(cwl_get_log_events_page_submit(r.cwl, "/haf/g", "s", 0, 0, 0, NULL, 3000,
+                                                    collect_page, on_page_read, &pr, NULL, 0),
+                     HAF_OK);
+    drive(r.http, 10000);
+    assert_int_equal(pr.pg.err, HAF_EPARSE);
+    assert_false(pr.pg.has_next);
+    rig_close(&r);
+    memset(&pr, 0, sizeof(pr));
+    rig_open(&r, "cwl/ResourceNotFoundException");
+    assert_int_equal(cwl_get_log_events_page_submit(r.cwl, "/haf/g", "s", 0, 0, 0, NULL, 3000,
+                                                    collect_page, on_page_read, &pr, NULL, 0),
+                     HAF_OK);
+    drive(r.http, 10000);
+    assert_int_equal(pr.pg.err, HAF_OK);
+    assert_int_equal(pr.pg.res.cls, CWL_NOT_FOUND);
+    assert_int_equal(pr.got.n, 0);
+    rig_close(&r);
+}
+
 static void
 test_cwl_put_log_events_submit_rejects_bad_args(void **state)
 {
@@ -1318,6 +1453,8 @@ main(void)
         cmocka_unit_test(test_cwl_get_newest_events_skips_empty_pages),
         cmocka_unit_test(test_cwl_get_log_events_bounded_pages),
         cmocka_unit_test(test_cwl_get_log_events_errors),
+        cmocka_unit_test(test_cwl_create_submit_sends_body_without_blocking),
+        cmocka_unit_test(test_cwl_get_log_events_page_submit_pages),
         cmocka_unit_test(test_cwl_put_log_events_submit_completes),
         cmocka_unit_test(test_cwl_put_log_events_submit_after_client_free),
         cmocka_unit_test(test_cwl_put_log_events_submit_rejects_bad_args),

@@ -125,6 +125,57 @@ test_stream_deadline_empty_and_sending_never(void **state)
     rig_close(&r);
 }
 
+/* A stream with a request of its own in flight (create, read-back page, PutLogEvents) has no
+ * deadline: the answer wakes the loop. */
+static void
+test_stream_deadline_busy_states_never(void **state)
+{
+    static const enum stream_state busy[] = {STREAM_CREATING_GROUP, STREAM_CREATING_STREAM,
+                                             STREAM_READING_BACK, STREAM_SENDING};
+    struct rig r;
+
+    (void)state;
+    rig_open(&r);
+    add_event(&r, r.d.wall_ms);
+    for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+        stream_set_state(r.st, busy[i]);
+        assert_true(stream_busy(r.st));
+        assert_true(stream_deadline(r.st, r.d.now_ms, true) == DEADLINE_NEVER);
+        assert_string_not_equal(stream_state_str(busy[i]), "UNKNOWN");
+    }
+    stream_set_state(r.st, STREAM_VERIFY);
+    assert_false(stream_busy(r.st));
+    assert_true(stream_deadline(r.st, r.d.now_ms, true) == r.d.now_ms);
+    rig_close(&r);
+}
+
+/* WAIT_CREDS goes back to where the stream was; a read-back still pending is remembered. */
+static void
+test_stream_wait_creds_resumes(void **state)
+{
+    struct rig r;
+
+    (void)state;
+    rig_open(&r);
+    add_event(&r, r.d.wall_ms);
+    stream_set_state(r.st, STREAM_VERIFY);
+    stream_wait_creds(r.st);
+    assert_int_equal(r.st->state, STREAM_WAIT_CREDS);
+    assert_int_equal(r.st->resume, STREAM_VERIFY);
+    assert_true(stream_verify_pending(r.st));
+    assert_false(stream_busy(r.st));
+    assert_string_equal(stream_state_str(STREAM_WAIT_CREDS), "WAIT_CREDS");
+    /* No fetch running (no provider here): due as the stream would be. */
+    assert_true(stream_deadline(r.st, r.d.now_ms, true) == r.d.now_ms);
+    stream_wait_creds(r.st); /* again: still resumes VERIFY */
+    assert_int_equal(r.st->resume, STREAM_VERIFY);
+    stream_set_state(r.st, STREAM_SENDING);
+    stream_wait_creds(r.st);
+    assert_int_equal(r.st->resume, STREAM_READY);
+    assert_false(stream_verify_pending(r.st));
+    rig_close(&r);
+}
+
 static void
 test_stream_deadline_open_batch_waits_flush_interval(void **state)
 {
@@ -237,6 +288,8 @@ main(void)
         cmocka_unit_test(test_stream_set_state_changes_only_the_state),
         cmocka_unit_test(test_stream_state_after_answer_each_class),
         cmocka_unit_test(test_stream_deadline_empty_and_sending_never),
+        cmocka_unit_test(test_stream_deadline_busy_states_never),
+        cmocka_unit_test(test_stream_wait_creds_resumes),
         cmocka_unit_test(test_stream_deadline_open_batch_waits_flush_interval),
         cmocka_unit_test(test_stream_deadline_closed_batch_goes_at_once),
         cmocka_unit_test(test_deliver_retry_delay_invalid_sequence_token_backs_off),
