@@ -10,6 +10,7 @@ SUDO=""
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
       libcmocka-dev libssl-dev clang clang-format libclang-rt-dev curl python3 procps
       groff-base man-db systemd dpkg-dev file rpm)
+pkgs+=(faketime) # tests/integration/daemon_clock_step.sh: the wall clock stepped back
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 /*
  * audit_parse.c: the incremental CloudHSM audit-entry parser (interface and rules in audit.h; the
- * format in reference/cloudhsm-audit-format.md).
+ * format in docs/audit-format.md).
  *
  * How it works. Bytes are cut into lines at '\n'. A line that lies whole inside the fed chunk is
  * processed straight from the caller's memory; only a line split across feeds is copied into

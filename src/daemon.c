@@ -369,6 +369,7 @@ daemon_setup(struct daemon *d)
         log_warnx("watching files: %s", haf_err_str(e));
     if (tail_fd(d->tail) < 0)
         log_notice("inotify unavailable; polling the sources every %d ms", TAIL_POLL_INTERVAL_MS);
+    recover_checkpoints(d);
     state_prune(d);
     log_info("watching %zu files for %zu sources", tail_file_count(d->tail), d->cfg->n_sources);
     return HAF_OK;
@@ -649,7 +650,7 @@ daemon_main(const struct daemon_opts *opts)
         d.reload_requested = false;
         log_notice("reloaded configuration %s", opts->config_path);
     }
-    if (rc == 0 && opts->once && d.failed)
+    if (rc == 0 && opts->once && (d.failed || d.incomplete))
         rc = EXIT_RUNTIME;
     stats_log(&d.stats);
     if (rc != 0 && d.tail != NULL)

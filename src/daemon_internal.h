@@ -210,7 +210,9 @@ struct daemon {
     bool warned_save;
     bool tearing_down;
     uint64_t open_counter;
-    size_t warned_pending; /* files matched but not followed, as last logged */
+    size_t warned_pending;    /* files matched but not followed, as last logged */
+    const char *adopt_origin; /* during tail_adopt: the checkpoint's path (recover.c) */
+    bool incomplete;          /* --once: a file was lost; exit non-zero after delivering */
     uint64_t read_turn;
 };
 
@@ -239,11 +241,15 @@ void queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span 
                    const struct haf_entry *e, bool has_seq);
 void queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int64_t ts,
                   enum seq_verdict v, const struct seq_gap *gap);
+void queue_file_lost(struct daemon *d, struct file_rt *f, const struct ckpt_file *cf);
 
 /* ---- reader.c */
 uint64_t reader_on_tail_open(void *ctx, struct tail_file *tf);
 void reader_on_tail_truncate(void *ctx, struct tail_file *tf);
 void reader_on_tail_close(void *ctx, struct tail_file *tf);
+struct file_rt *file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src,
+                         struct stream *st);
+void file_checkpoint(struct daemon *d, struct file_rt *f);
 void file_free(struct daemon *d, struct file_rt *f);
 void file_ack(struct daemon *d, uint32_t id, uint64_t src_end);
 bool file_unfinished(const struct file_rt *f);
@@ -259,6 +265,9 @@ void stream_head_done(struct daemon *d, struct stream *st);
 void stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms);
 int64_t deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls);
 void send_due(struct daemon *d);
+
+/* ---- recover.c */
+void recover_checkpoints(struct daemon *d);
 
 /* ---- readback.c */
 struct readback_event {

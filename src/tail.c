@@ -927,6 +927,33 @@ out:
     return err;
 }
 
+enum haf_err
+tail_adopt(struct tail *t, const char *path, size_t source_idx)
+{
+    struct tglob g = {.wd = -1, .source_idx = source_idx};
+    struct stat st;
+    struct tfile *f;
+    enum haf_err err;
+
+    if (t == NULL || path == NULL)
+        return HAF_EINVAL;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return HAF_ENOTFOUND;
+    if (idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
+        return HAF_OK; /* followed already */
+    err = file_open(t, &g, path);
+    if (err != HAF_OK)
+        return err;
+    f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (f == NULL)
+        return HAF_ENOTFOUND; /* replaced since our stat, or no descriptor left */
+    /* No glob matches it: read it to its end, then release it, as a file renamed away. */
+    f->pub.draining = true;
+    f->eof_since_ms = -1;
+    f->dirty = true;
+    return HAF_OK;
+}
+
 int
 tail_fd(const struct tail *t)
 {
