@@ -339,12 +339,15 @@ stream_setup(struct daemon *d, struct stream *st)
         log_info("created log stream %s/%s", st->group, st->name);
     return true;
 fail:
+    /* Nothing classified (no credentials, a name the client refused): say what, not "ok". */
     log_err("%s/%s: cannot create the log group or stream: %s %s (HTTP %ld); will retry", st->group,
-            st->name, res.error_type[0] ? res.error_type : cwl_class_str(res.cls), res.message,
-            res.status);
+            st->name,
+            e != HAF_OK         ? haf_err_str(e)
+            : res.error_type[0] ? res.error_type
+                                : cwl_class_str(res.cls),
+            res.message, res.status);
     if (res.cls < 16)
         d->stats.errors_by_class[res.cls]++;
-    /* Nothing classified (no credentials, a name the client refused): retry as a fault. */
     deliver_retry(d, st, e == HAF_OK ? res.cls : CWL_RETRY);
     return false;
 }
