@@ -17,27 +17,7 @@ haf_extra_cleanup() {
     [ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null && wait "$LISTENER_PID" 2>/dev/null
     front_stop
 }
-python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import os, socket, struct, sys, time
-path, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-deadline = time.time() + 60
-with open(out, "a", buffering=1) as f:
-    while time.time() < deadline:
-        s.settimeout(1)
-        try:
-            msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-        except socket.timeout:
-            continue
-        pid = 0
-        for level, typ, data in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
-                pid = struct.unpack("iII", data[:12])[0]
-        for line in msg.decode().split("\n"):
-            f.write("%.3f %d %s\n" % (time.time(), pid, line))
-PY
+python3 "$HAF_SOURCE_DIR/tests/tools/notify_listener.py" "$T/notify.sock" "$T/notify.log" 60 &
 LISTENER_PID=$!
 for _ in $(seq 1 50); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
 [ -S "$T/notify.sock" ] || haf_fail "listener did not start"

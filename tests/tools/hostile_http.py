@@ -74,6 +74,19 @@ def respond(sock, status, reason, body, ctype="application/json", extra=None, le
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
 
 
+def skew_answer(sock, ahead_s):
+    """400 InvalidSignatureException "Signature expired" with a Date ahead_s seconds ahead."""
+    ahead = formatdate(time.time() + ahead_s, usegmt=True)
+    body_out = json.dumps({
+        "__type": "InvalidSignatureException",
+        "message": "Signature expired: 20160504T004903Z is now earlier than "
+                   "20160504T005133Z (20160504T005633Z - 5 min.)"})
+    sock.sendall((
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
+    ).encode())
+
+
 def read_request(sock, buf):
     """Returns (method, path, headers, body, rest) or None when the client closed."""
     while b"\r\n\r\n" not in buf:
@@ -228,25 +241,9 @@ class Handler(socketserver.BaseRequestHandler):
             msg = json.dumps({k: headers[k][0] for k in pick if k in headers}, sort_keys=True)
             respond(sock, 400, "Bad Request", json.dumps({"__type": "Reflect", "message": msg}))
         elif path == "/skew":
-            ahead = formatdate(time.time() + 3600, usegmt=True)
-            body_out = json.dumps({
-                "__type": "InvalidSignatureException",
-                "message": "Signature expired: 20160504T004903Z is now earlier than "
-                           "20160504T005133Z (20160504T005633Z - 5 min.)"})
-            sock.sendall((
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
-            ).encode())
+            skew_answer(sock, 3600)
         elif path == "/skew-far":
-            ahead = formatdate(time.time() + 10 * 365 * 86400, usegmt=True)
-            body_out = json.dumps({
-                "__type": "InvalidSignatureException",
-                "message": "Signature expired: 20160504T004903Z is now earlier than "
-                           "20160504T005133Z (20160504T005633Z - 5 min.)"})
-            sock.sendall((
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
-            ).encode())
+            skew_answer(sock, 10 * 365 * 86400)
         elif path == "/events-nul":
             events = [] if b"nextToken" in (body or b"") else [
                 {"timestamp": 1000, "message": "a\u0000b", "ingestionTime": 1000}]
