@@ -166,6 +166,8 @@ struct file_rt {
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
     uint64_t skipped;      /* entries skipped as replays */
+    bool at_eof;           /* the last read found no new bytes */
+    bool let_go;           /* released by us (--once), not by the tail: still at its path */
 };
 
 struct daemon {
@@ -256,6 +258,7 @@ bool file_unfinished(const struct file_rt *f);
 void read_files(struct daemon *d);
 void flush_idle_entries(struct daemon *d, bool at_eof);
 int64_t reader_deadline(struct daemon *d);
+void reader_once_release(struct daemon *d);
 
 /* ---- deliver.c */
 void state_set_inflight(struct daemon *d, struct stream *st, bool inflight);

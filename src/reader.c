@@ -115,7 +115,8 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
                            .fp = f->fp,
                            .offset = f->acked,
                            .updated_ms = d->wall_ms,
-                           .done = f->pending == 0 && file_spent(f) && !d->tearing_down};
+                           .done =
+                               f->pending == 0 && file_spent(f) && !d->tearing_down && !f->let_go};
 
     if (f->superseded)
         return;
@@ -412,7 +413,10 @@ reader_on_tail_close(void *ctx, struct tail_file *tf)
     tf->user = NULL;
     if (d->tearing_down)
         return; /* daemon_teardown frees it */
-    log_info("%s: released (rotated away or deleted, read to the end)", f->path);
+    if (f->let_go)
+        log_info("%s: read to the end and delivered; closed to make room (--once)", f->path);
+    else
+        log_info("%s: released (rotated away or deleted, read to the end)", f->path);
     /* The file is gone or rotated away and drained: complete what it held, now or, when bytes of
      * it still wait for room in its stream, once read_files has parsed them. */
     if (!d->stopping && f->carry.len == 0 && stream_accepting(f->st) &&
@@ -473,6 +477,7 @@ file_read(struct daemon *d, struct file_rt *f)
                 log_warn("%s: read error", tf->path);
                 break;
             }
+            f->at_eof = got == 0;
             if (got == 0)
                 return true;
             /* Truncated in place (on_truncate ran inside tail_read): the bytes are the new
@@ -618,4 +623,27 @@ reader_deadline(struct daemon *d)
         t = due < t ? due : t;
     }
     return t;
+}
+
+/* --once with more matched files than it may open at once: close the files read to their end
+ * and delivered, so the tail opens the pending ones (their checkpoints are not marked done: the
+ * files are still at their paths). */
+void
+reader_once_release(struct daemon *d)
+{
+    struct tail_stats ts;
+
+    tail_get_stats(d->tail, &ts);
+    if (!d->opts->once || ts.files_pending == 0)
+        return;
+    for (size_t i = 0; i < d->n_files; i++) {
+        struct file_rt *f = d->files[i];
+
+        if (f == NULL || f->tf == NULL || !f->at_eof || f->pending > 0 || f->carry.len > 0 ||
+            audit_parser_pending(f->parser))
+            continue;
+        f->let_go = true;
+        if (tail_let_go(d->tail, f->tf) != HAF_OK)
+            f->let_go = false;
+    }
 }
