@@ -9,6 +9,7 @@
  *   stream.c    per-stream batch ring, queueing events, the delivery state and its deadline
  *   deliver.c   sending, answers, retries, the in-flight markers and the state save
  *   readback.c  reading a stream back after an unknown outcome; matching is a pure function
+ *   recover.c   at start: checkpointed files rotated out of the glob, found again or reported
  *
  * Time: one monotonic clock for every timer, one wall clock for what CloudWatch sees. Both are
  * read once per loop turn (daemon_clock_read) into struct daemon and passed down from there;

@@ -169,6 +169,61 @@ report_lost(struct daemon *d, const struct ckpt_file *cf, size_t src_idx)
     queue_file_lost(d, f, cf);
 }
 
+/* Rotated files of the same family that no checkpoint knows: created and rotated away while we
+ * were not running (two rotations in one outage). In the found file's directory, a regular file
+ * whose name starts with the checkpoint's base name, that no glob matches, that is neither
+ * followed nor checkpointed, and that is not older than the found file, is adopted as well (from
+ * its start: entries delivered already are recognised as replays), into the same stream; files
+ * are read oldest first, so the stream keeps sequence order. */
+static void
+adopt_successors(struct daemon *d, const struct ckpt_file *cf, const char *found, size_t idx)
+{
+    const char *base = strrchr(cf->path, '/');
+    const char *slash = strrchr(found, '/');
+    struct stat fst;
+    struct buf dir, path;
+    DIR *dp;
+    struct dirent *de;
+    size_t n = 0, tmp;
+
+    if (base == NULL || slash == NULL || stat(found, &fst) != 0)
+        return;
+    base++;
+    buf_init(&dir, 1 << 16);
+    buf_init(&path, 1 << 16);
+    if (buf_add(&dir, found, slash == found ? 1 : (size_t)(slash - found)) != HAF_OK ||
+        (dp = opendir(buf_cstr(&dir))) == NULL) {
+        buf_clean_up(&dir);
+        buf_clean_up(&path);
+        return;
+    }
+    while (n++ < RECOVER_MAX_DIRENTS && (de = readdir(dp)) != NULL) {
+        struct stat st;
+
+        if (strncmp(de->d_name, base, strlen(base)) != 0)
+            continue;
+        buf_reset(&path);
+        if (buf_addf(&path, "%s/%s", buf_cstr(&dir), de->d_name) != HAF_OK ||
+            stat(buf_cstr(&path), &st) != 0 || !S_ISREG(st.st_mode) ||
+            source_for(d, buf_cstr(&path), &tmp) != NULL ||
+            followed(d, (uint64_t)st.st_dev, (uint64_t)st.st_ino) ||
+            ckpt_find_file(&d->state, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL ||
+            st.st_mtim.tv_sec < fst.st_mtim.tv_sec ||
+            (st.st_mtim.tv_sec == fst.st_mtim.tv_sec && st.st_mtim.tv_nsec < fst.st_mtim.tv_nsec))
+            continue;
+        log_notice("%s: %s was created and rotated away while we were not running: reading it "
+                   "into the same stream",
+                   cf->path, buf_cstr(&path));
+        d->adopt_origin = cf->path;
+        if (tail_adopt(d->tail, buf_cstr(&path), idx) != HAF_OK)
+            log_warnx("%s: cannot follow %s now", cf->path, buf_cstr(&path));
+        d->adopt_origin = NULL;
+    }
+    (void)closedir(dp);
+    buf_clean_up(&dir);
+    buf_clean_up(&path);
+}
+
 void
 recover_checkpoints(struct daemon *d)
 {
@@ -179,13 +234,18 @@ recover_checkpoints(struct daemon *d)
         /* A copy: adopting and reporting write checkpoints (the array may move). */
         struct ckpt_file cf = d->state.files[i];
         uint64_t size = 0;
-        size_t idx = 0;
+        size_t idx = 0, found_idx;
+        bool got;
 
         if (cf.done || followed(d, cf.dev, cf.ino) || source_for(d, cf.path, &idx) == NULL)
             continue;
         cf.path = xstrdup(cf.path);
-        if (!find_file(d, &cf, &found, &size)) {
+        got = find_file(d, &cf, &found, &size);
+        if (!got) {
             report_lost(d, &cf, idx);
+        } else if (source_for(d, buf_cstr(&found), &found_idx) != NULL) {
+            /* Still matched by a glob (waiting for a free descriptor, or renamed within the
+             * glob): the tail follows it, now or when there is room. */
         } else if (size <= cf.offset) {
             /* Rotated away after its last byte was acknowledged: nothing is owed. */
             struct ckpt_file *cur = ckpt_find_file(&d->state, cf.dev, cf.ino);
@@ -202,6 +262,8 @@ recover_checkpoints(struct daemon *d)
                           buf_cstr(&found));
             d->adopt_origin = NULL;
         }
+        if (got && source_for(d, buf_cstr(&found), &found_idx) == NULL)
+            adopt_successors(d, &cf, buf_cstr(&found), idx);
         free(cf.path);
     }
     buf_clean_up(&found);
