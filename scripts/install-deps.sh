@@ -14,7 +14,7 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev libya
 pkgs+=(zlib1g-dev)
 # jq: the report and moto tests read JSON documents with it.
 pkgs+=(jq)
-pkgs+=(faketime) # reliability_wallclock: the wall clock stepped under a running daemon
+pkgs+=(faketime) # reliability_wallclock, daemon_clock_step: the wall clock stepped
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@
  * Format (version 1):
  *   {"version":1,
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
- *              "offset":"4096","updated_ms":1700000000000}],
+ *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
  *                "sequence_no":"5","inflight":false}]}
  * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
@@ -268,6 +268,8 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
         bad |= json_object_set_new(o, "fp", json_string(fp));
         bad |= ckpt_put_u64(o, "offset", f->offset);
         bad |= json_object_set_new(o, "updated_ms", json_integer(f->updated_ms));
+        if (f->done) /* written only when set: state files without it read as before */
+            bad |= json_object_set_new(o, "done", json_true());
         bad |= json_array_append_new(files, o); /* steals o */
         if (bad)
             goto out;
@@ -419,8 +421,8 @@ ckpt_unknown_key(const json_t *o, const char *const *allowed)
 static enum haf_err
 ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
 {
-    static const char *const keys[] = {"path", "path_hex", "dev",        "ino", "fp_len",
-                                       "fp",   "offset",   "updated_ms", NULL};
+    static const char *const keys[] = {"path", "path_hex", "dev",        "ino",  "fp_len",
+                                       "fp",   "offset",   "updated_ms", "done", NULL};
     const json_t *v;
     const char *fp;
     json_int_t fp_len;
@@ -457,6 +459,10 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
         return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer 0..%lld", i,
                          (long long)CKPT_MAX_TIME_MS);
     f->updated_ms = json_integer_value(v);
+    v = json_object_get(o, "done");
+    if (v != NULL && !json_is_boolean(v))
+        return ckpt_fail(msg, "files[%zu]: done must be true or false", i);
+    f->done = json_is_true(v);
     f->path = ckpt_get_text(o, "path", false);
     if (f->path == NULL)
         return ckpt_fail(msg, "files[%zu]: path must be a non-empty string without NUL", i);

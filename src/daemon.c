@@ -441,6 +441,7 @@ daemon_setup(struct daemon *d)
         log_warnx("watching files: %s", haf_err_str(e));
     if (tail_fd(d->tail) < 0)
         log_notice("inotify unavailable; polling the sources every %d ms", TAIL_POLL_INTERVAL_MS);
+    recover_checkpoints(d);
     state_prune(d);
     log_info("watching %zu files for %zu sources", tail_file_count(d->tail), d->cfg->n_sources);
     return HAF_OK;
@@ -522,9 +523,10 @@ any_in_flight(struct daemon *d)
     return false;
 }
 
-/* --once is done when every followed file was read and delivered. It fails rather than hang or
- * claim success: state saves failing count as attempts (ONCE_MAX_ATTEMPTS), and files that matched
- * but were never followed (beyond the open-file limit) make the run incomplete. */
+/* --once is done when every matched file was read and delivered (files beyond the open-file limit
+ * are opened as delivered ones are closed). It fails rather than hang or claim success: state
+ * saves failing count as attempts (ONCE_MAX_ATTEMPTS), and matched files it cannot open at all
+ * make the run incomplete. */
 static bool
 once_done(struct daemon *d)
 {
@@ -540,10 +542,14 @@ once_done(struct daemon *d)
     if (tail_next_readable(d->tail, NULL) != NULL || !all_idle(d) || any_pending_parser(d))
         return false;
     tail_get_stats(d->tail, &ts);
+    /* Files read and delivered are closed to make room (reader_once_release): the pending ones
+     * are opened at the next turn, unless not one file can be opened at all. */
+    if (ts.files_pending > 0 && tail_file_count(d->tail) > 0)
+        return false;
     if (ts.files_pending > 0) {
-        log_err("%zu matched files were not read (--once follows %zu files at once: the open-file "
+        log_err("%zu matched files were not read (--once could not open them: the open-file "
                 "limit); run again, or raise LimitNOFILE",
-                ts.files_pending, ts.files_open);
+                ts.files_pending);
         d->failed = true;
     }
     return true;
@@ -581,6 +587,7 @@ daemon_loop(struct daemon *d)
                 tail_quiet_until_ms = d->now_ms + READ_COALESCE_MS;
             at_eof = d->opts->once && tail_next_readable(d->tail, NULL) == NULL;
             flush_idle_entries(d, at_eof);
+            reader_once_release(d);
         }
         if (!d->reload_requested)
             send_due(d);
@@ -789,7 +796,7 @@ daemon_main(const struct daemon_opts *opts)
         d.reload_requested = false;
         log_notice("reloaded configuration %s", opts->config_path);
     }
-    if (rc == 0 && opts->once && d.failed)
+    if (rc == 0 && opts->once && (d.failed || d.incomplete))
         rc = EXIT_RUNTIME;
     stats_log(&d.stats);
     if (rc != 0)

@@ -9,6 +9,7 @@
  *   stream.c    per-stream batch ring, queueing events, the delivery state and its deadline
  *   deliver.c   sending, answers, retries, the in-flight markers and the state save
  *   readback.c  reading a stream back after an unknown outcome; matching is a pure function
+ *   recover.c   at start: checkpointed files rotated out of the glob, found again or reported
  *
  * Time: one monotonic clock for every timer, one wall clock for what CloudWatch sees. Both are
  * read once per loop turn (daemon_clock_read) into struct daemon and passed down from there;
@@ -190,6 +191,8 @@ struct file_rt {
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
     uint64_t skipped;      /* entries skipped as replays */
+    bool at_eof;           /* the last read found no new bytes */
+    bool let_go;           /* released by us (--once), not by the tail: still at its path */
 };
 
 struct daemon {
@@ -243,6 +246,8 @@ struct daemon {
      * glob with thousands of unreadable files is only counted in STATUS=). */
     char *warned_access[256];
     size_t n_warned_access;
+    const char *adopt_origin; /* during tail_adopt: the checkpoint's path (recover.c) */
+    bool incomplete;          /* --once: a file was lost; exit non-zero after delivering */
     uint64_t read_turn;
 };
 
@@ -273,18 +278,23 @@ void queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span 
                    const struct haf_entry *e, bool has_seq);
 void queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int64_t ts,
                   enum seq_verdict v, const struct seq_gap *gap);
+void queue_file_lost(struct daemon *d, struct file_rt *f, const struct ckpt_file *cf);
 
 /* ---- reader.c */
 uint64_t reader_on_tail_open(void *ctx, struct tail_file *tf);
 void reader_on_tail_truncate(void *ctx, struct tail_file *tf);
 void reader_on_tail_close(void *ctx, struct tail_file *tf);
 void reader_on_link_refused(void *ctx, const char *path);
+struct file_rt *file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src,
+                         struct stream *st);
+void file_checkpoint(struct daemon *d, struct file_rt *f);
 void file_free(struct daemon *d, struct file_rt *f);
 void file_ack(struct daemon *d, uint32_t id, uint64_t src_end);
 bool file_unfinished(const struct file_rt *f);
 void read_files(struct daemon *d);
 void flush_idle_entries(struct daemon *d, bool at_eof);
 int64_t reader_deadline(struct daemon *d);
+void reader_once_release(struct daemon *d);
 
 /* ---- deliver.c */
 void state_set_inflight(struct daemon *d, struct stream *st, bool inflight);
@@ -295,6 +305,9 @@ void stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms
 int64_t deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls);
 void deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls);
 void send_due(struct daemon *d);
+
+/* ---- recover.c */
+void recover_checkpoints(struct daemon *d);
 
 /* ---- readback.c */
 struct readback_event {

@@ -43,7 +43,7 @@ file_age_key(struct daemon *d, const struct tail_file *tf)
     return (us << 12) | (++d->open_counter & 0xfff);
 }
 
-static struct file_rt *
+struct file_rt *
 file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src, struct stream *st)
 {
     struct audit_parser_opts popts = {0};
@@ -96,8 +96,18 @@ file_free(struct daemon *d, struct file_rt *f)
     free(f);
 }
 
-/* The file's checkpoint changed: record it in the state (saved before the next send). */
-static void
+/* Released by the tail (or superseded by a truncation) with nothing of it left to parse. */
+static bool
+file_spent(const struct file_rt *f)
+{
+    return f->tf == NULL &&
+           (f->superseded || (f->carry.len == 0 && !audit_parser_pending(f->parser)));
+}
+
+/* The file's checkpoint changed: record it in the state (saved before the next send). A file
+ * released by the tail whose every event is acknowledged is marked done: nothing of it is owed,
+ * so a restart does not look for it (recover.c). */
+void
 file_checkpoint(struct daemon *d, struct file_rt *f)
 {
     struct ckpt_file cf = {.path = f->path,
@@ -105,7 +115,9 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
                            .ino = f->ino,
                            .fp = f->fp,
                            .offset = f->acked,
-                           .updated_ms = d->wall_ms};
+                           .updated_ms = d->wall_ms,
+                           .done =
+                               f->pending == 0 && file_spent(f) && !d->tearing_down && !f->let_go};
 
     if (f->superseded)
         return;
@@ -114,14 +126,6 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
     if (ckpt_set_file(&d->state, &cf) != HAF_OK)
         fatal("out of memory");
     d->state_dirty = true;
-}
-
-/* Released by the tail (or superseded by a truncation) with nothing of it left to parse. */
-static bool
-file_spent(const struct file_rt *f)
-{
-    return f->tf == NULL &&
-           (f->superseded || (f->carry.len == 0 && !audit_parser_pending(f->parser)));
 }
 
 /* Account one acknowledged (or otherwise finished) event of file `id`. */
@@ -355,9 +359,12 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     struct daemon *d = ctx;
     const struct config_source *src = source_of(d, tf->source_idx);
     struct ckpt_file *cf = ckpt_find_file(&d->state, tf->dev, tf->ino);
+    /* A file found again after a rotation while we were not running keeps its old name for its
+     * stream and checkpoint (recover.c), so it drains into the same stream. */
+    const char *name_path = d->adopt_origin ? d->adopt_origin : tf->path;
     struct streamname_values names = {.hostname = d->hostname,
                                       .instance_id = d->instance_id,
-                                      .path = tf->path,
+                                      .path = name_path,
                                       .hsm_id = src->hsm_id};
     struct buf name;
     struct stream *st;
@@ -372,6 +379,10 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     buf_clean_up(&name);
     f = file_new(d, tf, src, st);
     tf->user = f;
+    if (d->adopt_origin != NULL) {
+        free(f->path);
+        f->path = xstrdup(d->adopt_origin);
+    }
 
     if (cf != NULL && checkpoint_matches(tf, cf) && stat(tf->path, &sb) == 0 &&
         cf->offset <= (uint64_t)sb.st_size) {
@@ -440,7 +451,10 @@ reader_on_tail_close(void *ctx, struct tail_file *tf)
     tf->user = NULL;
     if (d->tearing_down)
         return; /* daemon_teardown frees it */
-    log_info("%s: released (rotated away or deleted, read to the end)", f->path);
+    if (f->let_go)
+        log_info("%s: read to the end and delivered; closed to make room (--once)", f->path);
+    else
+        log_info("%s: released (rotated away or deleted, read to the end)", f->path);
     /* The file is gone or rotated away and drained: complete what it held, now or, when bytes of
      * it still wait for room in its stream, once read_files has parsed them. */
     if (!d->stopping && f->carry.len == 0 && stream_accepting(f->st) &&
@@ -449,8 +463,10 @@ reader_on_tail_close(void *ctx, struct tail_file *tf)
         if (e != HAF_OK && e != HAF_EAGAIN)
             log_err("%s: parser failure", f->path);
     }
-    if (f->pending == 0 && file_spent(f))
+    if (f->pending == 0 && file_spent(f)) {
+        file_checkpoint(d, f);
         file_free(d, f);
+    }
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -486,8 +502,10 @@ file_read(struct daemon *d, struct file_rt *f)
             e = audit_parser_flush(f->parser, on_entry, f);
             if (e != HAF_OK && e != HAF_EAGAIN)
                 log_err("%s: parser failure", f->path);
-            if (f->pending == 0 && file_spent(f))
+            if (f->pending == 0 && file_spent(f)) {
+                file_checkpoint(d, f);
                 file_free(d, f);
+            }
             return e == HAF_OK;
         } else {
             struct tail_file *tf = f->tf;
@@ -497,6 +515,7 @@ file_read(struct daemon *d, struct file_rt *f)
                 log_warn("%s: read error", tf->path);
                 break;
             }
+            f->at_eof = got == 0;
             if (got == 0)
                 return true;
             /* Truncated in place (on_truncate ran inside tail_read): the bytes are the new
@@ -642,4 +661,27 @@ reader_deadline(struct daemon *d)
         t = due < t ? due : t;
     }
     return t;
+}
+
+/* --once with more matched files than it may open at once: close the files read to their end
+ * and delivered, so the tail opens the pending ones (their checkpoints are not marked done: the
+ * files are still at their paths). */
+void
+reader_once_release(struct daemon *d)
+{
+    struct tail_stats ts;
+
+    tail_get_stats(d->tail, &ts);
+    if (!d->opts->once || ts.files_pending == 0)
+        return;
+    for (size_t i = 0; i < d->n_files; i++) {
+        struct file_rt *f = d->files[i];
+
+        if (f == NULL || f->tf == NULL || !f->at_eof || f->pending > 0 || f->carry.len > 0 ||
+            audit_parser_pending(f->parser))
+            continue;
+        f->let_go = true;
+        if (tail_let_go(d->tail, f->tf) != HAF_OK)
+            f->let_go = false;
+    }
 }

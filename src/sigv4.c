@@ -2,8 +2,8 @@
  * sigv4.c: AWS Signature Version 4, in the stages of sigv4.h.
  *
  * Spec: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
- * (see also reference/cwl-api.md section 4). Checked stage by stage against the classic AWS test
- * suite in tests/data/sigv4/ and byte for byte against botocore's SigV4Auth.
+ * (see also docs/cloudwatch-limits.md section 1). Checked stage by stage against the classic AWS
+ * test suite in tests/data/sigv4/ and byte for byte against botocore's SigV4Auth.
  *
  * Invariants and choices:
  * - Pure: no I/O, no logging, the clock is passed in. Everything is built in capped struct bufs.

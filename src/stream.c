@@ -358,17 +358,25 @@ queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
     d->stats.split_parts += nparts - 1;
 }
 
+static void
+iso_time(int64_t ms, char *iso, size_t len)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    iso[0] = '\0';
+    if (gmtime_r(&secs, &tm) != NULL)
+        (void)strftime(iso, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 /* A sequence_gap or reboot_counter_change marker, queued before the entry that revealed it. */
 void
 queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int64_t ts,
              enum seq_verdict v, const struct seq_gap *gap)
 {
-    char iso[40] = "";
-    time_t secs = (time_t)(ts / 1000);
-    struct tm tm;
+    char iso[40];
 
-    if (gmtime_r(&secs, &tm) != NULL)
-        (void)strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    iso_time(ts, iso, sizeof(iso));
     buf_reset(&d->part);
     if (v == SEQ_GAP) {
         IGNORE_RESULT(buf_addf(
@@ -401,4 +409,34 @@ queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int
     IGNORE_RESULT(buf_adds(&d->part, "}"));
     /* A marker completes nothing: it carries the offset where its entry starts. */
     queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0);
+}
+
+/* The file of a checkpoint that still owed bytes could not be found (deleted, or moved to another
+ * file system, while we were not running): say so in its stream, once. The marker carries the
+ * checkpoint's offset as its end, so its acknowledgement settles the checkpoint (done). */
+void
+queue_file_lost(struct daemon *d, struct file_rt *f, const struct ckpt_file *cf)
+{
+    const struct seqtrack *t = &f->st->seq;
+    char iso[40];
+    struct haf_entry e = {.src_start = cf->offset, .src_end = cf->offset};
+
+    iso_time(d->wall_ms, iso, sizeof(iso));
+    buf_reset(&d->part);
+    IGNORE_RESULT(buf_addf(&d->part, "{\"event\":\"file_lost\",\"time\":\"%s\",\"file\":", iso));
+    IGNORE_RESULT(json_write_string(&d->part, span_cstr(cf->path)));
+    IGNORE_RESULT(buf_addf(&d->part,
+                           ",\"inode\":%" PRIu64 ",\"offset_acknowledged\":%" PRIu64
+                           ",\"last_acknowledged\":",
+                           cf->ino, cf->offset));
+    if (t->has_acked)
+        IGNORE_RESULT(buf_addf(&d->part,
+                               "{\"reboot_counter\":%" PRIu64 ",\"sequence_no\":%" PRIu64 "}",
+                               t->acked_reboot, t->acked_seq));
+    else
+        IGNORE_RESULT(buf_adds(&d->part, "null"));
+    IGNORE_RESULT(buf_adds(&d->part, ",\"host\":\""));
+    IGNORE_RESULT(buf_adds(&d->part, d->hostname));
+    IGNORE_RESULT(buf_adds(&d->part, "\"}"));
+    queue_event(d, f, d->wall_ms, buf_span(&d->part), e.src_end, false, 0, 0);
 }

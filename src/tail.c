@@ -147,8 +147,9 @@ struct tail {
     struct tfile **files;
     size_t n_files;
     size_t cap_files;
-    struct idmap by_id; /* (dev, ino) -> tfile */
-    struct idmap by_wd; /* (wd, 0) -> tfile; directory watches live in the globs */
+    struct idmap by_id;  /* (dev, ino) -> tfile */
+    struct idmap by_wd;  /* (wd, 0) -> tfile; directory watches live in the globs */
+    struct idmap let_go; /* (dev, ino) -> t: released by the owner (tail_let_go), not reopened */
     size_t n_file_watches;
     bool rescan_due;
     int64_t next_poll_ms;   /* INT64_MIN: due now */
@@ -851,6 +852,8 @@ glob_consider(struct tail *t, const struct tglob *g, const char *path)
     f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f != NULL)
         return file_seen_at(f, path);
+    if (idmap_get(&t->let_go, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
+        return HAF_OK;
     if (t->n_files >= max_open) {
         t->st.files_pending++;
         return HAF_OK;
@@ -1020,6 +1023,7 @@ tail_free(struct tail *t)
         (void)close(t->ifd);
     idmap_clean_up(&t->by_id);
     idmap_clean_up(&t->by_wd);
+    idmap_clean_up(&t->let_go);
     free(t->globs);
     free(t->files);
     free(t->last_open_path);
@@ -1070,6 +1074,56 @@ out:
     free(g.pattern);
     free(g.dir);
     return err;
+}
+
+enum haf_err
+tail_adopt(struct tail *t, const char *path, size_t source_idx)
+{
+    struct tglob g = {.wd = -1, .source_idx = source_idx};
+    struct stat st;
+    struct tfile *f;
+    enum haf_err err;
+
+    if (t == NULL || path == NULL)
+        return HAF_EINVAL;
+    /* lstat: a link is never adopted (its target could be anything); the fd must be the file
+     * stat'ed (file_open's `approved`), not one renamed into its place since. */
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return HAF_ENOTFOUND;
+    if (idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
+        return HAF_OK; /* followed already */
+    err = file_open(t, &g, path, &st);
+    if (err != HAF_OK)
+        return err;
+    f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (f == NULL)
+        return HAF_ENOTFOUND; /* replaced since our stat, or no descriptor left */
+    /* No glob matches it: read it to its end, then release it, as a file renamed away. */
+    f->pub.draining = true;
+    f->eof_since_ms = -1;
+    f->dirty = true;
+    return HAF_OK;
+}
+
+enum haf_err
+tail_let_go(struct tail *t, struct tail_file *pub)
+{
+    struct tfile *f;
+    enum haf_err err;
+
+    if (t == NULL || pub == NULL)
+        return HAF_EINVAL;
+    f = idmap_get(&t->by_id, pub->dev, pub->ino);
+    if (f == NULL || &f->pub != pub)
+        return HAF_EINVAL;
+    err = idmap_put(&t->let_go, pub->dev, pub->ino, t);
+    if (err != HAF_OK)
+        return err;
+    file_release(t, f);
+    t->st.releases++;
+    if (t->st.files_pending > 0)
+        t->rescan_due = true; /* room for a file that was waiting */
+    return HAF_OK;
 }
 
 int

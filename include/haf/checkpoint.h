@@ -27,6 +27,7 @@ struct ckpt_file {
     struct tail_fingerprint fp;
     uint64_t offset; /* every entry before it is acknowledged */
     int64_t updated_ms;
+    bool done; /* released after its last byte was acknowledged: nothing of it is owed */
 };
 
 struct ckpt_stream {

@@ -136,6 +136,17 @@ HAF_MUST_USE enum haf_err tail_add_glob_flags(struct tail *t, const char *glob, 
 /* tail_add_glob_flags with no flags. */
 HAF_MUST_USE enum haf_err tail_add_glob(struct tail *t, const char *glob, size_t source_idx);
 
+/* The owner is done with a file it read to its end (--once with more matches than max_open):
+ * release it now (on_close runs) and never open it again in this tail, so that a pending match
+ * gets its place at the next tail_process. HAF_EINVAL when f is not followed. */
+HAF_MUST_USE enum haf_err tail_let_go(struct tail *t, struct tail_file *f);
+
+/* Follow a file no glob matches (a file renamed out of the globs while the owner was not running,
+ * found again by the owner): on_open is called as for any new file, and the file is draining at
+ * once: read to its end, then released. HAF_OK also when it is followed already; HAF_ENOTFOUND when
+ * it is not a regular file any more or cannot be opened now. */
+HAF_MUST_USE enum haf_err tail_adopt(struct tail *t, const char *path, size_t source_idx);
+
 /* The fd to poll for readability (inotify), or -1 in polling mode. */
 int tail_fd(const struct tail *t);
 /* Milliseconds until tail_process should run again without an fd event; -1 for never. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_audit.py: generate realistic AWS CloudHSM audit log entries for benchmarks and load tests.
 
-The entries follow reference/cloudhsm-audit-format.md: the documented field order and value
+The entries follow docs/audit-format.md: the documented field order and value
 syntax, a deterministic mix of log types and opcodes (logins, failed logins, logouts, user
 management, key generation, destroy, wrap/unwrap, masked-object sync, share), mostly the
 " : " separator with some tab-aligned and "Label:" entries, about 330 bytes each. Within one

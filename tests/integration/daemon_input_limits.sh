@@ -19,29 +19,37 @@ front_start --record "$T/record.jsonl"
 export HAF_REBOOT=7
 
 G=/cloudhsm/input-limits
-python3 - "$T/audit" <<'PY' || haf_fail "could not build the input"
+# make_inputs DIR PREFIX SEED [LONG]: PREFIX-1.log ends with a big entry (seq 9) held as its last
+# one (its lines complete), PREFIX-2.log starts with another (seq 10): the first entry of the newer
+# file completes the held one, in one callback. Each big entry's extra fields are ~256 KiB of
+# control characters (each escapes to 6 bytes). LONG adds a 60000-character line of control
+# characters (a block of its own) after the first five entries.
+make_inputs() {
+    python3 - "$@" <<'PY' || haf_fail "could not build the input"
 import os, random, sys, time
 sys.path.insert(0, os.environ["HAF_SOURCE_DIR"] + "/tests/bench")
 import gen_audit
-d = sys.argv[1]
-rng = random.Random(3)
+d, prefix, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = random.Random(seed)
 usecs = int(time.time() * 1e6) - 600 * 10**6
 def entries(first, n):
     global usecs
     t = "".join(gen_audit.entries(n, usecs, 7, first, rng)).encode()
     usecs += n * 100000
     return t
-# An audit entry whose extra fields are ~256 KiB of control characters (each escapes to 6 bytes).
 def big(first, mark):
     e = entries(first, 1).rstrip(b"\n")
     return e + b"\nNote : " + mark + b"\n" + b"".join(
         b"Note%d : " % k + b"\x01" * 62000 + b"\n" for k in range(4))
-# The older file ends with a big entry held as its last one (its lines complete); the newer one
-# starts with another: the first entry of the newer file completes the held one, in one callback.
-open(d + "/a-1.log", "wb").write(entries(0, 9) + big(9, b"BIGMARK-1"))
-os.utime(d + "/a-1.log", (time.time() - 60, time.time() - 60))
-open(d + "/a-2.log", "wb").write(big(10, b"BIGMARK-2") + b"\n" + entries(11, 9))
+long = b"\nLONGMARK " + b"\x01" * 60000 + b"\n\n" if len(sys.argv) > 4 else b""
+older = d + "/" + prefix + "-1.log"
+open(older, "wb").write(entries(0, 5) + long + entries(5, 4) + big(9, b"BIGMARK-%d" % seed))
+os.utime(older, (time.time() - 60, time.time() - 60))
+open(d + "/" + prefix + "-2.log", "wb").write(big(10, b"BIGMARK-%d" % (seed + 1)) + b"\n" +
+                                              entries(11, 9))
 PY
+}
+make_inputs "$T/audit" a 1
 haf_config "$G" "s"
 for run in 1 2; do
     haf_start --once
@@ -84,27 +92,7 @@ front_assert_clean
 # (each now ~16 parts: far more than the ring's 8 batches).
 G2=/cloudhsm/input-limits-small
 rm -f "$T/audit"/*.log "$T/state"/*
-python3 - "$T/audit" <<'PY' || haf_fail "could not build the input"
-import os, random, sys, time
-sys.path.insert(0, os.environ["HAF_SOURCE_DIR"] + "/tests/bench")
-import gen_audit
-d = sys.argv[1]
-rng = random.Random(5)
-usecs = int(time.time() * 1e6) - 600 * 10**6
-def entries(first, n):
-    global usecs
-    t = "".join(gen_audit.entries(n, usecs, 7, first, rng)).encode()
-    usecs += n * 100000
-    return t
-def big(first, mark):
-    e = entries(first, 1).rstrip(b"\n")
-    return e + b"\nNote : " + mark + b"\n" + b"".join(
-        b"Note%d : " % k + b"\x01" * 62000 + b"\n" for k in range(4))
-t = entries(0, 5) + b"\nLONGMARK " + b"\x01" * 60000 + b"\n\n" + entries(5, 4) + big(9, b"BIGMARK-3")
-open(d + "/b-1.log", "wb").write(t)
-os.utime(d + "/b-1.log", (time.time() - 60, time.time() - 60))
-open(d + "/b-2.log", "wb").write(big(10, b"BIGMARK-4") + b"\n" + entries(11, 9))
-PY
+make_inputs "$T/audit" b 3 long
 haf_config "$G2" "s" "  max_bytes: 100000"
 for run in 1 2; do
     haf_start --once

@@ -2,7 +2,7 @@
 """cwl_front.py: the "checking front", a minimal faithful CloudWatch Logs on 127.0.0.1 for tests.
 
 The daemon talks to this instead of CloudWatch. Every request is checked against the documented
-rules (../../../shared/reference/cwl-api.md sections 1.2, 1.3, 2, 3) and every deviation is recorded
+rules (docs/cloudwatch-limits.md sections 1, 2 and 4) and every deviation is recorded
 as a violation, so a test can assert "every request the daemon sent was valid" and, with --record,
 "every entry arrived exactly once".
 

@@ -27,6 +27,10 @@ would not. The path picks the behaviour (a query string is ignored):
   /pages       GetLogEvents over 6 events (e1..e6, timestamps 1000..6000), 2 per page; forward
                tokens f/<index> repeat at the end; backward, the first page is empty
   /pages-forever  GetLogEvents that always answers an empty page with a new token
+  /skew-far    as /skew, with a Date ten years ahead (a broken proxy or a forged answer)
+  /events-nul  GetLogEvents: one event whose message holds U+0000 ("a\u0000b"), then the end
+  /too-large   GetLogEvents: a 5 MiB page (over the client's 4 MiB cap) unless the request's
+               limit is at most 100; then one event "small" and the end
   /stats       200 {"connections":N,"requests":M}
 
 A request in absolute form ("GET http://host/json", as sent to a proxy) is served by its path, so
@@ -68,6 +72,19 @@ def respond(sock, status, reason, body, ctype="application/json", extra=None, le
     for k, v in (extra or {}).items():
         head.append(f"{k}: {v}")
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+
+def skew_answer(sock, ahead_s):
+    """400 InvalidSignatureException "Signature expired" with a Date ahead_s seconds ahead."""
+    ahead = formatdate(time.time() + ahead_s, usegmt=True)
+    body_out = json.dumps({
+        "__type": "InvalidSignatureException",
+        "message": "Signature expired: 20160504T004903Z is now earlier than "
+                   "20160504T005133Z (20160504T005633Z - 5 min.)"})
+    sock.sendall((
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
+    ).encode())
 
 
 def read_request(sock, buf):
@@ -224,15 +241,28 @@ class Handler(socketserver.BaseRequestHandler):
             msg = json.dumps({k: headers[k][0] for k in pick if k in headers}, sort_keys=True)
             respond(sock, 400, "Bad Request", json.dumps({"__type": "Reflect", "message": msg}))
         elif path == "/skew":
-            ahead = formatdate(time.time() + 3600, usegmt=True)
-            body_out = json.dumps({
-                "__type": "InvalidSignatureException",
-                "message": "Signature expired: 20160504T004903Z is now earlier than "
-                           "20160504T005133Z (20160504T005633Z - 5 min.)"})
-            sock.sendall((
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                f"Content-Length: {len(body_out)}\r\nDate: {ahead}\r\n\r\n{body_out}"
-            ).encode())
+            skew_answer(sock, 3600)
+        elif path == "/skew-far":
+            skew_answer(sock, 10 * 365 * 86400)
+        elif path == "/events-nul":
+            events = [] if b"nextToken" in (body or b"") else [
+                {"timestamp": 1000, "message": "a\u0000b", "ingestionTime": 1000}]
+            respond(sock, 200, "OK", json.dumps({
+                "events": events, "nextForwardToken": "f/end", "nextBackwardToken": "b/0"}))
+        elif path == "/too-large":
+            try:
+                limit = json.loads(body or b"{}").get("limit")
+            except ValueError:
+                limit = None
+            if limit is not None and limit <= 100:
+                events = [] if b"nextToken" in (body or b"") else [
+                    {"timestamp": 1000, "message": "small", "ingestionTime": 1000}]
+                respond(sock, 200, "OK", json.dumps({
+                    "events": events, "nextForwardToken": "f/end", "nextBackwardToken": "b/0"}))
+            else:
+                big = json.dumps({"events": [{"timestamp": 1000, "message": "x" * (5 << 20)}],
+                                  "nextForwardToken": "f/x"})
+                respond(sock, 200, "OK", big)
         elif path == "/rejected":
             respond(sock, 200, "OK", json.dumps({"rejectedLogEventsInfo": {
                 "tooNewLogEventStartIndex": 3, "tooOldLogEventEndIndex": 1,

@@ -186,6 +186,42 @@ test_ckpt_serialize_parse_round_trip(void **state)
     buf_clean_up(&msg);
 }
 
+/* "done" (a file released after its last byte was acknowledged) round-trips, is written only when
+ * set (state files of earlier versions read the same), and must be a boolean. */
+static void
+test_ckpt_done_round_trip_and_type(void **state)
+{
+    static const char not_bool[] =
+        "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"2\",\"fp_len\":0,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"0\",\"updated_ms\":0,\"done\":1}],\"streams\":[]}";
+    struct ckpt_state s, r;
+    struct buf text, msg;
+
+    (void)state;
+    sample_state(&s);
+    ckpt_state_init(&r);
+    buf_init(&text, 0);
+    buf_init(&msg, 0);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_null(strstr(buf_cstr(&text), "\"done\""));
+    s.files[0].done = true;
+    buf_reset(&text);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&text), "\"done\""));
+    assert_int_equal(ckpt_parse(text.p, text.len, &r, &msg), HAF_OK);
+    assert_true(r.files[0].done);
+    assert_false(r.n_files > 1 && r.files[1].done);
+    ckpt_state_clean_up(&r);
+    ckpt_state_init(&r);
+    assert_int_equal(ckpt_parse(not_bool, sizeof(not_bool) - 1, &r, &msg), HAF_EPARSE);
+    assert_non_null(strstr(buf_cstr(&msg), "done must be true or false"));
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&text);
+    buf_clean_up(&msg);
+}
+
 static void
 test_ckpt_parse_uint64_limits(void **state)
 {
@@ -968,6 +1004,7 @@ main(void)
         cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
+        cmocka_unit_test(test_ckpt_done_round_trip_and_type),
         cmocka_unit_test(test_ckpt_parse_rejects_bad_documents),
         cmocka_unit_test(test_ckpt_parse_rejects_every_truncation),
         cmocka_unit_test(test_ckpt_parse_newer_version_is_einval),

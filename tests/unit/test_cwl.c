@@ -1418,6 +1418,80 @@ test_cwl_moto_policy_denies_put(void **state)
     rig_close(&r);
 }
 
+/* Regression (issue 10 §5): one far-future Date in a "Signature expired" answer was adopted as the
+ * clock offset, and every later signature (and credential expiry check) used it. */
+static void
+test_cwl_clock_skew_far_future_not_adopted(void **state)
+{
+    struct rig r;
+    struct cwl_result res;
+
+    (void)state;
+    rig_open(&r, "skew-far");
+    assert_int_equal(cwl_create_log_stream(r.cwl, "/haf/g", "s", &res), HAF_OK);
+    assert_int_equal(res.cls, CWL_CLOCK_SKEW);
+    assert_true(res.server_time_ms > (int64_t)time(NULL) * 1000 + CWL_CLOCK_OFFSET_MAX_MS);
+    assert_int_equal(cwl_clock_offset_ms(r.cwl), 0);
+    rig_close(&r);
+}
+
+struct nul_read {
+    int n;
+    size_t len;
+    char msg[8];
+};
+
+static int
+collect_nul(void *ctx, const struct cwl_read_event *ev)
+{
+    struct nul_read *c = ctx;
+
+    c->n++;
+    c->len = ev->message_len;
+    if (ev->message_len <= sizeof(c->msg))
+        memcpy(c->msg, ev->message, ev->message_len);
+    return 0;
+}
+
+/* Regression (issue 10 §5): an event holding U+0000 (another writer's) made every read-back of
+ * the stream fail to parse, for ever. */
+static void
+test_cwl_get_log_events_nul_in_message(void **state)
+{
+    struct rig r;
+    struct cwl_result res;
+    struct nul_read got = {0};
+
+    (void)state;
+    rig_open(&r, "events-nul");
+    assert_int_equal(cwl_get_log_events(r.cwl, "/haf/g", "s", 0, 0, 0, collect_nul, &got, &res),
+                     HAF_OK);
+    assert_int_equal(res.cls, CWL_OK);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.len, 3);
+    assert_memory_equal(got.msg, "a\0b", 3);
+    rig_close(&r);
+}
+
+/* Regression (issue 10 §5): a read-back page over the response cap (escaped control characters
+ * grow ~6x) failed the same way at every attempt; smaller pages are asked for instead. */
+static void
+test_cwl_get_log_events_too_large_page_retried_smaller(void **state)
+{
+    struct rig r;
+    struct cwl_result res;
+    struct collected got = {0};
+
+    (void)state;
+    rig_open(&r, "too-large");
+    assert_int_equal(cwl_get_log_events(r.cwl, "/haf/g", "s", 0, 0, 0, collect, &got, &res),
+                     HAF_OK);
+    assert_int_equal(res.cls, CWL_OK);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.msg[0], "small");
+    rig_close(&r);
+}
+
 int
 main(void)
 {
@@ -1447,6 +1521,9 @@ main(void)
         cmocka_unit_test(test_cwl_request_headers_signed),
         cmocka_unit_test(test_cwl_request_session_token_signed),
         cmocka_unit_test(test_cwl_clock_skew_learnt_and_applied),
+        cmocka_unit_test(test_cwl_clock_skew_far_future_not_adopted),
+        cmocka_unit_test(test_cwl_get_log_events_nul_in_message),
+        cmocka_unit_test(test_cwl_get_log_events_too_large_page_retried_smaller),
         cmocka_unit_test(test_cwl_errors_through_client),
         cmocka_unit_test(test_cwl_connection_refused_retries),
         cmocka_unit_test(test_cwl_get_log_events_follows_forward_tokens),

@@ -1276,6 +1276,67 @@ test_tail_free_closes_every_file(void **state)
     assert_true(fx->recs[1]->closed);
 }
 
+/* tail_adopt: a file no glob matches (renamed out while the owner was down) is followed, draining
+ * at once: read to its end, then released; adopting a followed file is a no-op. */
+static void
+test_tail_adopt_out_of_glob_file(void **state)
+{
+    struct fx *fx = *state;
+    char p[4096];
+    struct rec *r;
+
+    file_put(fx, "a.log", "new\n");
+    file_put(fx, "a.log.1", "old1\nold2\n");
+    fx_start(fx, "*.log");
+    assert_int_equal(fx->opens, 1);
+    fx_path(fx, "a.log.1", p, sizeof(p));
+    assert_int_equal(tail_adopt(fx->t, p, 3), HAF_OK);
+    assert_int_equal(fx->opens, 2);
+    r = fx_rec(fx, "a.log.1");
+    assert_true(r->f->draining);
+    assert_int_equal(r->source_idx, 3);
+    assert_int_equal(tail_adopt(fx->t, p, 3), HAF_OK); /* followed already */
+    assert_int_equal(fx->opens, 2);
+    fx_path(fx, "missing.log.2", p, sizeof(p));
+    assert_int_equal(tail_adopt(fx->t, p, 0), HAF_ENOTFOUND);
+    assert_int_equal(fx_drain(fx), 14);
+    assert_data(r, "old1\nold2\n");
+    fx_wait_release(fx);
+    assert_true(r->closed);
+    fx_step(fx);
+    assert_int_equal(fx->opens, 2); /* not matched by the glob: not reopened */
+}
+
+/* tail_let_go: the owner closes a file it finished; a pending match takes its place, and the
+ * released file is not reopened although the glob still matches it. */
+static void
+test_tail_let_go_makes_room(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_stats st;
+    struct rec *first;
+
+    fx->max_open = 1;
+    file_put(fx, "a.log", "a\n");
+    file_put(fx, "b.log", "b\n");
+    fx_start(fx, "*.log");
+    assert_int_equal(tail_file_count(fx->t), 1);
+    assert_int_equal(fx_drain(fx), 2);
+    first = fx->recs[0];
+    assert_int_equal(tail_let_go(fx->t, first->f), HAF_OK);
+    assert_true(first->closed);
+    assert_int_equal(tail_file_count(fx->t), 0);
+    fx_step(fx);
+    assert_int_equal(fx->opens, 2);
+    assert_int_equal(fx_drain(fx), 2);
+    tail_get_stats(fx->t, &st);
+    assert_int_equal(st.files_pending, 0);
+    fx_step(fx);
+    fx_step(fx);
+    assert_int_equal(fx->opens, 2);
+    assert_int_equal(tail_let_go(fx->t, NULL), HAF_EINVAL);
+}
+
 #define BOTH_TESTS(name)                                                                           \
     cmocka_unit_test_setup_teardown(test_##name##_inotify, setup_inotify, teardown),               \
         cmocka_unit_test_setup_teardown(test_##name##_poll, setup_poll, teardown)
@@ -1359,6 +1420,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tail_free_closes_every_file, setup_inotify, teardown),
         cmocka_unit_test_setup_teardown(test_tail_access_problems_listed_once, setup_poll,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tail_adopt_out_of_glob_file, setup_inotify, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_let_go_makes_room, setup_poll, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
