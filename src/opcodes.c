@@ -206,7 +206,7 @@ opcode_by_name(struct span name)
 static inline bool
 bytes_eq(const char *a, const char *b, size_t n)
 {
-    uint64_t x, y;
+    uint64_t x0, y0, x1, y1;
 
     if (n < 8) {
         for (size_t i = 0; i < n; i++) {
@@ -215,15 +215,21 @@ bytes_eq(const char *a, const char *b, size_t n)
         }
         return true;
     }
-    for (size_t i = 0; i + 8 < n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
+    /* First and last 8 bytes (overlapping for n < 16): no data-dependent loop for the common
+     * names of 8..16 bytes, so no branch to mispredict between opcodes of different lengths. */
+    memcpy(&x0, a, 8);
+    memcpy(&y0, b, 8);
+    memcpy(&x1, a + n - 8, 8);
+    memcpy(&y1, b + n - 8, 8);
+    if (((x0 ^ y0) | (x1 ^ y1)) != 0)
+        return false;
+    for (size_t i = 8; i + 8 < n; i += 8) {
+        memcpy(&x0, a + i, 8);
+        memcpy(&y0, b + i, 8);
+        if (x0 != y0)
             return false;
     }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
+    return true;
 }
 
 const struct opcode_info *
