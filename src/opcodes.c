@@ -120,7 +120,7 @@ static const char *const category_names[OPCODE_CAT_MAX_] = {
 };
 
 /* Built once from the table: the code index and the name lengths (the hot path compares a name
- * with one length check and one memcmp). `ready` spares later calls the pthread_once call. */
+ * with one length check and one word compare). `ready` spares later calls the pthread_once call. */
 static unsigned char code_index[256];
 static unsigned char name_len[TABLE_LEN];
 static int index_ready;
@@ -201,6 +201,37 @@ opcode_by_name(struct span name)
     return NULL;
 }
 
+/* a[0..n) == b[0..n), 8 bytes a step (the last step overlaps): inlined instead of a memcmp call,
+ * which costs more than the compare for names of 8..32 bytes. */
+static inline bool
+bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x0, y0, x1, y1;
+
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) {
+            if (a[i] != b[i])
+                return false;
+        }
+        return true;
+    }
+    /* First and last 8 bytes (overlapping for n < 16): no data-dependent loop for the common
+     * names of 8..16 bytes, so no branch to mispredict between opcodes of different lengths. */
+    memcpy(&x0, a, 8);
+    memcpy(&y0, b, 8);
+    memcpy(&x1, a + n - 8, 8);
+    memcpy(&y1, b + n - 8, 8);
+    if (((x0 ^ y0) | (x1 ^ y1)) != 0)
+        return false;
+    for (size_t i = 8; i + 8 < n; i += 8) {
+        memcpy(&x0, a + i, 8);
+        memcpy(&y0, b + i, 8);
+        if (x0 != y0)
+            return false;
+    }
+    return true;
+}
+
 const struct opcode_info *
 opcode_classify(struct span name, uint64_t code)
 {
@@ -208,8 +239,7 @@ opcode_classify(struct span name, uint64_t code)
         unsigned i;
         index_ensure();
         i = code_index[code];
-        if (i != 0 && name.len == name_len[i - 1] &&
-            memcmp(name.p, table[i - 1].name, name.len) == 0)
+        if (i != 0 && name.len == name_len[i - 1] && bytes_eq(name.p, table[i - 1].name, name.len))
             return &table[i - 1];
     } else {
         const struct opcode_info *o = opcode_by_code(code);

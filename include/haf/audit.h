@@ -261,9 +261,15 @@ audit_entry_time_ms(const struct haf_entry *e)
 static inline enum opcode_category
 audit_entry_category(const struct haf_entry *e)
 {
-    return opcode_entry_category((e->present & HAF_F_OPCODE) != 0, e->opcode.name, e->opcode.code,
-                                 (e->present & HAF_F_COMMAND_TYPE) != 0, e->command_type.code,
-                                 (e->present & HAF_F_LOG_TYPE) != 0, e->log_type.code);
+    if (e->present & HAF_F_OPCODE) {
+        /* The common case in one call; the rest (time entries, unknown opcodes) below. */
+        const struct opcode_info *o = opcode_classify(e->opcode.name, e->opcode.code);
+        if (o != NULL)
+            return o->category;
+    }
+    return opcode_entry_category(false, SPAN_NULL, 0, (e->present & HAF_F_COMMAND_TYPE) != 0,
+                                 e->command_type.code, (e->present & HAF_F_LOG_TYPE) != 0,
+                                 e->log_type.code);
 }
 
 #endif
