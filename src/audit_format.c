@@ -24,30 +24,16 @@
  * targets and unit tests instead.
  *
  * Invariants: output is always valid UTF-8 and valid JSON, whatever the entry holds (strings from
- * the ctx, such as a file path, may hold invalid UTF-8: it becomes U+FFFD); control characters are
- * escaped (\b \f \n \r \t, others \u00XX); out grows only by exact amounts, so a capped out fails
- * only when the message really does not fit, and on failure out is restored to its old length.
+ * the ctx, such as a file path, may hold invalid UTF-8: it becomes U+FFFD); strings are escaped by
+ * the one escaper of json_write.h (\b \f \n \r \t, others \u00XX); out grows only by exact amounts,
+ * so a capped out fails only when the message really does not fit, and on failure out is restored
+ * to its old length.
  */
 #include "haf/audit.h"
+#include "haf/json_write.h"
 #include "haf/utf8.h"
 
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* Byte classes for the escaper: 0 copy, 1 escape, 2 start of a multi-byte sequence. */
-static const unsigned char esc_class[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-};
 
 /* An appender over struct buf: `err` sticks at the first failure, so call sites stay flat. */
 struct jw {
@@ -165,66 +151,12 @@ jw_u64(struct jw *w, uint64_t v)
     jw_num(w, "", 0, v, "", 0);
 }
 
-/* The body of a JSON string (no quotes): runs of plain bytes are copied in one go. */
+/* The body of a JSON string (no quotes), by the one escaper (json_write.h). */
 static void
 jw_escaped(struct jw *w, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < n) {
-        size_t run = i;
-        while (run < n && esc_class[u[run]] == 0)
-            run++;
-        if (run > i) {
-            jw_raw(w, s + i, run - i);
-            i = run;
-            if (i == n)
-                break;
-        }
-        if (esc_class[u[i]] == 1) {
-            char e[6] = {'\\', 'u', '0', '0', hex[u[i] >> 4], hex[u[i] & 15]};
-            switch (u[i]) {
-            case '"':
-                jw_raw(w, "\\\"", 2);
-                break;
-            case '\\':
-                jw_raw(w, "\\\\", 2);
-                break;
-            case '\n':
-                jw_raw(w, "\\n", 2);
-                break;
-            case '\r':
-                jw_raw(w, "\\r", 2);
-                break;
-            case '\t':
-                jw_raw(w, "\\t", 2);
-                break;
-            case '\b':
-                jw_raw(w, "\\b", 2);
-                break;
-            case '\f':
-                jw_raw(w, "\\f", 2);
-                break;
-            default:
-                jw_raw(w, e, 6);
-                break;
-            }
-            i++;
-        } else {
-            size_t k = utf8_seq_len(u + i, n - i);
-            if (k) {
-                jw_raw(w, s + i, k);
-                i += k;
-            } else {
-                jw_raw(w, "\xEF\xBF\xBD", 3);
-                i++;
-            }
-        }
-        if (w->err != HAF_OK)
-            return;
-    }
+    if (w->err == HAF_OK)
+        w->err = json_write_escaped(w->b, span_make(s, n), NULL);
 }
 
 /* ,"key": from a literal written with its comma. Every member of the top object is written with
@@ -239,67 +171,12 @@ jw_key(struct jw *w, const char *ckey, size_t n)
 #define JW_CKEY(lit)   (",\"" lit "\":")
 #define JW_KEY(w, lit) jw_key((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1)
 
-/* True when no byte of s[0..n) needs escaping: none below 0x20 or from 0x80, no '"' or '\\'. May
- * say false for a clean string (the exact escaper then copies it unchanged), never true for one
- * that needs escaping. Blocks overlap at the end instead of finishing byte by byte. */
-static inline bool
-str_plain(const char *s, size_t n)
-{
-#if defined(__SSE2__)
-    if (n >= 16) {
-        const __m128i quote = _mm_set1_epi8('"');
-        const __m128i bslash = _mm_set1_epi8('\\');
-        const __m128i space = _mm_set1_epi8(0x20);
-        size_t i = 0;
-        for (;;) {
-            __m128i v;
-            if (n - i < 16)
-                i = n - 16;
-            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            /* signed compare: bytes from 0x80 are negative, so below 0x20 too */
-            if (_mm_movemask_epi8(
-                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space))) != 0)
-                return false;
-            i += 16;
-            if (i >= n)
-                return true;
-        }
-    }
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n >= 8) {
-        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        size_t i = 0;
-        for (;;) {
-            uint64_t v, q, b;
-            if (n - i < 8)
-                i = n - 8;
-            memcpy(&v, s + i, 8);
-            q = v ^ (ones * '"');
-            b = v ^ (ones * '\\');
-            if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) !=
-                0)
-                return false;
-            i += 8;
-            if (i >= n)
-                return true;
-        }
-    }
-#endif
-    for (size_t i = 0; i < n; i++) {
-        if (esc_class[(unsigned char)s[i]] != 0)
-            return false;
-    }
-    return true;
-}
-
 /* pre (a short literal, written as is) then s as a JSON string. Most values need no escaping: one
  * room check, one copy. */
 static inline void
 jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
 {
-    if (str_plain(s.p, s.len)) {
+    if (json_write_plain(s.p, s.len)) {
         char *o;
         if (!jw_room(w, plen + s.len + 2))
             return;

@@ -25,25 +25,21 @@
  * cwl_front.py) accepts bodies well past that. The body buffer is still capped (6 x max_bytes +
  * room for the names), so a logic error cannot grow it without bound.
  *
- * JSON escaping is a hand-rolled scanner: runs of plain bytes are found eight at a time with
- * SWAR tests and copied with memcpy; '"', '\\' and control characters become \" \\ \n \r \t \b
- * \f or \u00XX; valid UTF-8 (including DEL and U+2028/9, which JSON allows) passes unchanged.
- * The caller promises valid UTF-8, but if a message is not, every invalid byte is replaced by
- * U+FFFD (on a rare slow path with one temporary copy), and the event's byte count and hash are
- * those of the replaced text, which is what CloudWatch will store and return on read-back.
+ * JSON escaping is the one escaper of json_write.h (its fast path is tuned for this loop: the
+ * formatter's JSON, a quote every few bytes). The caller promises valid UTF-8, but if a message is
+ * not, every invalid byte becomes U+FFFD, and the event's byte count and hash are those of the
+ * replaced text (computed on a rare slow path with one temporary copy), which is what CloudWatch
+ * will store and return on read-back.
  *
  * Pure: no I/O, no logging, no clock.
  */
 #include "haf/batch.h"
+#include "haf/json_write.h"
 #include "haf/utf8.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define BATCH_NAME_MAX_BYTES  512 /* LogGroupName and LogStreamName, model max */
 #define BATCH_TOKEN_MAX_BYTES 4096
@@ -53,8 +49,6 @@
 #define BATCH_PREFIX_ROOM (6 * (2 * BATCH_NAME_MAX_BYTES + BATCH_TOKEN_MAX_BYTES) + 128)
 /* Per event, besides the escaped message: ,{"timestamp":<20 digits>,"message":""} */
 #define BATCH_EVENT_JSON_MAX 64
-
-static const char hex_digits[] = "0123456789abcdef";
 
 /* ---- hashing ---- */
 
@@ -182,224 +176,6 @@ utf8_sanitize(struct span in, struct buf *out)
     return HAF_OK;
 }
 
-/* ---- JSON escaping ---- */
-
-/*
- * The bytes of an 8-byte word that need attention (control char, '"', '\\' or >= 0x80), as the high
- * bit of each byte. The classic "has byte less than n" tests can flag a byte falsely only through a
- * borrow from a real hit in a lower byte, so the lowest flagged byte (the first in memory on a
- * little-endian machine) is always a real one.
- */
-static inline uint64_t
-word_special(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL;
-    const uint64_t highs = 0x8080808080808080ULL;
-    uint64_t q = x ^ (ones * '"');
-    uint64_t bs = x ^ (ones * '\\');
-
-    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | x) & highs;
-}
-
-static inline bool
-byte_is_plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/* Index of the first byte of p flagged by word_special (mask non-zero, p's 8 bytes loaded). On a
- * big-endian machine a borrow can flag an earlier byte falsely, so the bytes are tested there. */
-static inline size_t
-word_first_special(uint64_t mask, const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    (void)p;
-    return (size_t)__builtin_ctzll(mask) >> 3;
-#else
-    size_t k = 0;
-
-    (void)mask;
-    while (k < 8 && byte_is_plain(p[k]))
-        k++;
-    return k;
-#endif
-}
-
-/* The two-character escapes JSON has, by control character; 0 means \u00XX. */
-static const char esc_short[0x20] = {
-    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
-};
-
-#if defined(__SSE2__)
-/*
- * The fast path for text whose only special bytes are '"' and '\\' (our formatter's JSON: a quote
- * every few bytes). 16 input bytes at a time; every quote or backslash of a block is handled from
- * one mask, each by a fixed 16-byte copy of the plain bytes before it (the extra bytes are
- * overwritten next) and the two-byte escape. Stops at a block holding a control character or a
- * byte >= 0x80 (the caller's general path takes those), and 32 bytes before `end`, so the fixed
- * copies never read past the input. The caller reserved room for the worst case.
- */
-static inline void
-escape_quotes_sse2(const unsigned char *s, size_t *pi, size_t end, char **po)
-{
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    size_t i = *pi;
-    char *o = *po;
-
-    while (i + 32 <= end) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
-        /* Signed compare: true for 0x00..0x1f and for 0x80..0xff. */
-        unsigned other = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, space));
-        unsigned pos = 0;
-
-        if (other != 0)
-            break;
-        while (m != 0) {
-            unsigned k = (unsigned)__builtin_ctz(m);
-
-            memcpy(o, s + i + pos, 16);
-            o += k - pos;
-            o[0] = '\\';
-            o[1] = (char)s[i + k];
-            o += 2;
-            pos = k + 1;
-            m &= m - 1;
-        }
-        memcpy(o, s + i + pos, 16);
-        o += 16 - pos;
-        i += 16;
-    }
-    *pi = i;
-    *po = o;
-}
-#endif
-
-/* Input is escaped in chunks of this size, each with room reserved for its worst case (6x). */
-#define ESCAPE_CHUNK 4096
-
-/*
- * Append the JSON string contents (no quotes) for `in`. *invalid is set, and the append stopped
- * early, when `in` is not valid UTF-8; the caller rolls back and retries with a sanitized copy.
- *
- * Room for a whole chunk's worst case is reserved before it is scanned, so the inner loop writes
- * through a plain pointer with no capacity checks. A multi-byte character may run up to 3 bytes
- * past the chunk's end; the 8 spare bytes of the reservation cover that.
- */
-static HAF_MUST_USE enum haf_err
-escape_append(struct buf *b, struct span in, bool *invalid)
-{
-    const unsigned char *s = (const unsigned char *)in.p;
-    size_t n = in.len, i = 0;
-    enum haf_err e;
-
-    *invalid = false;
-    while (i < n) {
-        size_t chunk_end = n - i > ESCAPE_CHUNK ? i + ESCAPE_CHUNK : n;
-        char *o;
-
-        e = buf_reserve(b, 6 * (chunk_end - i) + 8);
-        if (e != HAF_OK)
-            return e;
-        o = b->p + b->len;
-        while (i < chunk_end) {
-            unsigned char c;
-
-#if defined(__SSE2__)
-            escape_quotes_sse2(s, &i, chunk_end, &o);
-#endif
-            /* Whole words are copied; on a special byte, only the plain bytes before it count
-             * (the rest of the word is overwritten by what follows: the reservation has room). */
-            for (;;) {
-                uint64_t w, m;
-
-                if (i + 8 > chunk_end) {
-                    while (i < chunk_end && byte_is_plain(s[i]))
-                        *o++ = (char)s[i++];
-                    break;
-                }
-                w = load64(s + i);
-                m = word_special(w);
-                memcpy(o, &w, 8);
-                if (m != 0) {
-                    size_t k = word_first_special(m, s + i);
-                    o += k;
-                    i += k;
-                    break;
-                }
-                o += 8;
-                i += 8;
-            }
-            if (i == chunk_end)
-                break;
-            c = s[i];
-            if (c >= 0x80) {
-                size_t k = utf8_seq_len(s + i, n - i);
-                if (k == 0) {
-                    *invalid = true;
-                    return HAF_OK;
-                }
-                memcpy(o, s + i, k);
-                o += k;
-                i += k;
-                continue;
-            }
-            o[0] = '\\';
-            if (c == '"' || c == '\\') {
-                o[1] = (char)c;
-                o += 2;
-            } else if (esc_short[c]) {
-                o[1] = esc_short[c];
-                o += 2;
-            } else {
-                memcpy(o + 1, "u00", 3);
-                o[4] = hex_digits[c >> 4];
-                o[5] = hex_digits[c & 0xf];
-                o += 6;
-            }
-            i++;
-        }
-        b->len = (size_t)(o - b->p);
-    }
-    if (b->p)
-        b->p[b->len] = '\0';
-    return HAF_OK;
-}
-
-/* A trusted or server-supplied string as a complete JSON string, quotes included. */
-static HAF_MUST_USE enum haf_err
-json_string_append(struct buf *b, struct span s)
-{
-    struct buf clean;
-    bool invalid;
-    size_t mark = b->len;
-    enum haf_err e;
-
-    e = buf_addc(b, '"');
-    if (e != HAF_OK)
-        return e;
-    e = escape_append(b, s, &invalid);
-    if (e == HAF_OK && invalid) {
-        b->len = mark + 1;
-        buf_init(&clean, 0);
-        e = utf8_sanitize(s, &clean);
-        if (e == HAF_OK)
-            e = escape_append(b, buf_span(&clean), &invalid);
-        buf_clean_up(&clean);
-    }
-    if (e == HAF_OK)
-        e = buf_addc(b, '"');
-    if (e != HAF_OK) {
-        b->len = mark;
-        if (b->p)
-            b->p[mark] = '\0';
-    }
-    return e;
-}
-
 /* Decimal digits of a signed 64-bit value into out (at least 20 bytes); returns the length. */
 static size_t
 format_i64(char *out, int64_t v)
@@ -433,15 +209,15 @@ prefix_build(struct buf *out, const char *group, const char *stream, const char 
 
     e = buf_adds(out, "{\"logGroupName\":");
     if (e == HAF_OK)
-        e = json_string_append(out, span_cstr(group));
+        e = json_write_string(out, span_cstr(group));
     if (e == HAF_OK)
         e = buf_adds(out, ",\"logStreamName\":");
     if (e == HAF_OK)
-        e = json_string_append(out, span_cstr(stream));
+        e = json_write_string(out, span_cstr(stream));
     if (e == HAF_OK && token != NULL) {
         e = buf_adds(out, ",\"sequenceToken\":");
         if (e == HAF_OK)
-            e = json_string_append(out, span_cstr(token));
+            e = json_write_string(out, span_cstr(token));
     }
     if (e == HAF_OK)
         e = buf_adds(out, ",\"logEvents\":[");
@@ -564,13 +340,14 @@ events_reserve(struct batch *b)
     return HAF_OK;
 }
 
-/* Append ",{"timestamp":T,"message":"M"}" for a message that fits; roll back on failure. */
+/* Append ",{"timestamp":T,"message":"M"}" for a message that fits; roll back on failure. *invalid
+ * says the message was not valid UTF-8 (its bad bytes were written as U+FFFD). */
 static HAF_MUST_USE enum haf_err
 event_append(struct batch *b, int64_t timestamp_ms, struct span message, bool *invalid,
              size_t *obj_off)
 {
     struct buf *body = &b->body;
-    size_t mark = body->len;
+    size_t mark = body->len, replaced = 0;
     enum haf_err e;
     char *o;
 
@@ -587,10 +364,11 @@ event_append(struct batch *b, int64_t timestamp_ms, struct span message, bool *i
     memcpy(o, ",\"message\":\"", 12);
     o += 12;
     body->len = (size_t)(o - body->p);
-    e = escape_append(body, message, invalid);
-    if (e == HAF_OK && !*invalid)
+    e = json_write_escaped(body, message, &replaced);
+    *invalid = replaced > 0;
+    if (e == HAF_OK)
         e = buf_add(body, "\"}", 2);
-    if (e != HAF_OK || *invalid) {
+    if (e != HAF_OK) {
         body->len = mark;
         body->p[mark] = '\0';
     }
@@ -604,7 +382,7 @@ batch_add(struct batch *b, int64_t timestamp_ms, struct span message,
     struct buf clean;
     struct batch_event *ev;
     bool invalid = false;
-    size_t obj_off = 0;
+    size_t obj_off = 0, mark;
     enum haf_err e;
 
     buf_init(&clean, 0);
@@ -616,23 +394,22 @@ batch_add(struct batch *b, int64_t timestamp_ms, struct span message,
     e = events_reserve(b);
     if (e != HAF_OK)
         goto out;
+    mark = b->body.len;
     e = event_append(b, timestamp_ms, message, &invalid, &obj_off);
     if (e != HAF_OK)
         goto out;
     if (invalid) {
         /* Slow path, for input that broke the caller's promise: CloudWatch will see (and
-         * count, and return) U+FFFD for every bad byte, so that text is what we add. */
+         * count, and return) U+FFFD for every bad byte, which is what the escaper wrote; the
+         * limits, byte count and hash are those of that text. */
         e = utf8_sanitize(message, &clean);
-        if (e != HAF_OK)
-            goto out;
-        message = buf_span(&clean);
-        if (batch_check(b, timestamp_ms, message.len) != BATCH_FITS) {
-            e = HAF_EINVAL;
+        if (e != HAF_OK || batch_check(b, timestamp_ms, clean.len) != BATCH_FITS) {
+            e = e != HAF_OK ? e : HAF_EINVAL;
+            b->body.len = mark;
+            b->body.p[mark] = '\0';
             goto out;
         }
-        e = event_append(b, timestamp_ms, message, &invalid, &obj_off);
-        if (e != HAF_OK)
-            goto out;
+        message = buf_span(&clean);
     }
     ev = &b->ev[b->n_ev];
     if (meta != NULL)

@@ -28,6 +28,7 @@
  * everything.
  */
 #include "haf/checkpoint.h"
+#include "haf/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,49 +190,6 @@ nomem:
 
 /* ---- serialization ---- */
 
-static bool
-ckpt_utf8_valid(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i - 1 < n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 static const char ckpt_hexdigits[] = "0123456789abcdef";
 
 /* Adds key: "text" when it is UTF-8, else key_hex: "hex of the bytes". Steals nothing. */
@@ -243,7 +201,7 @@ ckpt_put_text(json_t *obj, const char *key, const char *text)
     char *hex;
     int rc;
 
-    if (ckpt_utf8_valid((const unsigned char *)text, len))
+    if (utf8_valid((const unsigned char *)text, len))
         return json_object_set_new(obj, key, json_stringn(text, len)); /* steals the new string */
     if (len > SIZE_MAX / 2 - 1)
         return -1;

@@ -6,6 +6,7 @@
 #ifndef HAF_UTF8_H
 #define HAF_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Length of the valid sequence at s (n > 0 bytes, s[0] >= 0x80): 2..4; 0 when invalid; -1 when
@@ -50,6 +51,21 @@ utf8_seq_len(const unsigned char *s, size_t n)
     int k = utf8_seq(s, n);
 
     return k > 0 ? (size_t)k : 0;
+}
+
+/* True when s[0..n) is all valid UTF-8 (ASCII, NUL included, or complete valid sequences). */
+static inline bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = s[i] < 0x80 ? 1 : utf8_seq_len(s + i, n - i);
+        if (k == 0)
+            return false;
+        i += k;
+    }
+    return true;
 }
 
 #endif
