@@ -163,9 +163,12 @@ config_dump(const struct haf_config *cfg, struct buf *out)
     else
         DUMP(buf_adds(out, "retention_days: ~  # not set: the log group's policy is left alone\n"));
     DUMP(cfg_dump_str(out, "", "kms_key_id", cfg->kms_key_id, "not set"));
-    DUMP(buf_addf(out, "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n",
+    DUMP(buf_addf(out,
+                  "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n"
+                  "  memory_budget_bytes: %u\n",
                   (unsigned)cfg->batch.max_events, (unsigned)cfg->batch.max_bytes,
-                  (unsigned)cfg->batch.flush_interval_ms));
+                  (unsigned)cfg->batch.flush_interval_ms,
+                  (unsigned)cfg->batch.memory_budget_bytes));
     DUMP(buf_addf(out, "out_of_range: %s\n",
                   cfg->out_of_range == OUT_OF_RANGE_DROP ? "drop" : "reclock"));
     DUMP(buf_adds(out, "sources:\n"));

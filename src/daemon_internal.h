@@ -40,6 +40,7 @@
  * stops taking entries once it holds more than two batches (stream_accepting), so growth is
  * bounded by what one read can complete (two entries of at most max_entry_bytes, escaped). */
 #define READ_CHUNK_BYTES      (64 * 1024)
+#define READ_MIN_BYTES        (4 * 1024)        /* the least read for a stream with no room left */
 #define READ_BUDGET_BYTES     (4 * 1024 * 1024) /* per file per loop turn, for fairness */
 #define ENTRY_IDLE_MS         200  /* a held entry whose last line is complete ships after this */
 #define ENTRY_IDLE_MAX_MS     5000 /* ... and one that ends mid-line after this */
@@ -71,7 +72,11 @@
 /* A stream takes more entries while it fills its first batch behind the one being sent, until
  * that one is nearly full (stream_accepting). */
 #define ACCEPT_MARGIN_BYTES 4096
-#define DEADLINE_NEVER      INT64_MAX
+/* The least memory a stream's batches may hold, however many streams share the budget; and the
+ * message size for which an open batch must still have room to take more entries. */
+#define STREAM_SHARE_MIN_BYTES (64 * 1024)
+#define ACCEPT_ROOM_BYTES      512
+#define DEADLINE_NEVER         INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
 #define IGNORE_RESULT(x)                                                                           \
@@ -227,6 +232,9 @@ enum stream_state stream_state_after_answer(enum cwl_class cls);
 struct batch *stream_open_batch(struct stream *st);
 struct batch *stream_head(struct stream *st);
 bool stream_accepting(const struct stream *st);
+size_t stream_batch_target_bytes(const struct stream *st);
+size_t stream_read_bytes(const struct stream *st);
+void stream_trim(struct stream *st, struct batch *emptied);
 size_t stream_pending_events(const struct stream *st);
 struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);

@@ -147,6 +147,7 @@ stream_head_done(struct daemon *d, struct stream *st)
     st->attempts = 0;
     st->next_ms = 0;
     batch_reset(b);
+    stream_trim(st, b);
     if (st->n > 1) {
         size_t freed = st->head, next = (st->head + st->n) % st->cap;
 

@@ -84,11 +84,69 @@ stream_head(struct stream *st)
     return &st->ring[st->head];
 }
 
-/* A stream takes more entries while it fills its first batch behind the one being sent, until that
- * one is nearly full: at most two big batches per stream are held (the one in flight and the next),
- * which bounds memory at about 2 x max_bytes per stream (plus escaping) with any backlog. An entry
- * that does not fit the margin still goes into a new batch (the ring has room), so nothing stalls.
+/*
+ * The memory budget (batch.memory_budget_bytes) is shared equally by the streams: a stream's share
+ * is the budget over the number of streams, never below STREAM_SHARE_MIN_BYTES. A stream holds at
+ * most two batches, the one in flight and the one filling, so each may allocate half the share
+ * (body and event records, by capacity: what the batch holds, not what it uses); a batch is closed
+ * before an event would grow it past that (stream_batch_full). A batch emptied while it holds more
+ * than half the share (a share shrinks when streams are added; a big message needs a big batch)
+ * gives it back (stream_trim). So the budget bounds memory, not only use, and a stream that cannot
+ * deliver holds its share and no more: the others keep theirs, and its file is the buffer. Cost:
+ * with many streams requests get smaller (28 streams under the 2 MiB default: ~25 KB each), and
+ * buffers grow by doubling, so a batch uses between a quarter and a half of the share.
  */
+size_t
+stream_batch_target_bytes(const struct stream *st)
+{
+    size_t n = st->d->n_streams ? st->d->n_streams : 1;
+    size_t share = st->d->cfg->batch.memory_budget_bytes / n;
+
+    return (share > STREAM_SHARE_MIN_BYTES ? share : STREAM_SHARE_MIN_BYTES) / 2;
+}
+
+/* Whether the open batch b should be closed before a message of msg_len is added (never when it
+ * is empty: any event fits an empty batch, which then grows as it must). */
+static bool
+stream_batch_full(const struct stream *st, const struct batch *b, size_t msg_len)
+{
+    return batch_count(b) > 0 &&
+           batch_mem_bytes(b) + batch_growth_bytes(b, msg_len) > stream_batch_target_bytes(st);
+}
+
+/* After a batch was emptied: give back its allocations when they exceed half the share, or when
+ * the stream's batches together (in use or kept in the ring for reuse) hold more than the share. */
+void
+stream_trim(struct stream *st, struct batch *emptied)
+{
+    size_t target = stream_batch_target_bytes(st), held = 0;
+
+    if (batch_count(emptied) != 0)
+        return;
+    for (size_t i = 0; i < st->cap; i++)
+        held += batch_mem_bytes(&st->ring[i]);
+    if (batch_mem_bytes(emptied) > target || held > 2 * target)
+        batch_release(emptied);
+}
+
+/* How many bytes to read for this stream's files at once: no more than its open batch has room
+ * for (input bytes make at least as many batch bytes), so that what a full stream leaves unparsed
+ * (the file's carry, held until the stream has room) stays small with many streams. */
+size_t
+stream_read_bytes(const struct stream *st)
+{
+    const struct batch *open = &st->ring[(st->head + st->n - 1) % st->cap];
+    size_t target = stream_batch_target_bytes(st), used = batch_used_bytes(open), room;
+
+    room = used < target ? target - used : 0;
+    if (room < READ_MIN_BYTES)
+        room = READ_MIN_BYTES;
+    return room < READ_CHUNK_BYTES ? room : READ_CHUNK_BYTES;
+}
+
+/* A stream takes more entries while it fills its first batch behind the one being sent, until that
+ * one is nearly full: at most two batches per stream are held (the one in flight and the next). An
+ * entry that does not fit still goes into a new batch (the ring has room), so nothing stalls. */
 bool
 stream_accepting(const struct stream *st)
 {
@@ -100,7 +158,8 @@ stream_accepting(const struct stream *st)
         return false;
     open = &st->ring[(st->head + 1) % st->cap];
     return open->payload_bytes + ACCEPT_MARGIN_BYTES <= open->limits.max_bytes &&
-           open->n_ev + 1 < open->limits.max_events;
+           open->n_ev + 1 < open->limits.max_events &&
+           !stream_batch_full(st, open, ACCEPT_ROOM_BYTES);
 }
 
 size_t
@@ -259,14 +318,23 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
                                .sequence_no = seq};
     size_t idx;
 
+    if (batch_count(b) == 0)
+        stream_trim(st, b);
     switch (batch_check(b, ts, msg.len)) {
     case BATCH_FITS:
+        /* Close a batch rather than take the stream past its share (the new one takes it). */
+        if (stream_batch_full(st, b, msg.len)) {
+            stream_rotate(st);
+            b = stream_open_batch(st);
+            stream_trim(st, b);
+        }
         break;
     case BATCH_FULL:
     case BATCH_TIME_SPAN:
     case BATCH_TIME_ORDER:
         stream_rotate(st);
         b = stream_open_batch(st);
+        stream_trim(st, b);
         break;
     case BATCH_TOO_BIG:
     case BATCH_EMPTY_MESSAGE:
