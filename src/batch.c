@@ -311,27 +311,6 @@ batch_used_bytes(const struct batch *b)
     return b->body.len + b->n_ev * sizeof(*b->ev);
 }
 
-size_t
-batch_growth_bytes(const struct batch *b, size_t msg_bytes)
-{
-    size_t need, cap, grow = 0;
-
-    /* What event_append reserves: the JSON around the event and json_write_escaped's worst case
-     * (6 bytes per input byte, 8 more), and buf_reserve's doubling. */
-    if (msg_bytes > (SIZE_MAX / 2 - b->body.len) / 8)
-        return SIZE_MAX / 2;
-    need = b->body.len + BATCH_EVENT_JSON_MAX + 6 * msg_bytes + 8 + 1;
-    if (need > b->body.cap) {
-        cap = b->body.cap ? b->body.cap : 64;
-        while (cap < need)
-            cap *= 2;
-        grow += cap - b->body.cap;
-    }
-    if (b->n_ev >= b->cap_ev)
-        grow += (b->cap_ev ? b->cap_ev : BATCH_INITIAL_EVENTS) * sizeof(*b->ev);
-    return grow;
-}
-
 void
 batch_release(struct batch *b)
 {

@@ -74,9 +74,10 @@
 #define ACCEPT_MARGIN_BYTES 4096
 /* The least memory a stream's batches may hold, however many streams share the budget; and the
  * message size for which an open batch must still have room to take more entries. */
-#define STREAM_SHARE_MIN_BYTES (64 * 1024)
-#define ACCEPT_ROOM_BYTES      512
-#define DEADLINE_NEVER         INT64_MAX
+#define STREAM_SHARE_MIN_BYTES  (64 * 1024)
+#define ACCEPT_ROOM_BYTES       512
+#define STREAM_EVENT_COST_BYTES 128 /* JSON around a message and its record, reckoned */
+#define DEADLINE_NEVER          INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
 #define IGNORE_RESULT(x)                                                                           \

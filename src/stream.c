@@ -87,14 +87,14 @@ stream_head(struct stream *st)
 /*
  * The memory budget (batch.memory_budget_bytes) is shared equally by the streams: a stream's share
  * is the budget over the number of streams, never below STREAM_SHARE_MIN_BYTES. A stream holds at
- * most two batches, the one in flight and the one filling, so each may allocate half the share
- * (body and event records, by capacity: what the batch holds, not what it uses); a batch is closed
- * before an event would grow it past that (stream_batch_full). A batch emptied while it holds more
- * than half the share (a share shrinks when streams are added; a big message needs a big batch)
- * gives it back (stream_trim). So the budget bounds memory, not only use, and a stream that cannot
- * deliver holds its share and no more: the others keep theirs, and its file is the buffer. Cost:
- * with many streams requests get smaller (28 streams under the 2 MiB default: ~25 KB each), and
- * buffers grow by doubling, so a batch uses between a quarter and a half of the share.
+ * most two batches, the one in flight and the one filling, so a batch is closed before its body and
+ * event records would pass half the share (stream_batch_full). Buffers grow by doubling and keep
+ * their memory for the next batch, so a batch emptied while it holds more than one doubling past
+ * half the share, or while the stream's batches together (in use or kept in the ring) hold more
+ * than the share, gives its memory back (stream_trim): a share shrinks when streams are added, a
+ * big message needs a big batch. A stream that cannot deliver holds its share and no more: the
+ * others keep theirs, and its file is the buffer. Cost: with many streams the requests get
+ * smaller (28 streams under the 2 MiB default: ~55 events of ~330 bytes each).
  */
 size_t
 stream_batch_target_bytes(const struct stream *st)
@@ -106,16 +106,18 @@ stream_batch_target_bytes(const struct stream *st)
 }
 
 /* Whether the open batch b should be closed before a message of msg_len is added (never when it
- * is empty: any event fits an empty batch, which then grows as it must). */
+ * is empty: any event fits an empty batch, which then grows as it must): when its body and event
+ * records would pass half the share. */
 static bool
 stream_batch_full(const struct stream *st, const struct batch *b, size_t msg_len)
 {
     return batch_count(b) > 0 &&
-           batch_mem_bytes(b) + batch_growth_bytes(b, msg_len) > stream_batch_target_bytes(st);
+           batch_used_bytes(b) + msg_len + STREAM_EVENT_COST_BYTES > stream_batch_target_bytes(st);
 }
 
-/* After a batch was emptied: give back its allocations when they exceed half the share, or when
- * the stream's batches together (in use or kept in the ring for reuse) hold more than the share. */
+/* After a batch was emptied: give back its allocations when they exceed one doubling past half
+ * the share, or when the stream's batches together (in use or kept in the ring for reuse) hold
+ * more than twice the share. */
 void
 stream_trim(struct stream *st, struct batch *emptied)
 {
@@ -125,7 +127,7 @@ stream_trim(struct stream *st, struct batch *emptied)
         return;
     for (size_t i = 0; i < st->cap; i++)
         held += batch_mem_bytes(&st->ring[i]);
-    if (batch_mem_bytes(emptied) > target || held > 2 * target)
+    if (batch_mem_bytes(emptied) > 2 * target || held > 4 * target)
         batch_release(emptied);
 }
 

@@ -87,9 +87,6 @@ void batch_reset(struct batch *b);
 size_t batch_used_bytes(const struct batch *b);
 /* The bytes it has allocated for them (by capacity), in use or kept for reuse. */
 size_t batch_mem_bytes(const struct batch *b);
-/* What adding a message of msg_bytes would allocate on top of batch_mem_bytes (0 when it fits in
- * what is allocated already), reckoning its escaping at the worst case. */
-size_t batch_growth_bytes(const struct batch *b, size_t msg_bytes);
 /* Give back the allocations of an empty batch (after batch_reset), keeping its names, token and a
  * small body; a no-op for a batch holding events. */
 void batch_release(struct batch *b);
