@@ -54,6 +54,7 @@
 #define STOP_DEADLINE_MS      20000
 #define STATUS_INTERVAL_MS    5000
 #define SAVE_RETRY_MS         1000
+#define ACK_SAVE_DELAY_MS     2000 /* acknowledgements alone are saved at most this late */
 /* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
  * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
 #define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
@@ -184,7 +185,8 @@ struct daemon {
     struct ckpt_state state;
     bool state_dirty;
     int64_t save_retry_at_ms;
-    bool first_run; /* no state existed: start_position applies to the initial scan */
+    int64_t dirty_since_ms; /* monotonic: when the state became dirty without a send to save it */
+    bool first_run;         /* no state existed: start_position applies to the initial scan */
     bool initial_scan;
     char *region;
     char *endpoint;
