@@ -54,11 +54,12 @@ for opt in $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed
 done
 echo "checked options: $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed -E 's/^[ ,]//' | sort -u | tr '\n' ' ')"
 
-# 4. Configuration keys (DESIGN.md "Config file", fixed names).
+# 4. Configuration keys (DESIGN.md "Config file", fixed names; batch.memory_budget_bytes added by
+# issue 14).
 keys="region endpoint credentials profile role_arn external_id session_name sts_endpoint tls
 ca_file verify proxy state_dir create_log_group retention_days kms_key_id batch max_events
-max_bytes flush_interval_ms out_of_range sources path log_group log_stream format start_position
-hsm_id"
+max_bytes flush_interval_ms memory_budget_bytes out_of_range sources path log_group log_stream
+format start_position hsm_id"
 # Keys of the example, commented-out ones included ("#region: ...", "#  profile: default"); prose
 # comments have exactly one space after the '#'.
 conf_keys=$(grep -oE '^ *(#( {2,})?)?(- )?[a-z_]+:( |$)' "$conf" | sed -E 's/^ *#? *(- )?//; s/:.*//' | sort -u)
