@@ -44,7 +44,7 @@
 #define BATCH_NAME_MAX_BYTES  512 /* LogGroupName and LogStreamName, model max */
 #define BATCH_TOKEN_MAX_BYTES 4096
 #define BATCH_INITIAL_EVENTS  64
-#define BATCH_INITIAL_BODY    4096
+#define BATCH_INITIAL_BODY    256 /* the prefix; a ring holds several batches per stream */
 /* Room in the body cap for the prefix: two names and a token, each escaped at worst 6x. */
 #define BATCH_PREFIX_ROOM (6 * (2 * BATCH_NAME_MAX_BYTES + BATCH_TOKEN_MAX_BYTES) + 128)
 /* Per event, besides the escaped message: ,{"timestamp":<20 digits>,"message":""} */
@@ -297,6 +297,41 @@ batch_reset(struct batch *b)
     b->n_ev = 0;
     b->payload_bytes = 0;
     b->finished = false;
+}
+
+size_t
+batch_mem_bytes(const struct batch *b)
+{
+    return b->body.cap + b->cap_ev * sizeof(*b->ev);
+}
+
+size_t
+batch_used_bytes(const struct batch *b)
+{
+    return b->body.len + b->n_ev * sizeof(*b->ev);
+}
+
+void
+batch_release(struct batch *b)
+{
+    size_t keep = b->prefix_len + 1 > BATCH_INITIAL_BODY ? b->prefix_len + 1 : BATCH_INITIAL_BODY;
+    char *p;
+
+    if (b->n_ev > 0)
+        return;
+    if (b->body.len + 1 > keep)
+        keep = b->body.len + 1;
+    free(b->ev);
+    b->ev = NULL;
+    b->cap_ev = 0;
+    if (b->body.cap > keep) {
+        /* Shrinking in place cannot fail in practice; if it does, the old block stays valid. */
+        p = realloc(b->body.p, keep);
+        if (p != NULL) {
+            b->body.p = p;
+            b->body.cap = keep;
+        }
+    }
 }
 
 enum batch_fit

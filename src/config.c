@@ -654,7 +654,8 @@ cfg_tls(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 static void
 cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 {
-    static const char *const keys[] = {"max_events", "max_bytes", "flush_interval_ms", NULL};
+    static const char *const keys[] = {"max_events", "max_bytes", "flush_interval_ms",
+                                       "memory_budget_bytes", NULL};
     uint64_t v;
 
     if (!cfg_check_map(c, n, "batch", keys) && n->type != YN_MAP)
@@ -665,6 +666,8 @@ cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
         cfg->batch.max_bytes = (uint32_t)v;
     if (cfg_uint(c, n, "batch", "flush_interval_ms", 1, 3600000, &v))
         cfg->batch.flush_interval_ms = (uint32_t)v;
+    if (cfg_uint(c, n, "batch", "memory_budget_bytes", 65536, 1073741824, &v))
+        cfg->batch.memory_budget_bytes = (uint32_t)v;
 }
 
 /* 1 once the daemon seals, signs and delivers digest records (see cfg_digest). */
@@ -999,6 +1002,7 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
     cfg->batch.max_events = CONFIG_DEFAULT_BATCH_MAX_EVENTS;
     cfg->batch.max_bytes = CONFIG_DEFAULT_BATCH_MAX_BYTES;
     cfg->batch.flush_interval_ms = CONFIG_DEFAULT_FLUSH_INTERVAL_MS;
+    cfg->batch.memory_budget_bytes = CONFIG_DEFAULT_BATCH_MEMORY_BUDGET_BYTES;
     cfg->out_of_range = OUT_OF_RANGE_RECLOCK;
     cfg->digest.interval_s = CONFIG_DEFAULT_DIGEST_INTERVAL_S;
     /* An empty file or document is an empty mapping (and then "sources" is missing). */

@@ -175,9 +175,12 @@ config_dump(const struct haf_config *cfg, struct buf *out)
         DUMP(json_write_string(out, span_cstr(cfg->log_group_tags[i].value)));
         DUMP(buf_addc(out, '\n'));
     }
-    DUMP(buf_addf(out, "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n",
+    DUMP(buf_addf(out,
+                  "batch:\n  max_events: %u\n  max_bytes: %u\n  flush_interval_ms: %u\n"
+                  "  memory_budget_bytes: %u\n",
                   (unsigned)cfg->batch.max_events, (unsigned)cfg->batch.max_bytes,
-                  (unsigned)cfg->batch.flush_interval_ms));
+                  (unsigned)cfg->batch.flush_interval_ms,
+                  (unsigned)cfg->batch.memory_budget_bytes));
     DUMP(buf_addf(out, "out_of_range: %s\n",
                   cfg->out_of_range == OUT_OF_RANGE_DROP ? "drop" : "reclock"));
     DUMP(buf_addf(out, "digest:\n  enabled: %s\n  interval_s: %u\n",

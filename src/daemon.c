@@ -126,6 +126,8 @@ next_deadline(struct daemon *d)
     t = r < t ? r : t;
     if (d->state_dirty && d->save_retry_at_ms > d->now_ms && d->save_retry_at_ms < t)
         t = d->save_retry_at_ms;
+    if (d->state_dirty && d->dirty_since_ms > 0 && d->dirty_since_ms + ACK_SAVE_DELAY_MS < t)
+        t = d->dirty_since_ms + ACK_SAVE_DELAY_MS;
     if (d->watchdog_ms > 0 && d->next_watchdog_ms < t)
         t = d->next_watchdog_ms;
     if (d->next_status_ms < t)

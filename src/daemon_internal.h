@@ -41,6 +41,7 @@
  * stops taking entries once it holds more than two batches (stream_accepting), so growth is
  * bounded by what one read can complete (two entries of at most max_entry_bytes, escaped). */
 #define READ_CHUNK_BYTES      (64 * 1024)
+#define READ_MIN_BYTES        (4 * 1024)        /* the least read for a stream with no room left */
 #define READ_BUDGET_BYTES     (4 * 1024 * 1024) /* per file per loop turn, for fairness */
 #define ENTRY_IDLE_MS         200  /* a held entry whose last line is complete ships after this */
 #define ENTRY_IDLE_MAX_MS     5000 /* ... and one that ends mid-line after this */
@@ -60,6 +61,7 @@
 #define STOP_DEADLINE_MS     20000
 #define STATUS_INTERVAL_MS   5000
 #define SAVE_RETRY_MS        1000
+#define ACK_SAVE_DELAY_MS    2000 /* acknowledgements alone are saved at most this late */
 /* The CloudWatch time window (docs/cloudwatch-limits.md): events older than 14 days or more than
  * 2 hours ahead are refused; both are kept a margin inside. Wall-clock quantities. */
 #define MAX_AGE_MS        ((14LL * 24 - 1) * 3600 * 1000)
@@ -78,7 +80,12 @@
 /* A stream takes more entries while it fills its first batch behind the one being sent, until
  * that one is nearly full (stream_accepting). */
 #define ACCEPT_MARGIN_BYTES 4096
-#define DEADLINE_NEVER      INT64_MAX
+/* The least memory a stream's batches may hold, however many streams share the budget; and the
+ * message size for which an open batch must still have room to take more entries. */
+#define STREAM_SHARE_MIN_BYTES  (64 * 1024)
+#define ACCEPT_ROOM_BYTES       512
+#define STREAM_EVENT_COST_BYTES 128 /* JSON around a message and its record, reckoned */
+#define DEADLINE_NEVER          INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
 #define IGNORE_RESULT(x)                                                                           \
@@ -205,7 +212,8 @@ struct daemon {
     struct ckpt_state state;
     bool state_dirty;
     int64_t save_retry_at_ms;
-    bool first_run; /* no state existed: start_position applies to the initial scan */
+    int64_t dirty_since_ms; /* monotonic: when the state became dirty without a send to save it */
+    bool first_run;         /* no state existed: start_position applies to the initial scan */
     bool initial_scan;
     char *region;
     char *endpoint;
@@ -264,6 +272,9 @@ enum stream_state stream_state_after_answer(enum cwl_class cls);
 struct batch *stream_open_batch(struct stream *st);
 struct batch *stream_head(struct stream *st);
 bool stream_accepting(const struct stream *st);
+size_t stream_batch_target_bytes(const struct stream *st);
+size_t stream_read_bytes(const struct stream *st);
+void stream_trim(struct stream *st, struct batch *emptied);
 size_t stream_pending_events(const struct stream *st);
 struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);

@@ -84,6 +84,7 @@ state_save(struct daemon *d)
         log_notice("state file in %s written again; deliveries resume", d->cfg->state_dir);
     d->warned_save = false;
     d->state_dirty = false;
+    d->dirty_since_ms = 0;
     d->stats.state_saves++;
     return true;
 }
@@ -147,6 +148,7 @@ stream_head_done(struct daemon *d, struct stream *st)
     st->attempts = 0;
     st->next_ms = 0;
     batch_reset(b);
+    stream_trim(st, b);
     if (st->n > 1) {
         size_t freed = st->head, next = (st->head + st->n) % st->cap;
 
@@ -608,7 +610,13 @@ stream_due(struct daemon *d, const struct stream *st)
 }
 
 /* Send every due batch. The state (acknowledgements so far, and the in-flight markers of the
- * streams about to send) is saved first; when it cannot be saved, nothing is sent. */
+ * streams about to send) is saved first; when it cannot be saved, nothing is sent.
+ *
+ * Acknowledgements alone are not saved at once: they go out with the in-flight markers of the next
+ * send, so the state file is written once per request cycle, or after ACK_SAVE_DELAY_MS when no
+ * send comes (and at every stop and reload). A crash meanwhile finds the acknowledged stream still
+ * marked in flight in the file: the restart reads it back and skips what arrived, the same path as
+ * a kill -9 while the request was in flight; nothing is lost or sent twice. */
 void
 send_due(struct daemon *d)
 {
@@ -621,7 +629,14 @@ send_due(struct daemon *d)
             any = true;
         }
     }
-    if (!state_save(d) || !any)
+    if (!any) {
+        if (d->state_dirty && d->dirty_since_ms == 0)
+            d->dirty_since_ms = d->now_ms;
+        if (d->state_dirty && d->now_ms - d->dirty_since_ms >= ACK_SAVE_DELAY_MS)
+            IGNORE_RESULT(state_save(d));
+        return;
+    }
+    if (!state_save(d))
         return;
     for (size_t i = 0; i < d->n_streams; i++)
         if (stream_due(d, d->streams[i]))

@@ -4,8 +4,10 @@
  * One client owns a curl multi handle, a small pool of idle easy handles for the asynchronous
  * requests of the event loop, and one easy handle kept for blocking calls. Connections live in the
  * multi handle's (and the blocking handle's) connection cache, so consecutive requests to the same
- * host reuse one keep-alive connection; pooled easy handles are curl_easy_reset() between uses,
- * which keeps their DNS and TLS session caches.
+ * host reuse one keep-alive connection; pooled easy handles are curl_easy_reset() between uses.
+ * All handles (pooled and blocking) share one DNS cache and one TLS session cache (a CURLSH; the
+ * process is single-threaded, so it needs no locks): a new connection to an endpoint, e.g. one
+ * per log stream sending at the same time, resumes the TLS session of the first.
  *
  * Invariants: every transfer reads its answer into a struct buf capped at max_response_bytes (and
  * curl aborts early on a larger Content-Length), redirects are never followed, only http and https
@@ -75,6 +77,7 @@ struct http_client {
     long timeout_ms;
     size_t max_response_bytes;
     CURLM *multi;
+    CURLSH *share; /* DNS and TLS sessions, for every handle below */
     CURL *blocking;
     CURL *pool[HTTP_POOL_MAX];
     size_t n_pool;
@@ -143,7 +146,10 @@ http_client_new(const struct http_opts *opts)
     }
     c->multi = curl_multi_init();
     c->blocking = curl_easy_init();
-    if (c->multi == NULL || c->blocking == NULL)
+    c->share = curl_share_init();
+    if (c->multi == NULL || c->blocking == NULL || c->share == NULL ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
         goto fail;
     return c;
 fail:
@@ -152,6 +158,8 @@ fail:
         curl_global_cleanup();
     return NULL;
 }
+
+#define HTTP_SEND_BUFFER_BYTES 16384L
 
 /* A header list holds the session token and the signature: wiped before curl frees it. */
 static void
@@ -203,6 +211,8 @@ http_client_free(struct http_client *c)
         curl_easy_cleanup(c->blocking);
     if (c->multi)
         (void)curl_multi_cleanup(c->multi);
+    if (c->share) /* after every handle using it */
+        (void)curl_share_cleanup(c->share);
     free(c->ca_file);
     free(c->proxy);
     free(c);
@@ -418,6 +428,7 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
             rc = curl_easy_setopt(h, opt, val);                                                    \
     } while (0)
     SET(CURLOPT_URL, req->url);
+    SET(CURLOPT_SHARE, c->share);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -439,6 +450,11 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     SET(CURLOPT_TIMEOUT_MS, timeout);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
+    /* Smaller transfer buffers than curl's defaults (16 KiB down, 64 KiB up), held per transfer:
+     * with one request in flight per log stream they were most of the memory of many streams.
+     * Answers are small; 16 KiB up is one TLS record per write. */
+    // BUF
+    SET(CURLOPT_UPLOAD_BUFFERSIZE, HTTP_SEND_BUFFER_BYTES);
     SET(CURLOPT_HTTPHEADER, x->headers);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, x);

@@ -509,7 +509,7 @@ file_read(struct daemon *d, struct file_rt *f)
             return e == HAF_OK;
         } else {
             struct tail_file *tf = f->tf;
-            ssize_t got = tail_read(d->tail, tf, d->readbuf, READ_CHUNK_BYTES);
+            ssize_t got = tail_read(d->tail, tf, d->readbuf, stream_read_bytes(f->st));
 
             if (got < 0) {
                 log_warn("%s: read error", tf->path);
@@ -547,7 +547,7 @@ file_read(struct daemon *d, struct file_rt *f)
         if (carried) {
             f->carry_off += used;
             if (f->carry_off >= f->carry.len) {
-                buf_reset(&f->carry);
+                buf_clean_up(&f->carry); /* held only while the stream is full: give it back */
                 f->carry_off = 0;
             }
         } else if (used < n && buf_add(&f->carry, p + used, n - used) != HAF_OK) {

@@ -116,11 +116,71 @@ stream_head(struct stream *st)
     return &st->ring[st->head];
 }
 
-/* A stream takes more entries while it fills its first batch behind the one being sent, until that
- * one is nearly full: at most two big batches per stream are held (the one in flight and the next),
- * which bounds memory at about 2 x max_bytes per stream (plus escaping) with any backlog. An entry
- * that does not fit the margin still goes into a new batch (the ring has room), so nothing stalls.
+/*
+ * The memory budget (batch.memory_budget_bytes) is shared equally by the streams: a stream's share
+ * is the budget over the number of streams, never below STREAM_SHARE_MIN_BYTES. A stream holds at
+ * most two batches, the one in flight and the one filling, so a batch is closed before its body and
+ * event records would pass half the share (stream_batch_full). Buffers grow by doubling and keep
+ * their memory for the next batch, so a batch emptied while it holds more than one doubling past
+ * half the share, or while the stream's batches together (in use or kept in the ring) hold more
+ * than the share, gives its memory back (stream_trim): a share shrinks when streams are added, a
+ * big message needs a big batch. A stream that cannot deliver holds its share and no more: the
+ * others keep theirs, and its file is the buffer. Cost: with many streams the requests get
+ * smaller (28 streams under the 2 MiB default: ~55 events of ~330 bytes each).
  */
+size_t
+stream_batch_target_bytes(const struct stream *st)
+{
+    size_t n = st->d->n_streams ? st->d->n_streams : 1;
+    size_t share = st->d->cfg->batch.memory_budget_bytes / n;
+
+    return (share > STREAM_SHARE_MIN_BYTES ? share : STREAM_SHARE_MIN_BYTES) / 2;
+}
+
+/* Whether the open batch b should be closed before a message of msg_len is added (never when it
+ * is empty: any event fits an empty batch, which then grows as it must): when its body and event
+ * records would pass half the share. */
+static bool
+stream_batch_full(const struct stream *st, const struct batch *b, size_t msg_len)
+{
+    return batch_count(b) > 0 &&
+           batch_used_bytes(b) + msg_len + STREAM_EVENT_COST_BYTES > stream_batch_target_bytes(st);
+}
+
+/* After a batch was emptied: give back its allocations when they exceed one doubling past half
+ * the share, or when the stream's batches together (in use or kept in the ring for reuse) hold
+ * more than twice the share. */
+void
+stream_trim(struct stream *st, struct batch *emptied)
+{
+    size_t target = stream_batch_target_bytes(st), held = 0;
+
+    if (batch_count(emptied) != 0)
+        return;
+    for (size_t i = 0; i < st->cap; i++)
+        held += batch_mem_bytes(&st->ring[i]);
+    if (batch_mem_bytes(emptied) > 2 * target || held > 4 * target)
+        batch_release(emptied);
+}
+
+/* How many bytes to read for this stream's files at once: no more than its open batch has room
+ * for (input bytes make at least as many batch bytes), so that what a full stream leaves unparsed
+ * (the file's carry, held until the stream has room) stays small with many streams. */
+size_t
+stream_read_bytes(const struct stream *st)
+{
+    const struct batch *open = &st->ring[(st->head + st->n - 1) % st->cap];
+    size_t target = stream_batch_target_bytes(st), used = batch_used_bytes(open), room;
+
+    room = used < target ? target - used : 0;
+    if (room < READ_MIN_BYTES)
+        room = READ_MIN_BYTES;
+    return room < READ_CHUNK_BYTES ? room : READ_CHUNK_BYTES;
+}
+
+/* A stream takes more entries while it fills its first batch behind the one being sent, until that
+ * one is nearly full: at most two batches per stream are held (the one in flight and the next). An
+ * entry that does not fit still goes into a new batch (the ring has room), so nothing stalls. */
 bool
 stream_accepting(const struct stream *st)
 {
@@ -132,7 +192,8 @@ stream_accepting(const struct stream *st)
         return false;
     open = &st->ring[(st->head + 1) % st->cap];
     return open->payload_bytes + ACCEPT_MARGIN_BYTES <= open->limits.max_bytes &&
-           open->n_ev + 1 < open->limits.max_events;
+           open->n_ev + 1 < open->limits.max_events &&
+           !stream_batch_full(st, open, ACCEPT_ROOM_BYTES);
 }
 
 size_t
@@ -296,14 +357,23 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
                                .sequence_no = seq};
     size_t idx;
 
+    if (batch_count(b) == 0)
+        stream_trim(st, b);
     switch (batch_check(b, ts, msg.len)) {
     case BATCH_FITS:
+        /* Close a batch rather than take the stream past its share (the new one takes it). */
+        if (stream_batch_full(st, b, msg.len)) {
+            stream_rotate(st);
+            b = stream_open_batch(st);
+            stream_trim(st, b);
+        }
         break;
     case BATCH_FULL:
     case BATCH_TIME_SPAN:
     case BATCH_TIME_ORDER:
         stream_rotate(st);
         b = stream_open_batch(st);
+        stream_trim(st, b);
         break;
     case BATCH_TOO_BIG:
     case BATCH_EMPTY_MESSAGE:

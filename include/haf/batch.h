@@ -83,6 +83,14 @@ void batch_clean_up(struct batch *b);
 /* Empty the batch, keeping group, stream, a sequence token if one is set, and allocations. */
 void batch_reset(struct batch *b);
 
+/* The bytes this batch uses: its body so far and its event records. */
+size_t batch_used_bytes(const struct batch *b);
+/* The bytes it has allocated for them (by capacity), in use or kept for reuse. */
+size_t batch_mem_bytes(const struct batch *b);
+/* Give back the allocations of an empty batch (after batch_reset), keeping its names, token and a
+ * small body; a no-op for a batch holding events. */
+void batch_release(struct batch *b);
+
 static inline size_t
 batch_count(const struct batch *b)
 {

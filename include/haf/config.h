@@ -22,9 +22,12 @@
 #define CONFIG_DEFAULT_BATCH_MAX_EVENTS  10000
 #define CONFIG_DEFAULT_BATCH_MAX_BYTES   1048576
 #define CONFIG_DEFAULT_FLUSH_INTERVAL_MS 1000
-#define CONFIG_MAX_FILE_BYTES            (1024u * 1024)
-#define CONFIG_DEFAULT_DIGEST_INTERVAL_S 300
-#define CONFIG_DEFAULT_DIGEST_STREAM     "{stream}.digest"
+/* All batches of all streams together (serialized bodies and their event records), shared
+ * equally by the streams; see stream_share_bytes (stream.c). */
+#define CONFIG_DEFAULT_BATCH_MEMORY_BUDGET_BYTES (2 * 1024 * 1024)
+#define CONFIG_MAX_FILE_BYTES                    (1024u * 1024)
+#define CONFIG_DEFAULT_DIGEST_INTERVAL_S         300
+#define CONFIG_DEFAULT_DIGEST_STREAM             "{stream}.digest"
 
 enum start_position { START_BEGINNING, START_END };
 enum out_of_range { OUT_OF_RANGE_RECLOCK, OUT_OF_RANGE_DROP };
@@ -79,9 +82,10 @@ struct haf_config {
     size_t n_log_group_tags;
 
     struct {
-        uint32_t max_events;        /* 1..10000 */
-        uint32_t max_bytes;         /* 27..1048576 */
-        uint32_t flush_interval_ms; /* 1..3600000 */
+        uint32_t max_events;          /* 1..10000 */
+        uint32_t max_bytes;           /* 27..1048576 */
+        uint32_t flush_interval_ms;   /* 1..3600000 */
+        uint32_t memory_budget_bytes; /* 65536..1073741824: all streams' batches together */
     } batch;
 
     enum out_of_range out_of_range;

@@ -17,7 +17,9 @@
 # files), BENCH_RUNS (default 5; 3M runs at most 3 times), BENCH_FILES (default 4),
 # BENCH_QUICK=1 (sizes "100000 1000000 1000000:1", 1 run),
 # BENCH_DATA (where backlogs are kept between runs, default build-bench-release/bench-data),
-# BENCH_KEEP=1 keeps the work dir, BENCH_SUMMARY=FILE appends "key value" lines for run_all.sh.
+# BENCH_KEEP=1 keeps the work dir, BENCH_SUMMARY=FILE appends "key value" lines for run_all.sh,
+# BENCH_TLS=1 serves the sink over TLS (a test CA made with the openssl CLI; the daemon gets it
+# as tls.ca_file) and prints the TLS handshakes the sink saw (one per connection).
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/bench_lib.sh"
 
@@ -50,21 +52,9 @@ print("%.0f" % best)
 PY
 )
 
-# backlog N: the directory holding N entries over $files files, generated when missing or when
-# its entries got too old for CloudWatch (14 days; regenerated after 7).
 backlog() {
-    local n=$1 dir="$data/e2e-$1-$files" span_s start
-    if [ -f "$dir/.done" ] && [ -z "$(find "$dir/.done" -mtime +7)" ]; then
-        echo "$dir"
-        return
-    fi
-    rm -rf "$dir"
-    # ~0.2 s between entries: start far enough back that the newest is an hour old.
-    span_s=$((n / files / 5 + 3600))
-    start=$((($(date +%s) - span_s) * 1000000))
-    python3 "$BENCH_HERE/gen_audit.py" -n "$n" --files "$files" --dir "$dir" --start-usecs "$start"
-    touch "$dir/.done"
-    echo "$dir"
+    bench_backlog "$data/e2e-$1-$files" "$1" "$files"
+    echo "$data/e2e-$1-$files"
 }
 
 rows=()
@@ -124,10 +114,15 @@ print(" %.3f %d %d" % (s["cpu_seconds"], s["requests_by_op"].get("PutLogEvents",
         }' "$W/runs.txt")")
 done
 
-echo "#### End to end: \`--once\` from a backlog to a loopback sink"
+tls_note=""
+if [ "${BENCH_TLS:-0}" = 1 ]; then
+    tls_note=", over TLS"
+fi
+echo "#### End to end: \`--once\` from a backlog to a loopback sink$tls_note"
 echo
 echo "| entries | files (streams) | input MB | runs | entries/s (wall) | CPU-s per 1M entries (user + sys) | entries per CPU-s | peak RSS MiB | sink CPU-s per 1M | SHA-256 floor CPU-s per 1M | x floor | PutLogEvents |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 echo
+[ "${BENCH_TLS:-0}" = 1 ] && echo "TLS handshakes in the last run: $(bench_json "$W/sink.json" tls_handshakes) (resumed: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("tls_resumed", 0))' "$W/sink.json"))."
 echo "SHA-256 here: $sha_mbps MB/s (OpenSSL via Python hashlib, 1 MiB buffers). Machine: $(bench_machine)."

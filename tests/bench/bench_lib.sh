@@ -5,6 +5,8 @@
 #                               # uses that binary instead, e.g. to compare two versions)
 #   bench_workdir               # $W: a fresh temp dir (removed at exit unless BENCH_KEEP=1)
 #   bench_sink_start [ARGS...]  # tests/bench/bench_sink.py on an ephemeral port ($SINK_PORT)
+#   bench_tls_ca                # a test CA and a 127.0.0.1 certificate in $W/tls (openssl CLI);
+#                               # BENCH_TLS=1 then makes bench_sink_start serve https
 #   bench_config FILE GLOB [EXTRA_YAML]   # daemon config for the sink, state in $W/state
 #   bench_median                # stdin numbers -> median
 #
@@ -58,9 +60,26 @@ bench_workdir() {
     chmod 700 "$W/state"
 }
 
+bench_tls_ca() {
+    local t=$W/tls
+    mkdir -p "$t"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=haf bench CA" -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$t/ext.cnf"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+        -days 2 -extfile "$t/ext.cnf" -out "$t/server.pem" 2>/dev/null
+}
+
 bench_sink_start() {
+    local tls=()
     rm -f "$W/sink.port"
-    python3 "$BENCH_HERE/bench_sink.py" --port-file "$W/sink.port" --max-seconds 3600 "$@" \
+    if [ "${BENCH_TLS:-0}" = 1 ]; then
+        [ -f "$W/tls/server.pem" ] || bench_tls_ca
+        tls=(--tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key")
+    fi
+    python3 "$BENCH_HERE/bench_sink.py" --port-file "$W/sink.port" --max-seconds 3600 "${tls[@]}" "$@" \
         >"$W/sink.out" 2>"$W/sink.err" &
     SINK_PID=$!
     BENCH_PIDS+=("$SINK_PID")
@@ -71,10 +90,15 @@ bench_sink_start() {
     [ -s "$W/sink.port" ] || { echo "bench: the sink did not start" >&2; cat "$W/sink.err" >&2; exit 1; }
     SINK_PORT=$(cat "$W/sink.port")
     SINK_URL="http://127.0.0.1:$SINK_PORT"
+    SINK_CURL=(curl -sf)
+    if [ "${BENCH_TLS:-0}" = 1 ]; then
+        SINK_URL="https://127.0.0.1:$SINK_PORT"
+        SINK_CURL=(curl -sf --cacert "$W/tls/ca.pem")
+    fi
 }
 
-bench_sink_get() { curl -sf "$SINK_URL/_front/$1"; }
-bench_sink_reset() { curl -sf -X POST "$SINK_URL/_front/reset-stats" >/dev/null; }
+bench_sink_get() { "${SINK_CURL[@]}" "$SINK_URL/_front/$1"; }
+bench_sink_reset() { "${SINK_CURL[@]}" -X POST "$SINK_URL/_front/reset-stats" >/dev/null; }
 
 # bench_json FILE_OR_- KEY: one top-level number from a JSON object.
 bench_json() {
@@ -88,6 +112,7 @@ region: us-east-1
 endpoint: $SINK_URL
 state_dir: $W/state
 create_log_group: true
+$([ "${BENCH_TLS:-0}" = 1 ] && printf 'tls:\n  ca_file: %s\n' "$W/tls/ca.pem")
 ${3:-}
 sources:
   - path: $2
@@ -95,6 +120,21 @@ sources:
     log_stream: "{file}"
     format: json
 YAML
+}
+
+# bench_backlog DIR N FILES: DIR holding N generated entries over FILES files (gen_audit.py),
+# made when missing or when its entries got too old for CloudWatch (14 days; remade after 7).
+# Entries ~0.2 s apart, starting far enough back that the newest is an hour old.
+bench_backlog() {
+    local dir=$1 n=$2 files=$3 span_s start
+    if [ -f "$dir/.done" ] && [ -z "$(find "$dir/.done" -mtime +7)" ]; then
+        return
+    fi
+    rm -rf "$dir"
+    span_s=$((n / files / 5 + 3600))
+    start=$((($(date +%s) - span_s) * 1000000))
+    python3 "$BENCH_HERE/gen_audit.py" -n "$n" --files "$files" --dir "$dir" --start-usecs "$start"
+    touch "$dir/.done"
 }
 
 bench_median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }

@@ -24,7 +24,9 @@ duplicates, p50/p90/p99/max in ms. Use it with entries whose usecs is their writ
 
 Control: GET /_front/stats (requests, by operation, events, bytes, violations, per-stream events,
 CPU user/system seconds of this process since the last reset, max RSS), POST /_front/reset-stats,
-GET /_front/health. Prints "PORT <n>" once listening (and writes --port-file atomically). Exits
+GET /_front/health. TLS mode (--tls-cert and --tls-key, PEM): every connection is TLS (the
+bench scripts make a test CA with the openssl CLI); stats count handshakes and resumed sessions.
+Prints "PORT <n>" once listening (and writes --port-file atomically). Exits
 after --max-seconds (default 1800).
 """
 import argparse
@@ -33,6 +35,7 @@ import os
 import re
 import resource
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -214,8 +217,18 @@ def handle_control(sink, conn, method, path):
         answer(conn, 404, b"{}")
 
 
-def serve_conn(sink, conn):
+def serve_conn(sink, conn, tls):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is not None:
+        try:
+            conn = tls.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()
+            return
+        with sink.lock:
+            sink.st["tls_handshakes"] = sink.st.get("tls_handshakes", 0) + 1
+            if conn.session_reused:
+                sink.st["tls_resumed"] = sink.st.get("tls_resumed", 0) + 1
     buf = bytearray()
     body_buf = bytearray(1 << 20)
     try:
@@ -295,7 +308,13 @@ def main():
     ap.add_argument("--full-parse", action="store_true", help="json-parse every body")
     ap.add_argument("--latency", action="store_true", help="per-event latency from usecs")
     ap.add_argument("--max-seconds", type=float, default=1800)
+    ap.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = ap.parse_args()
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     sink = Sink(args)
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -316,7 +335,7 @@ def main():
         conn, _ = ls.accept()
         with sink.lock:
             sink.st["connections"] += 1
-        threading.Thread(target=serve_conn, args=(sink, conn), daemon=True).start()
+        threading.Thread(target=serve_conn, args=(sink, conn, tls), daemon=True).start()
 
 
 if __name__ == "__main__":

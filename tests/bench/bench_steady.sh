@@ -31,8 +31,22 @@ mkdir -p "$W/audit"
 : >"$W/audit/hsm.log"
 bench_config "$W/haf.yaml" "$W/audit/*.log"
 
-"$BIN" -c "$W/haf.yaml" 2>"$W/daemon.err" &
-DPID=$!
+# State saves: the daemon runs under strace with a seccomp filter, so only fsync and rename stop
+# it (the other system calls run at full speed); BENCH_STRACE=0 runs it bare.
+if [ "${BENCH_STRACE:-1}" = 1 ] && command -v strace >/dev/null; then
+    strace -f --seccomp-bpf -e trace=fsync,fdatasync,rename,renameat,renameat2 -c \
+        -o "$W/strace.txt" "$BIN" -c "$W/haf.yaml" 2>"$W/daemon.err" &
+    SPID=$!
+    BENCH_PIDS+=("$SPID")
+    for _ in $(seq 1 100); do
+        DPID=$(pgrep -P "$SPID" | head -1) && [ -n "$DPID" ] && break
+        sleep 0.05
+    done
+else
+    "$BIN" -c "$W/haf.yaml" 2>"$W/daemon.err" &
+    DPID=$!
+    SPID=$DPID
+fi
 BENCH_PIDS+=("$DPID")
 for _ in $(seq 1 100); do
     grep -q "watching" "$W/daemon.err" 2>/dev/null && break
@@ -59,10 +73,12 @@ anon=$(bench_proc_status "$DPID" RssAnon)
 bench_sink_get latency >"$W/latency.json"
 bench_sink_get stats >"$W/stats.json"
 kill -TERM "$DPID"
-wait "$DPID" || { echo "bench: the daemon did not stop cleanly" >&2; tail -n 20 "$W/daemon.err" >&2; exit 1; }
+wait "$SPID" || { echo "bench: the daemon did not stop cleanly" >&2; tail -n 20 "$W/daemon.err" >&2; exit 1; }
+fsyncs=$(awk '$NF == "fsync" || $NF == "fdatasync" {n += $4} END {print n + 0}' "$W/strace.txt" 2>/dev/null || echo "")
+renames=$(awk '$NF ~ /^rename/ {n += $4} END {print n + 0}' "$W/strace.txt" 2>/dev/null || echo "")
 
 python3 - "$W/latency.json" "$W/stats.json" "$total" "$rate" "$seconds" "$cpu0" "$cpu1" "$t0" \
-    "$t1" "$rss" "$hwm" "$anon" <<'PY'
+    "$t1" "$rss" "$hwm" "$anon" "${fsyncs:-}" "${renames:-}" <<'PY'
 import json, os, sys
 lat = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
@@ -88,6 +104,12 @@ if os.environ.get("BENCH_SUMMARY"):
     with open(os.environ["BENCH_SUMMARY"], "a") as f:
         f.write("steady_cpu_pct %.2f\nsteady_rss_mib %.1f\nsteady_p50_ms %.0f\nsteady_p99_ms %.0f\n"
                 % (cpu, hwm, lat["p50_ms"], lat["p99_ms"]))
+if sys.argv[13]:
+    n_req = max(1, reqs)
+    print()
+    print("State file: %s saves (renames), %s fsyncs (file + directory) for %d PutLogEvents over "
+          "the whole run: %.2f saves per request (strace -f --seccomp-bpf -c, startup and stop "
+          "included)." % (sys.argv[14], sys.argv[13], reqs, int(sys.argv[14]) / n_req))
 print()
 print("Latency: entry written (its usecs) to its PutLogEvents answer written by the sink; "
       "every entry arrived exactly once. CPU measured over %.1f s (/proc/PID/stat, 10 ms ticks)."

@@ -54,10 +54,11 @@ for opt in $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed
 done
 echo "checked options: $(echo "$help" | grep -oE '(^|[ ,])-(-[a-z][a-z-]*|[a-zA-Z])\b' | sed -E 's/^[ ,]//' | sort -u | tr '\n' ' ')"
 
-# 4. Configuration keys (DESIGN.md "Config file", fixed names).
+# 4. Configuration keys (DESIGN.md "Config file", fixed names; batch.memory_budget_bytes added by
+# issue 14).
 keys="region endpoint credentials profile role_arn external_id session_name sts_endpoint tls
 ca_file verify proxy state_dir create_log_group retention_days kms_key_id batch max_events
-max_bytes flush_interval_ms out_of_range sources path log_group log_stream format start_position
+max_bytes flush_interval_ms memory_budget_bytes out_of_range sources path log_group log_stream format start_position
 hsm_id follow_symlinks
 deletion_protection log_group_class log_group_tags
 digest enabled interval_s signing_algorithm key_file"

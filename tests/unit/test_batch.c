@@ -780,6 +780,38 @@ test_batch_split_point_parts_are_valid(void **state)
 }
 
 static void
+test_batch_release_gives_memory_back(void **state)
+{
+    struct batch b;
+    struct span body;
+    size_t used, mem;
+
+    (void)state;
+    assert_int_equal(batch_init(&b, NULL, "g", "s"), HAF_OK);
+    used = batch_used_bytes(&b);
+    assert_int_equal(used, b.prefix_len);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(add_str(&b, T0, "some message text of a reasonable size"), HAF_OK);
+    assert_int_equal(batch_used_bytes(&b), b.body.len + 1000 * sizeof(struct batch_event));
+    mem = batch_mem_bytes(&b);
+    assert_true(mem >= batch_used_bytes(&b));
+    /* A batch holding events keeps everything. */
+    batch_release(&b);
+    assert_int_equal(batch_mem_bytes(&b), mem);
+    assert_int_equal(batch_count(&b), 1000);
+    batch_reset(&b);
+    batch_release(&b);
+    assert_true(batch_mem_bytes(&b) <= 256 + 1);
+    assert_null(b.ev);
+    /* Still a working batch, prefix kept. */
+    assert_int_equal(add_str(&b, T0, "after release"), HAF_OK);
+    assert_int_equal(batch_finish(&b, &body), HAF_OK);
+    assert_string_equal(body.p, "{\"logGroupName\":\"g\",\"logStreamName\":\"s\",\"logEvents\":[{"
+                                "\"timestamp\":1440938160000,\"message\":\"after release\"}]}");
+    batch_clean_up(&b);
+}
+
+static void
 test_batch_reset_reuses_memory(void **state)
 {
     struct batch b;
@@ -912,6 +944,7 @@ main(void)
         cmocka_unit_test(test_batch_split_point_multibyte),
         cmocka_unit_test(test_batch_split_point_parts_are_valid),
         cmocka_unit_test(test_batch_reset_reuses_memory),
+        cmocka_unit_test(test_batch_release_gives_memory_back),
         cmocka_unit_test(test_batch_add_one_megabyte_message),
         cmocka_unit_test(test_batch_message_hash_distinguishes),
     };

@@ -183,6 +183,7 @@ test_config_load_buffer_minimal_defaults(void **state)
     assert_int_equal(cfg->batch.max_events, 10000);
     assert_int_equal(cfg->batch.max_bytes, 1048576);
     assert_int_equal(cfg->batch.flush_interval_ms, 1000);
+    assert_int_equal(cfg->batch.memory_budget_bytes, 2097152);
     assert_int_equal(cfg->out_of_range, OUT_OF_RANGE_RECLOCK);
     assert_int_equal(cfg->n_sources, 1);
     assert_string_equal(cfg->sources[0].log_stream, "{hostname}/{file}");
@@ -629,6 +630,14 @@ test_config_load_buffer_batch_bounds(void **state)
                  "t.yaml:4:28: batch.flush_interval_ms: 0 is out of range (1..3600000)");
     expect_error(SRC "batch: {flush_interval_ms: 3600001}\n",
                  "t.yaml:4:28: batch.flush_interval_ms: 3600001 is out of range (1..3600000)");
+    expect_ok(SRC "batch: {memory_budget_bytes: 65536}\n");
+    expect_ok(SRC "batch: {memory_budget_bytes: 1073741824}\n");
+    expect_error(
+        SRC "batch: {memory_budget_bytes: 65535}\n",
+        "t.yaml:4:30: batch.memory_budget_bytes: 65535 is out of range (65536..1073741824)");
+    expect_error(
+        SRC "batch: {memory_budget_bytes: 1073741825}\n",
+        "t.yaml:4:30: batch.memory_budget_bytes: 1073741825 is out of range (65536..1073741824)");
 }
 
 static void
