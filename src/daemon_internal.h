@@ -91,6 +91,9 @@ struct late_ack {
     bool has_seq;
     uint64_t reboot_counter;
     uint64_t sequence_no;
+    bool has_leaf; /* the event's digest leaf, for the digest accumulator (digest_emit.c) */
+    int64_t ts_ms;
+    uint8_t leaf[32];
 };
 
 /*
@@ -219,6 +222,7 @@ struct daemon {
     char *warned_access[256];
     size_t n_warned_access;
     uint64_t read_turn;
+    struct digest_emit *digest; /* NULL unless digest.enabled (digest_emit.c) */
 };
 
 /* ---- daemon.c */
@@ -285,5 +289,14 @@ size_t readback_match(const struct batch *b, struct readback_event *read, size_t
 /* Reads the message of a read-back event into *out (pure; the message is untrusted). */
 void readback_event_of(const char *msg, size_t len, struct readback_event *out);
 bool stream_verify(struct daemon *d, struct stream *st);
+
+/* ---- digest_emit.c (docs/digests.md): no-ops when digests are off */
+bool digest_emit_setup(struct daemon *d);
+void digest_emit_free(struct daemon *d);
+void digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, struct batch_event *meta);
+void digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *b);
+void digest_emit_tick(struct daemon *d);
+bool digest_emit_stop(struct daemon *d);
+int64_t digest_emit_deadline(struct daemon *d);
 
 #endif

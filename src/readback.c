@@ -169,7 +169,10 @@ late_add(struct stream *st, const struct batch_event *ev)
                                                .src_end = ev->src_end,
                                                .has_seq = ev->has_seq,
                                                .reboot_counter = ev->reboot_counter,
-                                               .sequence_no = ev->sequence_no};
+                                               .sequence_no = ev->sequence_no,
+                                               .has_leaf = ev->has_leaf,
+                                               .ts_ms = ev->timestamp_ms};
+    memcpy(st->late[st->n_late - 1].leaf, ev->leaf, sizeof(ev->leaf));
 }
 
 /* Takes the events found delivered out of the head batch. */
