@@ -170,8 +170,8 @@ chain_save(struct daemon *d, struct digest_chain *c)
     IGNORE_RESULT(buf_adds(b, ",\"leaves\":["));
     for (size_t i = 0; i < c->acc.n; i++) {
         digest_hex(c->acc.leaves[i].hash, 32, hex);
-        IGNORE_RESULT(buf_addf(b, "%s[%" PRId64 ",\"%s\"]", i ? "," : "", c->acc.leaves[i].ts_ms,
-                               hex));
+        IGNORE_RESULT(
+            buf_addf(b, "%s[%" PRId64 ",\"%s\"]", i ? "," : "", c->acc.leaves[i].ts_ms, hex));
     }
     IGNORE_RESULT(buf_adds(b, "],\"pending\":["));
     for (size_t i = 0; i < c->n_pending; i++) {
@@ -204,7 +204,9 @@ hex32(const json_t *v, uint8_t out[32])
     if (s == NULL || json_string_length(v) != 64)
         return false;
     for (size_t i = 0; i < 64; i++) {
-        int x = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
+        int x = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+                : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                                             : -1;
         if (x < 0)
             return false;
         out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | x) : x << 4);
@@ -257,12 +259,13 @@ chain_restore(struct daemon *d, struct digest_chain *c, const char *text)
     digest_head_init(&h);
     leaves = json_object_get(o, "leaves");
     pending = json_object_get(o, "pending");
-    if (!json_is_integer(json_object_get(o, "seq")) || !json_is_integer(json_object_get(o, "after")) ||
+    if (!json_is_integer(json_object_get(o, "seq")) ||
+        !json_is_integer(json_object_get(o, "after")) ||
         !hex32(json_object_get(o, "chain"), h.chain_sha256) ||
         !hex32(json_object_get(o, "rec"), h.record_sha256) ||
-        !get_pos(json_object_get(o, "first"), &first) || !get_pos(json_object_get(o, "last"), &last) ||
-        !json_is_array(leaves) || !json_is_array(pending) ||
-        json_array_size(leaves) > DIGEST_MAX_EVENTS)
+        !get_pos(json_object_get(o, "first"), &first) ||
+        !get_pos(json_object_get(o, "last"), &last) || !json_is_array(leaves) ||
+        !json_is_array(pending) || json_array_size(leaves) > DIGEST_MAX_EVENTS)
         goto out;
     h.seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
     h.after_ms = json_integer_value(json_object_get(o, "after"));
@@ -481,7 +484,8 @@ chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t le
     bool late_full = d->digest->kms != NULL && ts <= c->acc.head.after_ms &&
                      c->acc.n_late >= DIGEST_EMIT_KMS_MAX_LATE;
 
-    if (late_full || digest_acc_full(&c->acc) || digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES)
+    if (late_full || digest_acc_full(&c->acc) ||
+        digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES)
         IGNORE_RESULT(chain_seal(d, c, DIGEST_KIND_DIGEST));
     if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK)
         log_err("digest %s/%s: an acknowledged event could not be added to the digest (the "
@@ -538,7 +542,8 @@ digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *b)
             for (size_t j = 0; j < b->n_ev && !acked; j++)
                 acked = b->ev[j].has_leaf && memcmp(b->ev[j].leaf, c->pending[i].leaf, 32) == 0;
             for (size_t j = 0; j < st->n_late && !acked; j++)
-                acked = st->late[j].has_leaf && memcmp(st->late[j].leaf, c->pending[i].leaf, 32) == 0;
+                acked =
+                    st->late[j].has_leaf && memcmp(st->late[j].leaf, c->pending[i].leaf, 32) == 0;
             if (!acked) {
                 i++;
                 continue;
