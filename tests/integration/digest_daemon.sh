@@ -11,6 +11,8 @@
 #      stream re-created with one message changed makes it exit 1 (altered).
 #   4. Another group: kill -9 and down for more than two intervals: verify exits 1 naming a
 #      heartbeat gap.
+#   5. --once with a local Ed25519 key file: a stop record ends the run; verify --public-key
+#      proves all of it.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
 haf_setup
@@ -134,4 +136,25 @@ sleep 3
 haf_stop
 verify_run 1 "heartbeat" "$G2"
 echo "digest_daemon: kill -9 and down for 6 s (interval 2 s): verify names the heartbeat gap"
+# 5. --once with a local Ed25519 key file: the run ends with a stop record after its events, and
+#    verify proves it offline with the public key.
+G3=/hsm/digestd-once
+openssl genpkey -algorithm ED25519 -out "$T/key.pem" 2>/dev/null || haf_fail "openssl genpkey"
+chmod 600 "$T/key.pem"
+openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem" 2>/dev/null || haf_fail "openssl pkey"
+haf_config "$G3" "{file}" "digest:
+  enabled: true
+  interval_s: 2
+  key_file: $T/key.pem"
+rm -f "$T/state/state.json"
+timeout 60 "$HAF_BIN" --once -v -c "$T/haf.yaml" >>"$T/daemon.out" 2>>"$T/daemon.log" ||
+    haf_fail "--once with digests failed"
+events "$G3" hsm.log.digest "$T/once.jsonl"
+tail -n 1 "$T/once.jsonl" | grep -q 'kind\\":\\"stop' || { cat "$T/once.jsonl"; haf_fail "--once: no stop record last"; }
+got=0
+"${auditor[@]}" timeout 120 "$HAF_BIN" verify -c "$T/haf.yaml" --log-group "$G3" \
+    --log-stream hsm.log --public-key "$T/pub.pem" >"$T/verify.out" 2>&1 || got=$?
+[ "$got" = 0 ] && grep -q ": PROVEN" "$T/verify.out" && grep -q "covered 550" "$T/verify.out" ||
+    { cat "$T/verify.out"; haf_fail "--once with a key file: not proven (exit $got)"; }
+echo "digest_daemon: --once with an Ed25519 key file: 550 events proven, stop record last"
 echo "PASS digest_daemon"
