@@ -278,6 +278,9 @@ struct readback_event {
     bool has_pair; /* an audit entry we formatted as JSON: (reboot_counter, sequence_no) known */
     uint64_t reboot;
     uint64_t seq;
+    bool has_leaf; /* digests on: the digest leaf of the event as stored (digest_emit_leaf) */
+    int64_t ts_ms;
+    uint8_t leaf[32];
 };
 /* Which events of batch b are in the stream already, given the events read back from it (pure:
  * no I/O, no logging). keep[i] is set false for each event of b found: by its message (one read
@@ -293,7 +296,10 @@ bool stream_verify(struct daemon *d, struct stream *st);
 /* ---- digest_emit.c (docs/digests.md): no-ops when digests are off */
 bool digest_emit_setup(struct daemon *d);
 void digest_emit_free(struct daemon *d);
-void digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, struct batch_event *meta);
+void digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, bool *has_leaf,
+                      uint8_t leaf[32]);
+void digest_emit_leaf_as_stored(struct late_ack *la, const struct batch_event *ev,
+                                const struct readback_event *read, size_t n_read);
 void digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *b);
 void digest_emit_tick(struct daemon *d);
 bool digest_emit_stop(struct daemon *d);

@@ -496,13 +496,45 @@ chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t le
 /* ---------------------------------------------------------------- hooks */
 
 void
-digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, struct batch_event *meta)
+digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, bool *has_leaf, uint8_t leaf[32])
 {
+    *has_leaf = false;
     if (d->digest == NULL)
         return;
-    if (digest_leaf_with(d->digest->hasher, ts, msg, meta->leaf) != HAF_OK)
+    if (digest_leaf_with(d->digest->hasher, ts, msg, leaf) != HAF_OK)
         fatal("out of memory");
-    meta->has_leaf = true;
+    *has_leaf = true;
+}
+
+/*
+ * An event a read-back found delivered is covered as CloudWatch stores it, which may differ from
+ * what we queued this time: an entry read again after a restart from a rotated file names
+ * another source, and readback_match then finds it by its (reboot_counter, sequence_no); a
+ * reclocked entry gets a new time. So the late acknowledgement takes the leaf (and timestamp)
+ * of the stored event: the one with the same message, else the one with the same pair.
+ */
+void
+digest_emit_leaf_as_stored(struct late_ack *la, const struct batch_event *ev,
+                           const struct readback_event *read, size_t n_read)
+{
+    const struct readback_event *by_pair = NULL;
+
+    for (size_t i = 0; i < n_read; i++) {
+        if (!read[i].has_leaf)
+            continue;
+        if (read[i].hash == ev->msg_hash) {
+            memcpy(la->leaf, read[i].leaf, 32);
+            la->ts_ms = read[i].ts_ms;
+            return;
+        }
+        if (by_pair == NULL && ev->has_seq && read[i].has_pair &&
+            read[i].reboot == ev->reboot_counter && read[i].seq == ev->sequence_no)
+            by_pair = &read[i];
+    }
+    if (by_pair != NULL) {
+        memcpy(la->leaf, by_pair->leaf, 32);
+        la->ts_ms = by_pair->ts_ms;
+    }
 }
 
 /* The head batch of st (and its late list) is acknowledged: feed a data stream's chain, or

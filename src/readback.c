@@ -25,6 +25,7 @@
 #include "haf/log.h"
 
 struct readback_set {
+    struct daemon *d;
     struct readback_event *ev;
     size_t n;
     size_t cap;
@@ -149,7 +150,11 @@ on_readback_event(void *ctx, const struct cwl_read_event *ev)
         rs->ev = grown;
         rs->cap = cap;
     }
-    readback_event_of(ev->message, ev->message_len, &rs->ev[rs->n++]);
+    readback_event_of(ev->message, ev->message_len, &rs->ev[rs->n]);
+    digest_emit_leaf(rs->d, ev->timestamp_ms, span_make(ev->message, ev->message_len),
+                     &rs->ev[rs->n].has_leaf, rs->ev[rs->n].leaf);
+    rs->ev[rs->n].ts_ms = ev->timestamp_ms;
+    rs->n++;
     return 0;
 }
 
@@ -177,7 +182,8 @@ late_add(struct stream *st, const struct batch_event *ev)
 
 /* Takes the events found delivered out of the head batch. */
 static void
-drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t delivered)
+drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t delivered,
+               const struct readback_set *rs)
 {
     struct batch *b = stream_head(st);
 
@@ -186,8 +192,10 @@ drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t del
                st->group, st->name, delivered, b->n_ev, b->n_ev - delivered);
     d->stats.replays_skipped += delivered;
     for (size_t i = 0; i < b->n_ev; i++)
-        if (!keep[i])
+        if (!keep[i]) {
             late_add(st, &b->ev[i]);
+            digest_emit_leaf_as_stored(&st->late[st->n_late - 1], &b->ev[i], rs->ev, rs->n);
+        }
     if (delivered == b->n_ev) {
         /* All of it arrived: account the removed events through the late list. */
         batch_reset(b);
@@ -203,7 +211,7 @@ bool
 stream_verify(struct daemon *d, struct stream *st)
 {
     struct batch *b = stream_head(st);
-    struct readback_set rs = {0};
+    struct readback_set rs = {.d = d};
     struct cwl_result res = {0};
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool *keep = NULL;
@@ -250,14 +258,14 @@ stream_verify(struct daemon *d, struct stream *st)
     stream_set_state(st, STREAM_READY);
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
     delivered = readback_match(b, rs.ev, rs.n, keep);
-    free(rs.ev);
     if (delivered == SIZE_MAX)
         fatal("out of memory");
     if (delivered > 0)
-        drop_delivered(d, st, keep, delivered);
+        drop_delivered(d, st, keep, delivered, &rs);
     else
         log_info("%s/%s: read-back: none of the %zu events had arrived; sending them", st->group,
                  st->name, b->n_ev);
+    free(rs.ev);
     free(keep);
     return true;
 }
