@@ -65,6 +65,7 @@ ckpt_state_clean_up(struct ckpt_state *s)
     for (size_t i = 0; i < s->n_streams; i++) {
         free(s->streams[i].group);
         free(s->streams[i].stream);
+        free(s->streams[i].digest);
     }
     free(s->files);
     free(s->streams);
@@ -163,7 +164,7 @@ enum haf_err
 ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
 {
     struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
-    char *group = NULL, *stream = NULL;
+    char *group = NULL, *stream = NULL, *digest = NULL;
 
     if (st->group == NULL || st->stream == NULL)
         return HAF_EINVAL;
@@ -178,15 +179,33 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
     } else {
         free(cur->group);
         free(cur->stream);
+        digest = cur->digest;
     }
     *cur = *st;
     cur->group = group;
     cur->stream = stream;
+    cur->digest = digest;
     return HAF_OK;
 nomem:
     free(group);
     free(stream);
     return HAF_ENOMEM;
+}
+
+enum haf_err
+ckpt_set_stream_digest(struct ckpt_state *s, const char *group, const char *stream,
+                       const char *json)
+{
+    struct ckpt_stream *cur = ckpt_find_stream(s, group, stream);
+    char *copy = NULL;
+
+    if (cur == NULL)
+        return HAF_EINVAL;
+    if (json != NULL && (copy = ckpt_strdup(json)) == NULL)
+        return HAF_ENOMEM;
+    free(cur->digest);
+    cur->digest = copy;
+    return HAF_OK;
 }
 
 bool
@@ -286,6 +305,12 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
         bad |= ckpt_put_u64(o, "reboot_counter", st->reboot_counter);
         bad |= ckpt_put_u64(o, "sequence_no", st->sequence_no);
         bad |= json_object_set_new(o, "inflight", json_boolean(st->inflight));
+        if (st->digest != NULL) {
+            json_t *dg = json_loads(st->digest, JSON_REJECT_DUPLICATES, NULL);
+            bad |= !json_is_object(dg) || json_object_set_new(o, "digest", dg); /* steals dg */
+            if (!json_is_object(dg))
+                json_decref(dg);
+        }
         bad |= json_array_append_new(streams, o); /* steals o */
         if (bad)
             goto out;
@@ -469,12 +494,26 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
     return HAF_OK;
 }
 
+/* A compact copy of v from malloc (NULL on failure). */
+static char *
+ckpt_dump_object(const json_t *v)
+{
+    struct buf b;
+    char *s = NULL;
+
+    buf_init(&b, 0);
+    if (json_write_tree(&b, v, JSON_COMPACT) == HAF_OK)
+        s = ckpt_strdup(buf_cstr(&b));
+    buf_clean_up(&b);
+    return s;
+}
+
 static enum haf_err
 ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf *msg)
 {
-    static const char *const keys[] = {"group",       "group_hex", "stream",
-                                       "stream_hex",  "has_seq",   "reboot_counter",
-                                       "sequence_no", "inflight",  NULL};
+    static const char *const keys[] = {
+        "group",          "group_hex",   "stream",   "stream_hex", "has_seq",
+        "reboot_counter", "sequence_no", "inflight", "digest",     NULL};
 
     memset(st, 0, sizeof(*st));
     if (!json_is_object(o))
@@ -496,6 +535,14 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
         free(st->stream);
         st->group = st->stream = NULL;
         return ckpt_fail(msg, "streams[%zu]: group and stream must be non-empty strings", i);
+    }
+    /* The digest chain is checked by its owner (digest_emit.c) when it is restored. */
+    if (json_is_object(json_object_get(o, "digest")) &&
+        (st->digest = ckpt_dump_object(json_object_get(o, "digest"))) == NULL) {
+        free(st->group);
+        free(st->stream);
+        st->group = st->stream = NULL;
+        return ckpt_fail(msg, "streams[%zu]: out of memory", i);
     }
     return HAF_OK;
 }

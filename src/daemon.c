@@ -124,6 +124,8 @@ next_deadline(struct daemon *d)
         t = due < t ? due : t;
     }
     t = r < t ? r : t;
+    r = digest_emit_deadline(d);
+    t = r < t ? r : t;
     if (d->state_dirty && d->save_retry_at_ms > d->now_ms && d->save_retry_at_ms < t)
         t = d->save_retry_at_ms;
     if (d->state_dirty && d->dirty_since_ms > 0 && d->dirty_since_ms + ACK_SAVE_DELAY_MS < t)
@@ -445,6 +447,8 @@ daemon_setup(struct daemon *d)
         log_notice("inotify unavailable; polling the sources every %d ms", TAIL_POLL_INTERVAL_MS);
     recover_checkpoints(d);
     state_prune(d);
+    if (!digest_emit_setup(d))
+        return HAF_ECONFIG;
     log_info("watching %zu files for %zu sources", tail_file_count(d->tail), d->cfg->n_sources);
     return HAF_OK;
 }
@@ -473,6 +477,7 @@ daemon_teardown(struct daemon *d)
     creds_provider_free(d->creds);
     d->creds = NULL;
     d->http = NULL;
+    digest_emit_free(d);
     for (size_t i = 0; i < d->n_streams; i++)
         stream_free(d->streams[i]);
     free(d->streams);
@@ -591,9 +596,10 @@ daemon_loop(struct daemon *d)
             flush_idle_entries(d, at_eof);
             reader_once_release(d);
         }
-        if (!d->reload_requested)
+        if (!d->reload_requested) {
+            digest_emit_tick(d);
             send_due(d);
-        else
+        } else
             IGNORE_RESULT(state_save(d));
 
         if (d->watchdog_ms > 0 && d->now_ms >= d->next_watchdog_ms) {
@@ -611,7 +617,11 @@ daemon_loop(struct daemon *d)
             IGNORE_RESULT(state_save(d));
             return 1;
         }
+        /* A clean stop is recorded in each chain's last digest (digest_emit_stop), queued once
+         * the data streams are idle and delivered like any batch before we leave. */
         if (d->stopping && (all_idle(d) || d->now_ms >= d->stop_deadline_ms)) {
+            if (all_idle(d) && d->now_ms < d->stop_deadline_ms && digest_emit_stop(d))
+                continue;
             if (!all_idle(d))
                 log_warnx("stop deadline reached with events unsent; they stay in the files "
                           "and are sent after the restart");
@@ -620,6 +630,8 @@ daemon_loop(struct daemon *d)
             return 0;
         }
         if (d->opts->once && (d->failed || once_done(d))) {
+            if (!d->failed && digest_emit_stop(d))
+                continue;
             d->state_dirty = true;
             if (!state_save(d))
                 d->failed = true;

@@ -105,6 +105,9 @@ struct late_ack {
     bool has_seq;
     uint64_t reboot_counter;
     uint64_t sequence_no;
+    bool has_leaf; /* the event's digest leaf, for the digest accumulator (digest_emit.c) */
+    int64_t ts_ms;
+    uint8_t leaf[32];
 };
 
 /*
@@ -257,6 +260,7 @@ struct daemon {
     const char *adopt_origin; /* during tail_adopt: the checkpoint's path (recover.c) */
     bool incomplete;          /* --once: a file was lost; exit non-zero after delivering */
     uint64_t read_turn;
+    struct digest_emit *digest; /* NULL unless digest.enabled (digest_emit.c) */
 };
 
 /* ---- daemon.c */
@@ -326,6 +330,9 @@ struct readback_event {
     bool has_pair; /* an audit entry we formatted as JSON: (reboot_counter, sequence_no) known */
     uint64_t reboot;
     uint64_t seq;
+    bool has_leaf; /* digests on: the digest leaf of the event as stored (digest_emit_leaf) */
+    int64_t ts_ms;
+    uint8_t leaf[32];
 };
 /* Which events of batch b are in the stream already, given the events read back from it (pure:
  * no I/O, no logging). keep[i] is set false for each event of b found: by its message (one read
@@ -338,5 +345,17 @@ size_t readback_match(const struct batch *b, struct readback_event *read, size_t
 void readback_event_of(const char *msg, size_t len, struct readback_event *out);
 void stream_verify(struct daemon *d, struct stream *st);
 void readback_set_free(struct readback_set *rs);
+
+/* ---- digest_emit.c (docs/digests.md): no-ops when digests are off */
+bool digest_emit_setup(struct daemon *d);
+void digest_emit_free(struct daemon *d);
+void digest_emit_leaf(struct daemon *d, int64_t ts, struct span msg, bool *has_leaf,
+                      uint8_t leaf[32]);
+void digest_emit_leaf_as_stored(struct late_ack *la, const struct batch_event *ev,
+                                const struct readback_event *read, size_t n_read);
+void digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *b);
+void digest_emit_tick(struct daemon *d);
+bool digest_emit_stop(struct daemon *d);
+int64_t digest_emit_deadline(struct daemon *d);
 
 #endif

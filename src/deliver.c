@@ -141,6 +141,7 @@ stream_head_done(struct daemon *d, struct stream *st)
         stream_apply_ack_event(d, st, la->source_id, la->src_end, la->has_seq, la->reboot_counter,
                                la->sequence_no);
     }
+    digest_emit_acked(d, st, b); /* before the late list and the batch are emptied */
     d->stats.events_shipped += b->n_ev;
     d->stats.batches_sent++;
     d->stats.last_ack_ms = d->now_ms;

@@ -26,6 +26,7 @@
 #include "haf/log.h"
 
 struct readback_set {
+    struct daemon *d;
     struct readback_event *ev;
     size_t n;
     size_t cap;
@@ -150,7 +151,11 @@ on_readback_event(void *ctx, const struct cwl_read_event *ev)
         rs->ev = grown;
         rs->cap = cap;
     }
-    readback_event_of(ev->message, ev->message_len, &rs->ev[rs->n++]);
+    readback_event_of(ev->message, ev->message_len, &rs->ev[rs->n]);
+    digest_emit_leaf(rs->d, ev->timestamp_ms, span_make(ev->message, ev->message_len),
+                     &rs->ev[rs->n].has_leaf, rs->ev[rs->n].leaf);
+    rs->ev[rs->n].ts_ms = ev->timestamp_ms;
+    rs->n++;
     return 0;
 }
 
@@ -170,12 +175,16 @@ late_add(struct stream *st, const struct batch_event *ev)
                                                .src_end = ev->src_end,
                                                .has_seq = ev->has_seq,
                                                .reboot_counter = ev->reboot_counter,
-                                               .sequence_no = ev->sequence_no};
+                                               .sequence_no = ev->sequence_no,
+                                               .has_leaf = ev->has_leaf,
+                                               .ts_ms = ev->timestamp_ms};
+    memcpy(st->late[st->n_late - 1].leaf, ev->leaf, sizeof(ev->leaf));
 }
 
 /* Takes the events found delivered out of the head batch. */
 static void
-drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t delivered)
+drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t delivered,
+               const struct readback_set *rs)
 {
     struct batch *b = stream_head(st);
 
@@ -184,8 +193,10 @@ drop_delivered(struct daemon *d, struct stream *st, const bool *keep, size_t del
                st->group, st->name, delivered, b->n_ev, b->n_ev - delivered);
     d->stats.replays_skipped += delivered;
     for (size_t i = 0; i < b->n_ev; i++)
-        if (!keep[i])
+        if (!keep[i]) {
             late_add(st, &b->ev[i]);
+            digest_emit_leaf_as_stored(&st->late[st->n_late - 1], &b->ev[i], rs->ev, rs->n);
+        }
     if (delivered == b->n_ev) {
         /* All of it arrived: account the removed events through the late list. */
         batch_reset(b);
@@ -235,14 +246,14 @@ readback_finish(struct daemon *d, struct stream *st)
     st->next_ms = 0;
     keep = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*keep));
     delivered = readback_match(b, rs->ev, rs->n, keep);
-    readback_set_free(rs);
     if (delivered == SIZE_MAX)
         fatal("out of memory");
     if (delivered > 0)
-        drop_delivered(d, st, keep, delivered);
+        drop_delivered(d, st, keep, delivered, rs);
     else
         log_info("%s/%s: read-back: none of the %zu events had arrived; sending them", st->group,
                  st->name, b->n_ev);
+    readback_set_free(rs);
     free(keep);
 }
 
@@ -359,6 +370,7 @@ stream_verify(struct daemon *d, struct stream *st)
         stream_rotate(st);
     readback_set_free(st->rb);
     st->rb = xcalloc(1, sizeof(*st->rb));
+    st->rb->d = d;
     st->rb_pages = 0;
     st->rb_limit = 0;
     free(st->rb_token);

@@ -381,6 +381,7 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
         /* queue_message splits by stream_event_max and never queues an empty message. */
         fatal("internal: event of %zu bytes refused by the batcher", msg.len);
     }
+    digest_emit_leaf(d, ts, msg, &meta.has_leaf, meta.leaf);
     if (batch_add(b, ts, msg, &meta) != HAF_OK)
         fatal("out of memory adding an event");
     idx = (st->head + st->n - 1) % st->cap;

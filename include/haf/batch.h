@@ -51,6 +51,9 @@ struct batch_event {
     bool has_seq;
     uint64_t reboot_counter;
     uint64_t sequence_no;
+    /* digest leaf of the message as queued (digest.h), when digests are on */
+    bool has_leaf;
+    uint8_t leaf[32];
 };
 
 struct batch {

@@ -39,6 +39,10 @@ struct ckpt_stream {
     /* A PutLogEvents request was in flight when this state was written: after a crash its fate is
      * unknown, so the first batch after start is checked against a read-back. */
     bool inflight;
+    /* The stream's digest chain (digest_emit.c) as compact JSON text: a JSON object, stored as
+     * such under "digest". Owned; NULL for none. ckpt_set_stream keeps the existing one; only
+     * ckpt_set_stream_digest changes it. */
+    char *digest;
 };
 
 struct ckpt_state {
@@ -83,6 +87,10 @@ bool ckpt_file_stale(const struct ckpt_file *f, int64_t now_ms, int64_t age_ms);
 
 struct ckpt_stream *ckpt_find_stream(struct ckpt_state *s, const char *group, const char *stream);
 HAF_MUST_USE enum haf_err ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st);
+/* Replace the stream's digest text (a copy is kept; NULL removes it). HAF_EINVAL when the stream
+ * has no entry yet. The text must be one JSON object: ckpt_save fails on anything else. */
+HAF_MUST_USE enum haf_err ckpt_set_stream_digest(struct ckpt_state *s, const char *group,
+                                                 const char *stream, const char *json);
 
 /* Parse/serialize (for tests and the fuzzer). uint64 values are written as decimal strings (exact
  * up to UINT64_MAX; JSON integers are also accepted on input); names that are not UTF-8 are

@@ -6,6 +6,7 @@
 # rename) before reading its successor: every entry arrives exactly once, in one stream, with no
 # sequence_gap marker (a file read out of order would produce one), the log says each old file was
 # released after being read to the end, and every request kept CloudWatch's rules (checking front).
+# Digests are on (Ed25519 key file, interval 2 s): after the stop, `verify` proves the stream.
 # Bounded: about 12 s.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
@@ -14,7 +15,13 @@ haf_setup
 front_start
 
 G=/cloudhsm/rotation-rename
-haf_config "$G" "hsm-stream"
+openssl genpkey -algorithm ED25519 -out "$T/key.pem" 2>/dev/null || haf_fail "openssl genpkey"
+chmod 600 "$T/key.pem"
+openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem" 2>/dev/null
+haf_config "$G" "hsm-stream" "digest:
+  enabled: true
+  interval_s: 2
+  key_file: $T/key.pem"
 haf_start
 haf_wait_log "watching" 10 || haf_fail "daemon did not start"
 python3 "$HAF_SOURCE_DIR/tests/tools/audit_writer.py" --path "$T/audit/audit.log" --count 3000 \
@@ -36,4 +43,9 @@ done
 [ "$n" -ge 7 ] || haf_fail "only $n rotated files released (expected 7)"
 haf_stop
 front_assert_clean
+rc=0
+timeout 120 "$HAF_BIN" verify -c "$T/haf.yaml" --log-group "$G" --log-stream hsm-stream \
+    --public-key "$T/pub.pem" >"$T/verify.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -q ": PROVEN" "$T/verify.out" && grep -q "covered 3000," "$T/verify.out" ||
+    { cat "$T/verify.out"; haf_fail "verify after the rotations exited $rc"; }
 echo "PASS daemon_rotation_rename"

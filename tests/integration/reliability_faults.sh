@@ -6,6 +6,8 @@
 # HTTP timeout (request applied). Every entry must arrive exactly once, checked by
 # (reboot_counter, sequence_no) through the CloudWatch Logs API and the front's record, with no
 # invalid request; the daemon must have resolved lost and late answers by reading the stream back.
+# Digests are on (a local Ed25519 key, interval 10 s; their records meet the same faults): after
+# the clean stop, `hsm-audit-forwarder verify` proves every stream over the whole run.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/reliability/lib.sh"
 rel_setup faults
@@ -15,7 +17,13 @@ G=/cloudhsm/reliability/faults
 
 rel_front_start --throttle 0.2 --error5xx 0.1 --reset 0.05 --lose 0.05 --slow-seconds 32 \
     --seed "${REL_SEED:-$RANDOM}"
-REL_MAX_EVENTS=50 rel_config "$G" "$T/audit/*.log" "{hostname}/{file}"
+openssl genpkey -algorithm ED25519 -out "$T/digest-key.pem" 2>/dev/null || rel_fail "openssl genpkey"
+chmod 600 "$T/digest-key.pem"
+openssl pkey -in "$T/digest-key.pem" -pubout -out "$T/digest-pub.pem" 2>/dev/null
+REL_MAX_EVENTS=50 rel_config "$G" "$T/audit/*.log" "{hostname}/{file}" "digest:
+  enabled: true
+  interval_s: 10
+  key_file: $T/digest-key.pem"
 haf_start
 # Each file is its own HSM (its own stream) with its own range of sequence numbers, so
 # (reboot_counter, sequence_no) is unique across the group.
@@ -46,4 +54,10 @@ for k in throttle error5xx reset lose slow; do
 done
 [ "$rb_found" -gt 0 ] || rel_fail "no read-back found delivered events (lost answers not exercised)"
 rel_verify "$G" 0 "$LAST"
+rc=0
+timeout 300 "$HAF_BIN" verify -c "$T/haf.yaml" --log-group "$G" --public-key "$T/digest-pub.pem" \
+    >"$T/verify.out" 2>&1 || rc=$?
+cat "$T/verify.out"
+[ "$rc" = 0 ] && [ "$(grep -c ": PROVEN" "$T/verify.out")" = "$FILES" ] ||
+    rel_fail "verify after the faults exited $rc: the digests do not prove the run"
 echo "PASS reliability_faults"

@@ -946,6 +946,42 @@ test_ckpt_set_stream_insert_update(void **state)
     ckpt_state_clean_up(&s);
 }
 
+/* The digest chain of a stream (digest_emit.c): kept by ckpt_set_stream, replaced only by
+ * ckpt_set_stream_digest, written as a JSON object and read back as the same compact text. */
+static void
+test_ckpt_set_stream_digest_round_trip(void **state)
+{
+    static const char chain[] = "{\"seq\":3,\"leaves\":[[17,\"ab\"]],\"pending\":[]}";
+    struct ckpt_state s, back;
+    struct ckpt_stream st = {.group = "g", .stream = "s"};
+    struct buf out, msg;
+
+    (void)state;
+    ckpt_state_init(&s);
+    ckpt_state_init(&back);
+    buf_init(&out, 0);
+    buf_init(&msg, 0);
+    assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", chain), HAF_EINVAL); /* no entry */
+    assert_int_equal(ckpt_set_stream(&s, &st), HAF_OK);
+    assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", chain), HAF_OK);
+    st.inflight = true;
+    assert_int_equal(ckpt_set_stream(&s, &st), HAF_OK); /* keeps the chain */
+    assert_string_equal(ckpt_find_stream(&s, "g", "s")->digest, chain);
+    assert_int_equal(ckpt_serialize(&s, &out), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&out), "\"digest\""));
+    assert_int_equal(ckpt_parse(out.p, out.len, &back, &msg), HAF_OK);
+    assert_string_equal(ckpt_find_stream(&back, "g", "s")->digest, chain);
+    assert_true(ckpt_find_stream(&back, "g", "s")->inflight);
+    assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", NULL), HAF_OK);
+    assert_null(ckpt_find_stream(&s, "g", "s")->digest);
+    assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", "not json"), HAF_OK);
+    assert_int_not_equal(ckpt_serialize(&s, &out), HAF_OK); /* refused when written */
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&back);
+    buf_clean_up(&out);
+    buf_clean_up(&msg);
+}
+
 /* Regression (issue 11, finding 9): a state file with updated_ms at the int64 extremes made the
  * daemon's pruning (now - updated_ms) overflow, undefined behaviour that UBSan reports. Such a
  * file is refused on load, and the age test cannot overflow whatever it is given. */
@@ -1026,6 +1062,7 @@ main(void)
         cmocka_unit_test(test_ckpt_save_read_only_fs_keeps_old_state),
         cmocka_unit_test(test_ckpt_set_file_insert_update_remove),
         cmocka_unit_test(test_ckpt_set_stream_insert_update),
+        cmocka_unit_test(test_ckpt_set_stream_digest_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
