@@ -7,7 +7,8 @@
  * sscanf, strlen or ctype); numbers are checked for overflow and a value one past UINT64_MAX
  * flags the entry instead of wrapping. A bad or missing field flags the entry (the first reason
  * wins) and never stops the parse. The split costs one call per entry, not per line: the per-line
- * path (line reader, sanitiser, classifier) stays in audit_parse.c where the compiler can inline it.
+ * path (line reader, sanitiser, classifier) stays in audit_parse.c where the compiler can inline
+ * it.
  */
 #include "audit_internal.h"
 
@@ -499,8 +500,6 @@ field_read(enum field_id id, struct span v, struct haf_entry *e)
     }
     return false;
 }
-
-
 
 /* Opcode is optional where the command type says so: CloudHSM's time-synchronisation entries
  * (Command Type(hex) : TIME_INFO_CMD (0xeee2), Log type : TIME_INFO_LOG (16)) carry none

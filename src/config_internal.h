@@ -37,16 +37,23 @@ void cfg_report(struct cfg_ctx *c, size_t line, size_t col, const char *key, con
     __attribute__((format(printf, 5, 6)));
 void cfg_quote(struct span s, char *out, size_t cap);
 void cfg_path(char *out, size_t cap, const char *prefix, const char *key);
-bool cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, char **out);
-void cfg_bool(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, bool *out);
-bool cfg_uint(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, uint64_t lo, uint64_t hi, uint64_t *out);
-int cfg_enum(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, const char *const *names, size_t n_names);
-bool cfg_check_map(struct cfg_ctx *c, const struct ynode *n, const char *path, const char *const *known);
+bool cfg_str(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+             char **out);
+void cfg_bool(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+              bool *out);
+bool cfg_uint(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+              uint64_t lo, uint64_t hi, uint64_t *out);
+int cfg_enum(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+             const char *const *names, size_t n_names);
+bool cfg_check_map(struct cfg_ctx *c, const struct ynode *n, const char *path,
+                   const char *const *known);
 
 /* config_section.c */
-bool cfg_abs_path(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, const char *v);
+bool cfg_abs_path(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+                  const char *v);
 bool cfg_charset(const char *s, const char *extra);
-void cfg_url(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key, const char *url, enum cfg_url_kind kind);
+void cfg_url(struct cfg_ctx *c, const struct ynode *map, const char *prefix, const char *key,
+             const char *url, enum cfg_url_kind kind);
 void cfg_credentials(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 void cfg_tls(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 void cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);

@@ -45,7 +45,6 @@ cfg_charset(const char *s, const char *extra)
     return true;
 }
 
-
 /* Validates an endpoint or proxy URL with url.h's grammar and rules; the value is never echoed
  * (it could hold a secret). */
 void
