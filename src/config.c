@@ -8,6 +8,8 @@
  * counts past fixed limits. Second, this file's schema walk over that tree fills a freshly
  * allocated struct haf_config, applies the defaults and validates every value, collecting every
  * problem it finds as one line "file:line:column: key: message" so a user fixes them all in one go.
+ * The typed value readers and error lines are config_value.c's, the section validators
+ * config_section.c's; the walk over the top level and the config's life cycle stay here.
  * Only when there are none is the new config handed out; otherwise it is freed and the caller's old
  * one stays.
  *

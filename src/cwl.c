@@ -8,6 +8,9 @@
  * answer. Credentials are fetched from the provider for every request, so a refresh is picked up at
  * once.
  *
+ * Classification lives in cwl_classify.c, the blocking calls and GetLogEvents pages in
+ * cwl_call.c; this file keeps the client, endpoints, signing and submitting.
+ *
  * cwl_classify() is pure and sees only untrusted input: status, the X-Amzn-Errortype header and the
  * body. The error type comes from the header, else the body's "__type", else its "code", sanitized
  * per Smithy (cut at the first ':', keep what follows the first '#'). Messages are copied as
@@ -299,6 +302,21 @@ out:
     return e;
 }
 
+/* The POST that carries a signed call: URL and headers borrowed from c and sr, the body from the
+ * caller; timeout_ms 0 is the HTTP client's default. */
+struct http_request
+signed_req_post(const struct cwl_client *c, const struct signed_req *sr, struct span body,
+                long timeout_ms)
+{
+    return (struct http_request){.method = "POST",
+                                 .url = c->url,
+                                 .headers = sr->headers,
+                                 .n_headers = sr->n_headers,
+                                 .body = body.p,
+                                 .body_len = body.len,
+                                 .timeout_ms = timeout_ms};
+}
+
 /* ---- asynchronous calls ---- */
 
 static void
@@ -355,13 +373,7 @@ call_submit(struct cwl_client *c, const char *op, struct span body, bool copy_bo
             snprintf(why, why_len, "%s", res.message);
         return e;
     }
-    req = (struct http_request){.method = "POST",
-                                .url = c->url,
-                                .headers = sr.headers,
-                                .n_headers = sr.n_headers,
-                                .body = body.p,
-                                .body_len = body.len,
-                                .timeout_ms = timeout_ms};
+    req = signed_req_post(c, &sr, body, timeout_ms);
     /* Headers and URL are copied by http_submit; the body is the caller's or p's. */
     e = http_submit(c->http, &req, on_call_done, p);
     signed_req_clean_up(&sr);

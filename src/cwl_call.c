@@ -34,12 +34,7 @@ cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_res
     e = sign_request(c, op, body, &sr, res);
     if (e != HAF_OK)
         return e;
-    req = (struct http_request){.method = "POST",
-                                .url = c->url,
-                                .headers = sr.headers,
-                                .n_headers = sr.n_headers,
-                                .body = body.p,
-                                .body_len = body.len};
+    req = signed_req_post(c, &sr, body, 0);
     e = http_perform(c->http, &req, resp);
     signed_req_clean_up(&sr);
     if (e != HAF_OK)

@@ -1,8 +1,8 @@
 /*
- * cwl_internal.h: what the CloudWatch Logs client modules (cwl.c: signing, sending,
- * classification; cwl_async.c: request bodies and the asynchronous operations of the event loop;
- * cwl_group.c: log group settings) share beyond include/haf/cwl.h. Nothing else includes it except
- * the unit tests.
+ * cwl_internal.h: what the CloudWatch Logs client modules (cwl.c: signing, sending;
+ * cwl_classify.c: classification; cwl_call.c: blocking calls and GetLogEvents pages; cwl_async.c:
+ * request bodies and the asynchronous operations of the event loop; cwl_group.c: log group
+ * settings) share beyond include/haf/cwl.h. Nothing else includes it except the unit tests.
  */
 #ifndef HAF_CWL_INTERNAL_H
 #define HAF_CWL_INTERNAL_H
@@ -125,6 +125,9 @@ void client_learn(struct cwl_client *c, const struct cwl_result *res);
 void signed_req_clean_up(struct signed_req *s);
 HAF_MUST_USE enum haf_err sign_request(struct cwl_client *c, const char *op, struct span body,
                                        struct signed_req *out, struct cwl_result *res);
+
+struct http_request signed_req_post(const struct cwl_client *c, const struct signed_req *sr,
+                                    struct span body, long timeout_ms);
 
 /* cwl_classify.c */
 void result_init(struct cwl_result *r);

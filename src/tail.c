@@ -1,7 +1,10 @@
 /*
  * tail.c: following the files that the sources' globs match, through rotation,
  * truncation, deletion and inode reuse. See tail.h for the contract; this
- * paragraph is the design.
+ * paragraph is the design of the module, whose parts are tail.c (one followed
+ * file: open, check, read, release; inotify events; the public calls),
+ * tail_glob.c (globs, rescans, links, access problems) and tail_ident.c (the
+ * identity maps and fingerprints), sharing tail_internal.h.
  *
  * Identity. A followed file is one open fd, known by (st_dev, st_ino) of that
  * fd plus a SHA-256 fingerprint of its first min(size, TAIL_FP_MAX_BYTES)
