@@ -61,6 +61,4 @@ void cfg_digest(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg
 void cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg);
 void cfg_tags(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 
-/* config.c */
-
 #endif

@@ -132,6 +132,4 @@ struct http_request signed_req_post(const struct cwl_client *c, const struct sig
 /* cwl_classify.c */
 void result_init(struct cwl_result *r);
 
-/* cwl_call.c */
-
 #endif
