@@ -8,6 +8,9 @@
  * answer. Credentials are fetched from the provider for every request, so a refresh is picked up at
  * once.
  *
+ * Classification lives in cwl_classify.c, the blocking calls and GetLogEvents pages in
+ * cwl_call.c; this file keeps the client, endpoints, signing and submitting.
+ *
  * cwl_classify() is pure and sees only untrusted input: status, the X-Amzn-Errortype header and the
  * body. The error type comes from the header, else the body's "__type", else its "code", sanitized
  * per Smithy (cut at the first ':', keep what follows the first '#'). Messages are copied as
@@ -42,343 +45,6 @@
 #include "haf/url.h"
 #include "haf/xml_scan.h"
 #include "cwl_internal.h"
-
-#define CWL_TARGET_PREFIX  "Logs_20140328."
-#define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
-#define CWL_SERVICE        "logs"
-#define CWL_GET_MAX_LIMIT  10000
-#define CWL_GET_MAX_PAGES  1000
-#define CWL_REGION_MAX_LEN 64
-#define CWL_WHY_LEN        256
-
-struct call_ctx;
-
-struct cwl_client {
-    char *url;  /* the endpoint, in canonical form (url_format) */
-    char *host; /* authority part, signed and sent as Host */
-    char *path; /* "/" unless the endpoint names one */
-    char *region;
-    char *service;       /* SigV4 service name: "logs", or "kms" for kms.c */
-    char *target_prefix; /* X-Amz-Target prefix: "Logs_20140328.", "TrentService." */
-    struct http_client *http;
-    struct creds_provider *creds;
-    struct sigv4_signer *signer;
-    int64_t clock_offset_ms;
-    struct call_ctx *pending; /* submitted calls whose answer has not come */
-};
-
-/* A signed request: the header values live here until the HTTP layer copied them. */
-struct signed_req {
-    char target[64];
-    char amz_date[17];
-    struct buf authorization;
-    char *token; /* copy of the session token, wiped */
-    struct http_header headers[6];
-    size_t n_headers;
-};
-
-/* A submitted call: who hears the answer (answer for cwl_call_submit, done for PutLogEvents). */
-struct call_ctx {
-    struct cwl_client *client; /* NULL once the client was freed */
-    cwl_answer_fn answer;
-    cwl_put_done_fn done;
-    void *arg;
-    char *body; /* owned copy, or NULL */
-    struct call_ctx *next;
-};
-
-const char *
-cwl_class_str(enum cwl_class c)
-{
-    switch (c) {
-    case CWL_OK:
-        return "ok";
-    case CWL_RETRY:
-        return "retry";
-    case CWL_AMBIGUOUS:
-        return "ambiguous";
-    case CWL_REFRESH_CREDS:
-        return "refresh-credentials";
-    case CWL_CLOCK_SKEW:
-        return "clock-skew";
-    case CWL_NOT_FOUND:
-        return "not-found";
-    case CWL_ALREADY_EXISTS:
-        return "already-exists";
-    case CWL_ACCESS_DENIED:
-        return "access-denied";
-    case CWL_INVALID:
-        return "invalid";
-    case CWL_INVALID_SEQUENCE_TOKEN:
-        return "invalid-sequence-token";
-    case CWL_DATA_ALREADY_ACCEPTED:
-        return "data-already-accepted";
-    case CWL_CONNECTION:
-        return "connection";
-    }
-    return "unknown";
-}
-
-/* ---- classification (pure) ---- */
-
-static void
-result_init(struct cwl_result *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->cls = CWL_OK;
-    r->too_new_start = -1;
-    r->too_old_end = -1;
-    r->expired_end = -1;
-}
-
-/* Smithy awsJson1_1 error type sanitizing (docs/cloudwatch-limits.md section 4), then printable
- * ASCII only. */
-static void
-sanitize_type(char *dst, size_t dst_len, struct span v)
-{
-    size_t i;
-    struct span t;
-
-    for (i = 0; i < v.len && v.p[i] != ':'; i++)
-        ;
-    v.len = i;
-    for (i = 0; i < v.len && v.p[i] != '#'; i++)
-        ;
-    if (i < v.len) {
-        v.p += i + 1;
-        v.len -= i + 1;
-    }
-    t = span_trim(v);
-    printable_copy(dst, dst_len, t);
-}
-
-static bool
-type_is(const char *type, const char *const *list)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(type, list[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool
-contains(const char *hay, const char *needle)
-{
-    return strstr(hay, needle) != NULL;
-}
-
-static const char *const throttle_types[] = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "ServiceUnavailableException",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-    "OperationAbortedException",
-    NULL,
-};
-
-static const char *const refresh_types[] = {
-    "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "InvalidToken", NULL,
-};
-
-static const char *const signature_types[] = {
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "IncompleteSignatureException",
-    NULL,
-};
-
-static const char *const denied_types[] = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "IncompleteSignatureException",
-    "InvalidSignatureException",
-    "InvalidClientTokenId",
-    "MissingAuthenticationToken",
-    "MissingAuthenticationTokenException",
-    "NotAuthorized",
-    "InvalidAccessKeyId",
-    "InvalidSecurity",
-    NULL,
-};
-
-static enum cwl_class
-class_for(const char *type, const char *message, long status)
-{
-    if (type[0] != '\0') {
-        if (type_is(type, throttle_types))
-            return CWL_RETRY;
-        if (type_is(type, refresh_types))
-            return CWL_REFRESH_CREDS;
-        if (strcmp(type, "RequestExpired") == 0 || strcmp(type, "RequestTimeTooSkewed") == 0)
-            return CWL_CLOCK_SKEW;
-        /* "Signature expired: 20160504T004903Z is now earlier than ..." / "Signature not yet
-         * current: ... is still later than ..." (docs/cloudwatch-limits.md section 4). */
-        if (type_is(type, signature_types) &&
-            (contains(message, "Signature expired") || contains(message, "not yet current")))
-            return CWL_CLOCK_SKEW;
-        if (type_is(type, denied_types))
-            return CWL_ACCESS_DENIED;
-        if (strcmp(type, "ResourceNotFoundException") == 0)
-            return CWL_NOT_FOUND;
-        if (strcmp(type, "ResourceAlreadyExistsException") == 0)
-            return CWL_ALREADY_EXISTS;
-        if (strcmp(type, "InvalidSequenceTokenException") == 0)
-            return CWL_INVALID_SEQUENCE_TOKEN;
-        if (strcmp(type, "DataAlreadyAcceptedException") == 0)
-            return CWL_DATA_ALREADY_ACCEPTED;
-        if (strcmp(type, "InvalidParameterException") == 0 ||
-            strcmp(type, "SerializationException") == 0 ||
-            strcmp(type, "LimitExceededException") == 0 || strcmp(type, "ValidationException") == 0)
-            return CWL_INVALID;
-    }
-    if (status >= 500 || status == 429)
-        return CWL_RETRY;
-    if (status == 401 || status == 403)
-        return CWL_ACCESS_DENIED;
-    return CWL_INVALID;
-}
-
-static struct span
-json_str_span(const json_t *v)
-{
-    if (!json_is_string(v))
-        return SPAN_NULL;
-    return span_make(json_string_value(v), json_string_length(v));
-}
-
-/* A non-negative JSON integer, or -1. */
-static int64_t
-json_index(const json_t *v)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return -1;
-    return (int64_t)json_integer_value(v);
-}
-
-static bool
-body_is_blank(const struct buf *b)
-{
-    return span_trim(buf_span(b)).len == 0;
-}
-
-void
-cwl_classify(const struct http_response *resp, struct cwl_result *out)
-{
-    json_t *root = NULL;
-    json_error_t jerr;
-    struct span type = SPAN_NULL;
-
-    result_init(out);
-    out->status = resp->status;
-    printable_copy(
-        out->request_id, sizeof(out->request_id),
-        span_make(resp->request_id, strnlen(resp->request_id, sizeof(resp->request_id))));
-    switch (resp->outcome) {
-    case HTTP_ANSWERED:
-        break;
-    case HTTP_NOT_SENT:
-        out->cls = CWL_CONNECTION;
-        goto transport;
-    case HTTP_TOO_LARGE:
-    case HTTP_AMBIGUOUS:
-    default:
-        out->cls = CWL_AMBIGUOUS;
-        goto transport;
-    }
-    {
-        char date[sizeof(resp->date)];
-        int64_t ms;
-        printable_copy(date, sizeof(date),
-                       span_make(resp->date, strnlen(resp->date, sizeof(resp->date))));
-        if (http_parse_date(date, &ms))
-            out->server_time_ms = ms;
-    }
-    if (resp->body.len > 0 && resp->body.p != NULL)
-        root = json_loadb(resp->body.p, resp->body.len, JSON_ALLOW_NUL, &jerr);
-
-    if (resp->status >= 200 && resp->status < 300) {
-        if (json_is_object(root)) {
-            json_t *rej = json_object_get(root, "rejectedLogEventsInfo");
-            if (json_is_object(rej)) {
-                out->too_new_start = json_index(json_object_get(rej, "tooNewLogEventStartIndex"));
-                out->too_old_end = json_index(json_object_get(rej, "tooOldLogEventEndIndex"));
-                out->expired_end = json_index(json_object_get(rej, "expiredLogEventEndIndex"));
-            }
-            out->cls = CWL_OK;
-        } else if (root == NULL && body_is_blank(&resp->body)) {
-            out->cls = CWL_OK;
-        } else {
-            out->cls = CWL_AMBIGUOUS;
-            printable_copy(out->message, sizeof(out->message),
-                           SPAN_LIT("2xx answer whose body is not a JSON object"));
-        }
-        goto out;
-    }
-
-    /* An error answer. The header, when present, names the type (Smithy; docs/cloudwatch-limits.md
-     * section 4). */
-    if (resp->error_type[0] != '\0')
-        type = span_make(resp->error_type, strnlen(resp->error_type, sizeof(resp->error_type)));
-    if (json_is_object(root)) {
-        struct span msg = json_str_span(json_object_get(root, "message"));
-        if (msg.p == NULL)
-            msg = json_str_span(json_object_get(root, "Message"));
-        if (type.p == NULL)
-            type = json_str_span(json_object_get(root, "__type"));
-        if (type.p == NULL)
-            type = json_str_span(json_object_get(root, "code"));
-        printable_copy(out->message, sizeof(out->message), msg);
-        printable_copy(out->expected_sequence_token, sizeof(out->expected_sequence_token),
-                       json_str_span(json_object_get(root, "expectedSequenceToken")));
-    } else {
-        /* Not JSON. An XML error document (query-protocol services, and moto's IAM layer) names
-         * its <Code> and <Message>; anything else (a proxy's HTML) is the message, as botocore. */
-        struct span msg = SPAN_NULL;
-        (void)xml_scan_element(buf_span(&resp->body), "Message", &msg);
-        if (type.p == NULL)
-            (void)xml_scan_element(buf_span(&resp->body), "Code", &type);
-        printable_copy(out->message, sizeof(out->message), msg.p ? msg : buf_span(&resp->body));
-    }
-    sanitize_type(out->error_type, sizeof(out->error_type), type);
-    out->cls = class_for(out->error_type, out->message, resp->status);
-    goto out;
-
-transport:
-    out->status = 0;
-    if (resp->conn_error != HTTP_CONN_NONE) {
-        /* "TLS certificate not trusted: SSL certificate problem: ..." */
-        char named[sizeof(out->message)];
-
-        snprintf(named, sizeof(named), "%s: %.*s", http_conn_error_str(resp->conn_error),
-                 (int)strnlen(resp->error, sizeof(resp->error)), resp->error);
-        printable_copy(out->message, sizeof(out->message), span_make(named, strlen(named)));
-    } else {
-        printable_copy(out->message, sizeof(out->message),
-                       span_make(resp->error, strnlen(resp->error, sizeof(resp->error))));
-    }
-out:
-    json_decref(root);
-}
 
 /* ---- endpoints ---- */
 
@@ -530,7 +196,7 @@ wall_ms(void)
 
 /* What the client itself does about an answer: the repairs cwl_rules.c assigns to the client,
  * for every operation. The one place that reacts to an answer's credentials and clock. */
-static void
+void
 client_learn(struct cwl_client *c, const struct cwl_result *res)
 {
     const struct cwl_rule *rule = cwl_rule_of(res->cls);
@@ -549,7 +215,7 @@ client_learn(struct cwl_client *c, const struct cwl_result *res)
 
 /* ---- signing ---- */
 
-static void
+void
 signed_req_clean_up(struct signed_req *s)
 {
     buf_wipe(&s->authorization);
@@ -560,7 +226,7 @@ signed_req_clean_up(struct signed_req *s)
     }
 }
 
-static enum haf_err
+enum haf_err
 sign_request(struct cwl_client *c, const char *op, struct span body, struct signed_req *out,
              struct cwl_result *res)
 {
@@ -636,264 +302,19 @@ out:
     return e;
 }
 
-/* ---- blocking calls ---- */
-
-/* Sign, send, classify (see cwl.h). */
-enum haf_err
-cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
-         struct cwl_result *res)
+/* The POST that carries a signed call: URL and headers borrowed from c and sr, the body from the
+ * caller; timeout_ms 0 is the HTTP client's default. */
+struct http_request
+signed_req_post(const struct cwl_client *c, const struct signed_req *sr, struct span body,
+                long timeout_ms)
 {
-    struct signed_req sr;
-    struct http_request req;
-    enum haf_err e;
-
-    result_init(res);
-    memset(&sr, 0, sizeof(sr));
-    e = sign_request(c, op, body, &sr, res);
-    if (e != HAF_OK)
-        return e;
-    req = (struct http_request){.method = "POST",
-                                .url = c->url,
-                                .headers = sr.headers,
-                                .n_headers = sr.n_headers,
-                                .body = body.p,
-                                .body_len = body.len};
-    e = http_perform(c->http, &req, resp);
-    signed_req_clean_up(&sr);
-    if (e != HAF_OK)
-        return e;
-    cwl_classify(resp, res);
-    client_learn(c, res);
-    return HAF_OK;
-}
-
-enum haf_err
-cwl_call_json(struct cwl_client *c, const char *op, json_t *obj, json_t **answer,
-              struct cwl_result *res)
-{
-    struct http_response resp;
-    struct buf body;
-    enum haf_err e;
-
-    if (answer)
-        *answer = NULL;
-    http_response_init(&resp);
-    buf_init(&body, 0);
-    e = obj == NULL ? HAF_EINVAL : json_write_tree(&body, obj, JSON_COMPACT);
-    json_decref(obj); /* the reference was ours (NULL accepted) */
-    if (e != HAF_OK)
-        goto out;
-    e = cwl_call(c, op, buf_span(&body), &resp, res);
-    if (e == HAF_OK && answer && res->cls == CWL_OK) {
-        *answer = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, NULL);
-        if (!json_is_object(*answer)) {
-            json_decref(*answer);
-            *answer = NULL;
-            e = HAF_EPARSE;
-        }
-    }
-out:
-    buf_clean_up(&body);
-    http_response_clean_up(&resp);
-    return e;
-}
-
-/* Send a body built by cwl_async.c (freed here), classify the answer. */
-static enum haf_err
-simple_call(struct cwl_client *c, const char *op, enum haf_err built, char *body, size_t len,
-            struct cwl_result *res)
-{
-    struct http_response resp;
-    enum haf_err e = built;
-
-    http_response_init(&resp);
-    if (e == HAF_OK)
-        e = cwl_call(c, op, span_make(body, len), &resp, res);
-    free(body);
-    http_response_clean_up(&resp);
-    return e;
-}
-
-enum haf_err
-cwl_create_log_group(struct cwl_client *c, const char *group, const char *kms_key_id,
-                     struct cwl_result *res)
-{
-    char *body = NULL;
-    size_t len = 0;
-    enum haf_err built;
-
-    if (c == NULL || res == NULL)
-        return HAF_EINVAL;
-    result_init(res);
-    built = cwl_body_create_group(group, kms_key_id, &body, &len);
-    return simple_call(c, "CreateLogGroup", built, body, len, res);
-}
-
-enum haf_err
-cwl_create_log_stream(struct cwl_client *c, const char *group, const char *stream,
-                      struct cwl_result *res)
-{
-    char *body = NULL;
-    size_t len = 0;
-    enum haf_err built;
-
-    if (c == NULL || res == NULL)
-        return HAF_EINVAL;
-    result_init(res);
-    built = cwl_body_create_stream(group, stream, &body, &len);
-    return simple_call(c, "CreateLogStream", built, body, len, res);
-}
-
-enum haf_err
-cwl_put_retention_policy(struct cwl_client *c, const char *group, int days, struct cwl_result *res)
-{
-    char *body = NULL;
-    size_t len = 0;
-    enum haf_err built;
-
-    if (c == NULL || res == NULL || days <= 0)
-        return HAF_EINVAL;
-    result_init(res);
-    built = cwl_body_retention(group, days, &body, &len);
-    return simple_call(c, "PutRetentionPolicy", built, body, len, res);
-}
-
-/* ---- GetLogEvents ---- */
-
-static enum haf_err
-get_page(struct cwl_client *c, const char *group, const char *stream, bool from_head,
-         int64_t start_ms, int64_t end_ms, size_t limit, const char *token, struct cwl_page *page,
-         struct cwl_result *res)
-{
-    struct http_response resp;
-    char *body = NULL;
-    size_t len = 0;
-    enum haf_err e;
-
-    memset(page, 0, sizeof(*page));
-    http_response_init(&resp);
-    e = cwl_body_get_events(group, stream, from_head, start_ms, end_ms, limit, token, &body, &len);
-    if (e != HAF_OK)
-        goto out;
-    e = cwl_call(c, "GetLogEvents", span_make(body, len), &resp, res);
-    page->too_large = resp.outcome == HTTP_TOO_LARGE;
-    if (e != HAF_OK || res->cls != CWL_OK)
-        goto out;
-    e = cwl_page_parse(&resp, from_head, page);
-out:
-    free(body);
-    http_response_clean_up(&resp);
-    return e;
-}
-
-enum haf_err
-cwl_get_log_events(struct cwl_client *c, const char *group, const char *stream, int64_t start_ms,
-                   int64_t end_ms, size_t max_events, cwl_event_cb cb, void *ctx,
-                   struct cwl_result *res)
-{
-    char *token = NULL;
-    size_t delivered = 0, page_cap = CWL_GET_MAX_LIMIT;
-    bool stop = false;
-    enum haf_err e = HAF_OK;
-
-    if (c == NULL || cb == NULL || res == NULL)
-        return HAF_EINVAL;
-    result_init(res);
-    /* "As long as the nextForwardToken returned is NOT equal to the nextToken that you passed
-     * in, there might be more log events available" (docs/cloudwatch-limits.md section 1); pages
-     * may be empty. */
-    for (size_t pages = 0; !stop; pages++) {
-        struct cwl_page page;
-        size_t limit = page_cap < CWL_GET_MAX_LIMIT ? page_cap : 0;
-
-        if (pages == CWL_GET_MAX_PAGES) {
-            e = HAF_ETOOLONG; /* a server that never repeats its token */
-            goto out;
-        }
-        if (max_events > 0) {
-            size_t left = max_events - delivered;
-            limit = left < page_cap ? left : page_cap;
-        }
-        e = get_page(c, group, stream, true, start_ms, end_ms, limit, token, &page, res);
-        /* A page over the response cap (escaped control characters grow ~6x): the same page
-         * again with a quarter of the events, down to one. */
-        if (page.too_large && page_cap > 1) {
-            page_cap = page_cap / 4 > 0 ? page_cap / 4 : 1;
-            result_init(res);
-            e = HAF_OK;
-            continue;
-        }
-        if (e != HAF_OK || res->cls != CWL_OK)
-            goto out;
-        e = cwl_page_deliver(&page, cb, ctx, max_events, &delivered, &stop);
-        if (e == HAF_OK && !stop) {
-            if (page.next == NULL || (token && strcmp(page.next, token) == 0) ||
-                (max_events > 0 && delivered >= max_events)) {
-                stop = true;
-            } else {
-                char *t = strdup(page.next);
-                if (t == NULL)
-                    e = HAF_ENOMEM;
-                free(token);
-                token = t;
-            }
-        }
-        json_decref(page.root);
-        if (e != HAF_OK)
-            goto out;
-    }
-out:
-    free(token);
-    return e;
-}
-
-enum haf_err
-cwl_get_newest_events(struct cwl_client *c, const char *group, const char *stream, size_t limit,
-                      cwl_event_cb cb, void *ctx, struct cwl_result *res)
-{
-    char *token = NULL;
-    size_t delivered = 0;
-    bool stop = false;
-    enum haf_err e = HAF_OK;
-
-    if (c == NULL || cb == NULL || res == NULL || limit == 0)
-        return HAF_EINVAL;
-    result_init(res);
-    if (limit > CWL_GET_MAX_LIMIT)
-        limit = CWL_GET_MAX_LIMIT;
-    /* Newest first: the first non-empty page holds the newest events (in chronological order,
-     * so newest last). Empty pages are followed backwards until the token repeats. */
-    for (size_t pages = 0;; pages++) {
-        struct cwl_page page;
-        bool last;
-
-        if (pages == CWL_GET_MAX_PAGES) {
-            e = HAF_ETOOLONG;
-            goto out;
-        }
-        e = get_page(c, group, stream, false, 0, 0, limit, token, &page, res);
-        if (e != HAF_OK || res->cls != CWL_OK)
-            goto out;
-        if (json_array_size(page.events) > 0) {
-            e = cwl_page_deliver(&page, cb, ctx, limit, &delivered, &stop);
-            json_decref(page.root);
-            goto out;
-        }
-        last = page.next == NULL || (token && strcmp(page.next, token) == 0);
-        if (!last) {
-            char *t = strdup(page.next);
-            if (t == NULL)
-                e = HAF_ENOMEM;
-            free(token);
-            token = t;
-        }
-        json_decref(page.root);
-        if (e != HAF_OK || last)
-            goto out;
-    }
-out:
-    free(token);
-    return e;
+    return (struct http_request){.method = "POST",
+                                 .url = c->url,
+                                 .headers = sr->headers,
+                                 .n_headers = sr->n_headers,
+                                 .body = body.p,
+                                 .body_len = body.len,
+                                 .timeout_ms = timeout_ms};
 }
 
 /* ---- asynchronous calls ---- */
@@ -952,13 +373,7 @@ call_submit(struct cwl_client *c, const char *op, struct span body, bool copy_bo
             snprintf(why, why_len, "%s", res.message);
         return e;
     }
-    req = (struct http_request){.method = "POST",
-                                .url = c->url,
-                                .headers = sr.headers,
-                                .n_headers = sr.n_headers,
-                                .body = body.p,
-                                .body_len = body.len,
-                                .timeout_ms = timeout_ms};
+    req = signed_req_post(c, &sr, body, timeout_ms);
     /* Headers and URL are copied by http_submit; the body is the caller's or p's. */
     e = http_submit(c->http, &req, on_call_done, p);
     signed_req_clean_up(&sr);

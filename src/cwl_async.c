@@ -1,7 +1,7 @@
 /*
  * cwl_async.c: the CloudWatch Logs operations the event loop runs besides PutLogEvents (creating
  * the log group and stream, the retention policy, reading a stream back page by page), and the
- * request bodies and GetLogEvents page parsing they share with the blocking calls of cwl.c.
+ * request bodies and GetLogEvents page parsing they share with the blocking calls of cwl_call.c.
  *
  * None of these blocks: each is signed and submitted on the HTTP client's multi handle
  * (cwl_call_submit in cwl.c) with its own timeout, and its answer is classified by cwl_classify

@@ -1,8 +1,8 @@
 /*
- * cwl_internal.h: what the CloudWatch Logs client modules (cwl.c: signing, sending,
- * classification; cwl_async.c: request bodies and the asynchronous operations of the event loop;
- * cwl_group.c: log group settings) share beyond include/haf/cwl.h. Nothing else includes it except
- * the unit tests.
+ * cwl_internal.h: what the CloudWatch Logs client modules (cwl.c: signing, sending;
+ * cwl_classify.c: classification; cwl_call.c: blocking calls and GetLogEvents pages; cwl_async.c:
+ * request bodies and the asynchronous operations of the event loop; cwl_group.c: log group
+ * settings) share beyond include/haf/cwl.h. Nothing else includes it except the unit tests.
  */
 #ifndef HAF_CWL_INTERNAL_H
 #define HAF_CWL_INTERNAL_H
@@ -70,5 +70,66 @@ HAF_MUST_USE enum haf_err cwl_page_parse(const struct http_response *resp, bool 
  * event. */
 HAF_MUST_USE enum haf_err cwl_page_deliver(const struct cwl_page *page, cwl_event_cb cb, void *ctx,
                                            size_t max_events, size_t *delivered, bool *stop);
+
+/* ---- shared by cwl.c, cwl_classify.c and cwl_call.c ---- */
+
+#include "haf/buf.h"
+#include "haf/http.h"
+
+#define CWL_TARGET_PREFIX  "Logs_20140328."
+#define CWL_CONTENT_TYPE   "application/x-amz-json-1.1"
+#define CWL_SERVICE        "logs"
+#define CWL_GET_MAX_LIMIT  10000
+#define CWL_GET_MAX_PAGES  1000
+#define CWL_REGION_MAX_LEN 64
+#define CWL_WHY_LEN        256
+
+struct call_ctx;
+
+struct cwl_client {
+    char *url;  /* the endpoint, in canonical form (url_format) */
+    char *host; /* authority part, signed and sent as Host */
+    char *path; /* "/" unless the endpoint names one */
+    char *region;
+    char *service;       /* SigV4 service name: "logs", or "kms" for kms.c */
+    char *target_prefix; /* X-Amz-Target prefix: "Logs_20140328.", "TrentService." */
+    struct http_client *http;
+    struct creds_provider *creds;
+    struct sigv4_signer *signer;
+    int64_t clock_offset_ms;
+    struct call_ctx *pending; /* submitted calls whose answer has not come */
+};
+
+/* A signed request: the header values live here until the HTTP layer copied them. */
+struct signed_req {
+    char target[64];
+    char amz_date[17];
+    struct buf authorization;
+    char *token; /* copy of the session token, wiped */
+    struct http_header headers[6];
+    size_t n_headers;
+};
+
+/* A submitted call: who hears the answer (answer for cwl_call_submit, done for PutLogEvents). */
+struct call_ctx {
+    struct cwl_client *client; /* NULL once the client was freed */
+    cwl_answer_fn answer;
+    cwl_put_done_fn done;
+    void *arg;
+    char *body; /* owned copy, or NULL */
+    struct call_ctx *next;
+};
+
+/* cwl.c */
+void client_learn(struct cwl_client *c, const struct cwl_result *res);
+void signed_req_clean_up(struct signed_req *s);
+HAF_MUST_USE enum haf_err sign_request(struct cwl_client *c, const char *op, struct span body,
+                                       struct signed_req *out, struct cwl_result *res);
+
+struct http_request signed_req_post(const struct cwl_client *c, const struct signed_req *sr,
+                                    struct span body, long timeout_ms);
+
+/* cwl_classify.c */
+void result_init(struct cwl_result *r);
 
 #endif

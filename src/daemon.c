@@ -322,6 +322,61 @@ setup_endpoint(struct daemon *d)
     return e == HAF_ENOMEM ? e : e != HAF_OK ? HAF_ECONFIG : HAF_OK;
 }
 
+/* The credential provider and the CloudWatch Logs client, once the region and endpoint are known;
+ * says where the credentials come from (or why there are none yet) unless this is a dry run. */
+static enum haf_err
+setup_clients(struct daemon *d)
+{
+    struct creds_opts copts = {0};
+    struct cwl_opts wopts = {0};
+    enum haf_err e;
+
+    copts.profile = d->cfg->credentials.profile;
+    copts.role_arn = d->cfg->credentials.role_arn;
+    copts.external_id = d->cfg->credentials.external_id;
+    copts.session_name = d->cfg->credentials.session_name;
+    copts.sts_endpoint = d->cfg->credentials.sts_endpoint;
+    copts.region = d->region;
+    d->creds = creds_provider_new(&copts, d->http);
+    if (d->creds == NULL) {
+        log_err("cannot set up the credential provider: out of memory");
+        return HAF_ENOMEM;
+    }
+    /* The loop never blocks: credential fetches run on the multi handle (creds.h). */
+    if (creds_set_async(d->creds, true) != HAF_OK) {
+        log_err("cannot set up the credential provider: out of memory");
+        return HAF_ENOMEM;
+    }
+    wopts.endpoint = d->endpoint;
+    wopts.region = d->region;
+    d->cwl = cwl_client_new(&wopts, d->http, d->creds);
+    if (d->cwl == NULL) {
+        log_err("cannot set up the CloudWatch Logs client for %s (region %s)", d->endpoint,
+                d->region);
+        return HAF_ECONFIG;
+    }
+
+    for (size_t i = 0; i < d->cfg->n_sources; i++)
+        if (strstr(d->cfg->sources[i].log_stream, "{instance_id}") != NULL &&
+            d->instance_id == NULL && creds_imds_instance_id(d->http, &d->instance_id) != HAF_OK)
+            log_warnx("{instance_id}: the EC2 instance id is not available from IMDS");
+
+    if (!d->opts->dry_run) {
+        const struct aws_creds *c;
+        char why[256] = "";
+
+        e = creds_get(d->creds, d->wall_ms, &c, why, sizeof(why));
+        if (e == HAF_OK)
+            log_info("credentials from %s (access key %s); region %s; endpoint %s", c->source,
+                     c->access_key_id, d->region, d->endpoint);
+        else if (e == HAF_EAGAIN)
+            log_info("fetching credentials; region %s; endpoint %s", d->region, d->endpoint);
+        else
+            log_err("no AWS credentials yet (%s); will keep trying", why);
+    }
+    return HAF_OK;
+}
+
 static enum haf_err
 daemon_setup(struct daemon *d)
 {
@@ -331,8 +386,6 @@ daemon_setup(struct daemon *d)
                               .connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS,
                               .timeout_ms = HTTP_DEFAULT_TIMEOUT_MS,
                               .max_response_bytes = HTTP_DEFAULT_MAX_RESPONSE_BYTES};
-    struct creds_opts copts = {0};
-    struct cwl_opts wopts = {0};
     struct tail_callbacks cb = {.on_open = reader_on_tail_open,
                                 .on_truncate = reader_on_tail_truncate,
                                 .on_close = reader_on_tail_close,
@@ -381,49 +434,9 @@ daemon_setup(struct daemon *d)
     if (e != HAF_OK)
         return e;
 
-    copts.profile = d->cfg->credentials.profile;
-    copts.role_arn = d->cfg->credentials.role_arn;
-    copts.external_id = d->cfg->credentials.external_id;
-    copts.session_name = d->cfg->credentials.session_name;
-    copts.sts_endpoint = d->cfg->credentials.sts_endpoint;
-    copts.region = d->region;
-    d->creds = creds_provider_new(&copts, d->http);
-    if (d->creds == NULL) {
-        log_err("cannot set up the credential provider: out of memory");
-        return HAF_ENOMEM;
-    }
-    /* The loop never blocks: credential fetches run on the multi handle (creds.h). */
-    if (creds_set_async(d->creds, true) != HAF_OK) {
-        log_err("cannot set up the credential provider: out of memory");
-        return HAF_ENOMEM;
-    }
-    wopts.endpoint = d->endpoint;
-    wopts.region = d->region;
-    d->cwl = cwl_client_new(&wopts, d->http, d->creds);
-    if (d->cwl == NULL) {
-        log_err("cannot set up the CloudWatch Logs client for %s (region %s)", d->endpoint,
-                d->region);
-        return HAF_ECONFIG;
-    }
-
-    for (size_t i = 0; i < d->cfg->n_sources; i++)
-        if (strstr(d->cfg->sources[i].log_stream, "{instance_id}") != NULL &&
-            d->instance_id == NULL && creds_imds_instance_id(d->http, &d->instance_id) != HAF_OK)
-            log_warnx("{instance_id}: the EC2 instance id is not available from IMDS");
-
-    if (!d->opts->dry_run) {
-        const struct aws_creds *c;
-        char why[256] = "";
-
-        e = creds_get(d->creds, d->wall_ms, &c, why, sizeof(why));
-        if (e == HAF_OK)
-            log_info("credentials from %s (access key %s); region %s; endpoint %s", c->source,
-                     c->access_key_id, d->region, d->endpoint);
-        else if (e == HAF_EAGAIN)
-            log_info("fetching credentials; region %s; endpoint %s", d->region, d->endpoint);
-        else
-            log_err("no AWS credentials yet (%s); will keep trying", why);
-    }
+    e = setup_clients(d);
+    if (e != HAF_OK)
+        return e;
 
     d->tail = tail_new(&topts, &cb);
     if (d->tail == NULL) {

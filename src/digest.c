@@ -122,8 +122,8 @@ digest_leaf(int64_t ts_ms, struct span message, uint8_t out[32])
     return digest_leaf_with(NULL, ts_ms, message, out);
 }
 
-static int
-leaf_cmp(const void *a, const void *b)
+int
+digest_leaf_cmp(const void *a, const void *b)
 {
     const struct digest_leaf *x = a, *y = b;
 
@@ -143,7 +143,7 @@ digest_events_hash(struct digest_leaf *leaves, size_t n, uint8_t out[32])
     if (!ctx)
         return HAF_ENOMEM;
     if (n > 1)
-        qsort(leaves, n, sizeof(*leaves), leaf_cmp);
+        qsort(leaves, n, sizeof(*leaves), digest_leaf_cmp);
     put_be64(count, (uint64_t)n);
     if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(ctx, tag, sizeof(tag)) != 1 ||

@@ -1,7 +1,10 @@
 /*
  * tail.c: following the files that the sources' globs match, through rotation,
  * truncation, deletion and inode reuse. See tail.h for the contract; this
- * paragraph is the design.
+ * paragraph is the design of the module, whose parts are tail.c (one followed
+ * file: open, check, read, release; inotify events; the public calls),
+ * tail_glob.c (globs, rescans, links, access problems) and tail_ident.c (the
+ * identity maps and fingerprints), sharing tail_internal.h.
  *
  * Identity. A followed file is one open fd, known by (st_dev, st_ino) of that
  * fd plus a SHA-256 fingerprint of its first min(size, TAIL_FP_MAX_BYTES)
@@ -80,7 +83,7 @@
  * advances on every new walk, so a file that is always busy cannot starve the
  * others when the caller stops early.
  */
-#include "haf/tail.h"
+#include "tail_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,360 +98,12 @@
 
 #include <openssl/evp.h>
 
-#define DIR_MASK                                                                                   \
-    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |            \
-     IN_MOVE_SELF | IN_ONLYDIR)
-#define FILE_MASK       (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
-#define EVENT_BUF_SIZE  4096
-#define EVENT_READS_MAX 64 /* per tail_process; the rest waits, the fd stays readable */
-
-struct tfile {
-    struct tail_file pub; /* first member: the struct tail_file * we hand out is this struct */
-    int fd;
-    int wd;                /* inotify watch on the file; -1 when polled */
-    size_t idx;            /* position in t->files */
-    uint64_t size;         /* st_size at the last fstat */
-    uint64_t checked_size; /* size at which the head was last verified */
-    int64_t eof_since_ms;  /* draining: first seen at EOF with eof_size; -1 when not */
-    uint64_t eof_size;
-    bool seen;  /* matched by the current rescan */
-    bool dirty; /* an event says: check it */
-};
-
-struct tglob {
-    char *pattern;
-    char *dir; /* the directory to watch; NULL when the directory part has
-                  wildcards */
-    size_t source_idx;
-    int wd; /* -1 when polled */
-    bool watch_failure_counted;
-    bool follow_links; /* TAIL_FOLLOW_SYMLINKS */
-};
-
-/* Open addressing with linear probing; v == NULL marks an empty slot. */
-struct idmap_slot {
-    uint64_t a;
-    uint64_t b;
-    void *v;
-};
-
-struct idmap {
-    struct idmap_slot *slots;
-    size_t cap; /* a power of two, or 0 */
-    size_t n;
-};
-
-struct tail {
-    struct tail_opts opts;
-    struct tail_callbacks cb;
-    int ifd;
-    struct tglob *globs;
-    size_t n_globs;
-    struct tfile **files;
-    size_t n_files;
-    size_t cap_files;
-    struct idmap by_id;  /* (dev, ino) -> tfile */
-    struct idmap by_wd;  /* (wd, 0) -> tfile; directory watches live in the globs */
-    struct idmap let_go; /* (dev, ino) -> t: released by the owner (tail_let_go), not reopened */
-    size_t n_file_watches;
-    bool rescan_due;
-    int64_t next_poll_ms;   /* INT64_MIN: due now */
-    int64_t next_rescan_ms; /* INT64_MIN: due now */
-    size_t rr;              /* where the next walk of tail_next_readable starts */
-    size_t it_start;        /* where the current walk started */
-    struct tail_stats st;
-    char *last_open_path;
-    char *last_refused_link;
-    struct tail_access_problem probs[TAIL_MAX_ACCESS_PROBLEMS]; /* paths owned (char *) */
-    size_t n_probs;
-};
-
-/* ---- a small (u64, u64) -> pointer map ---- */
-
-static size_t
-idmap_hash(uint64_t a, uint64_t b)
-{
-    uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
-
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (size_t)x;
-}
-
-static void *
-idmap_get(const struct idmap *m, uint64_t a, uint64_t b)
-{
-    size_t mask;
-
-    if (m->cap == 0)
-        return NULL;
-    mask = m->cap - 1;
-    for (size_t i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
-        if (m->slots[i].v == NULL)
-            return NULL;
-        if (m->slots[i].a == a && m->slots[i].b == b)
-            return m->slots[i].v;
-    }
-}
-
-static void
-idmap_insert_slot(struct idmap_slot *slots, size_t cap, uint64_t a, uint64_t b, void *v)
-{
-    size_t mask = cap - 1;
-    size_t i = idmap_hash(a, b) & mask;
-
-    while (slots[i].v != NULL)
-        i = (i + 1) & mask;
-    slots[i] = (struct idmap_slot){.a = a, .b = b, .v = v};
-}
-
-/* The key must not be present. The load factor stays at or below one half. */
-HAF_MUST_USE static enum haf_err
-idmap_put(struct idmap *m, uint64_t a, uint64_t b, void *v)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 64;
-        struct idmap_slot *ns;
-
-        if (ncap > SIZE_MAX / sizeof(*ns))
-            return HAF_ENOMEM;
-        ns = calloc(ncap, sizeof(*ns));
-        if (ns == NULL)
-            return HAF_ENOMEM;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->slots[i].v != NULL)
-                idmap_insert_slot(ns, ncap, m->slots[i].a, m->slots[i].b, m->slots[i].v);
-        free(m->slots);
-        m->slots = ns;
-        m->cap = ncap;
-    }
-    idmap_insert_slot(m->slots, m->cap, a, b, v);
-    m->n++;
-    return HAF_OK;
-}
-
-/* Backward-shift deletion keeps every probe chain unbroken without tombstones.
- */
-static void
-idmap_del(struct idmap *m, uint64_t a, uint64_t b)
-{
-    size_t mask, i, j;
-
-    if (m->cap == 0)
-        return;
-    mask = m->cap - 1;
-    for (i = idmap_hash(a, b) & mask;; i = (i + 1) & mask) {
-        if (m->slots[i].v == NULL)
-            return;
-        if (m->slots[i].a == a && m->slots[i].b == b)
-            break;
-    }
-    j = i;
-    for (;;) {
-        size_t home;
-
-        j = (j + 1) & mask;
-        if (m->slots[j].v == NULL)
-            break;
-        home = idmap_hash(m->slots[j].a, m->slots[j].b) & mask;
-        /* Slot j may stay when its home lies cyclically in (i, j]. */
-        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-            continue;
-        m->slots[i] = m->slots[j];
-        i = j;
-    }
-    m->slots[i].v = NULL;
-    m->n--;
-}
-
-static void
-idmap_clean_up(struct idmap *m)
-{
-    free(m->slots);
-    *m = (struct idmap){0};
-}
-
-/* ---- fingerprints ---- */
-
-enum haf_err
-tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out)
-{
-    uint8_t head[TAIL_FP_MAX_BYTES];
-    struct tail_fingerprint fp;
-    unsigned int mdlen = 0;
-    size_t want, got = 0;
-
-    if (len > TAIL_FP_MAX_BYTES)
-        return HAF_EINVAL;
-    if (len == 0) {
-        struct stat st;
-
-        if (fstat(fd, &st) != 0)
-            return HAF_EIO;
-        want = st.st_size < TAIL_FP_MAX_BYTES ? (size_t)st.st_size : TAIL_FP_MAX_BYTES;
-    } else {
-        want = len;
-    }
-    while (got < want) {
-        ssize_t n = pread(fd, head + got, want - got, (off_t)got);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return HAF_EIO;
-        }
-        if (n == 0)
-            break; /* shorter than asked: the caller's comparison fails on len */
-        got += (size_t)n;
-    }
-    memset(&fp, 0, sizeof(fp));
-    fp.len = (uint32_t)got;
-    if (EVP_Digest(head, got, fp.hash, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(fp.hash))
-        return HAF_ECRYPTO;
-    *out = fp;
-    return HAF_OK;
-}
-
-enum haf_err
-tail_file_fingerprint(const struct tail_file *pub, uint32_t len, struct tail_fingerprint *out)
-{
-    const struct tfile *f = (const struct tfile *)pub;
-
-    return tail_fingerprint_fd(f->fd, len, out);
-}
-
-bool
-tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fingerprint *b)
-{
-    return a->len == b->len && memcmp(a->hash, b->hash, sizeof(a->hash)) == 0;
-}
-
 /* ---- small helpers ---- */
 
 static int
 rotate_wait_ms(const struct tail *t)
 {
     return t->opts.rotate_wait_ms > 0 ? t->opts.rotate_wait_ms : TAIL_ROTATE_WAIT_MS;
-}
-
-static void
-note_problem(struct tail *t, const char *path, int err, bool is_dir)
-{
-    struct tail_access_problem *p;
-    struct stat st;
-
-    for (size_t i = 0; i < t->n_probs; i++)
-        if (strcmp(t->probs[i].path, path) == 0)
-            return;
-    t->st.unreadable++;
-    if (t->n_probs == TAIL_MAX_ACCESS_PROBLEMS)
-        return;
-    p = &t->probs[t->n_probs];
-    *p = (struct tail_access_problem){.path = strdup(path), .err = err, .is_dir = is_dir};
-    if (p->path == NULL)
-        return;
-    if (stat(path, &st) == 0)
-        *p = (struct tail_access_problem){.path = p->path,
-                                          .err = err,
-                                          .is_dir = is_dir,
-                                          .have_owner = true,
-                                          .uid = (uint32_t)st.st_uid,
-                                          .gid = (uint32_t)st.st_gid,
-                                          .mode = (uint32_t)st.st_mode};
-    t->n_probs++;
-}
-
-static void
-problems_clear(struct tail *t)
-{
-    for (size_t i = 0; i < t->n_probs; i++)
-        free((char *)t->probs[i].path);
-    t->n_probs = 0;
-    t->st.unreadable = 0;
-}
-
-static void
-note_open_failure(struct tail *t, const char *path, int err)
-{
-    char *copy = strdup(path);
-
-    t->st.open_failures++;
-    t->st.last_open_errno = err;
-    if (copy != NULL) {
-        free(t->last_open_path);
-        t->last_open_path = copy;
-    }
-    note_problem(t, path, err, false);
-}
-
-/* glob(3)'s errfunc has no context argument: the tail being expanded, set around each glob() call
- * (we are single-threaded). */
-static struct tail *glob_owner;
-
-static int
-glob_error(const char *epath, int eerrno)
-{
-    /* ENOENT/ENOTDIR: a directory of the pattern is not there (yet), which polling covers. */
-    if (glob_owner != NULL && eerrno != ENOENT && eerrno != ENOTDIR) {
-        glob_owner->st.open_failures++;
-        glob_owner->st.last_open_errno = eerrno;
-        note_problem(glob_owner, epath, eerrno, true);
-    }
-    return 0; /* go on with the other directories */
-}
-
-/* A symlink that was not followed: counted, and its name kept for the owner's warning. */
-static void
-note_link_refused(struct tail *t, const char *path)
-{
-    char *copy = strdup(path);
-
-    t->st.links_refused++;
-    if (copy != NULL) {
-        free(t->last_refused_link);
-        t->last_refused_link = copy;
-    }
-    if (t->cb.on_link_refused != NULL)
-        t->cb.on_link_refused(t->cb.ctx, path);
-}
-
-/* Whether the symlink `path` of glob g, whose target stat(2) gave `target`, may be followed by
- * default: the target's real path lies below the real path of the glob's directory (the
- * matched file's own directory when the glob's has wildcards), and the target has that
- * directory's owner or group. */
-static bool
-link_allowed(const struct tglob *g, const char *path, const struct stat *target)
-{
-    char *dir_copy = NULL, *dir_real = NULL, *target_real = NULL;
-    const char *dir = g->dir;
-    struct stat dst;
-    bool ok = false;
-    size_t n;
-
-    if (dir == NULL) {
-        const char *slash = strrchr(path, '/');
-        dir_copy =
-            slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
-        dir = dir_copy;
-    }
-    if (dir == NULL)
-        goto out;
-    dir_real = realpath(dir, NULL);
-    target_real = realpath(path, NULL);
-    if (dir_real == NULL || target_real == NULL || stat(dir_real, &dst) != 0)
-        goto out;
-    n = strlen(dir_real);
-    if (n > 1 && (strncmp(target_real, dir_real, n) != 0 || target_real[n] != '/'))
-        goto out;
-    ok = target->st_uid == dst.st_uid || target->st_gid == dst.st_gid;
-out:
-    free(dir_copy);
-    free(dir_real);
-    free(target_real);
-    return ok;
 }
 
 static bool
@@ -625,7 +280,7 @@ file_drained(struct tail *t, struct tfile *f, int64_t now_ms)
 
 /* The file no longer answers to any glob: renamed away or deleted. Learn its
  * new name if it has one, so the owner's messages name it where it is now. */
-static void
+void
 file_lost(struct tail *t, struct tfile *f)
 {
     struct stat st;
@@ -657,7 +312,7 @@ file_lost(struct tail *t, struct tfile *f)
 }
 
 /* A rescan met a file we follow under `path`. */
-HAF_MUST_USE static enum haf_err
+HAF_MUST_USE enum haf_err
 file_seen_at(struct tfile *f, const char *path)
 {
     struct stat st;
@@ -688,7 +343,7 @@ file_seen_at(struct tfile *f, const char *path)
 
 /* Open and follow path. `approved` (may be NULL) is the stat of a link's target that
  * link_allowed approved: the fd must be that file. */
-HAF_MUST_USE static enum haf_err
+HAF_MUST_USE enum haf_err
 file_open(struct tail *t, const struct tglob *g, const char *path, const struct stat *approved)
 {
     struct tail_fingerprint fp;
@@ -778,138 +433,6 @@ out:
     }
     if (fd >= 0)
         (void)close(fd);
-    return err;
-}
-
-/* ---- globs ---- */
-
-/* The directory to watch for a pattern: everything before its last '/', unless
- * that part has a wildcard (then *dir is NULL and the glob is polled). */
-HAF_MUST_USE static enum haf_err
-glob_dir(const char *pattern, char **dir)
-{
-    const char *slash = strrchr(pattern, '/');
-    size_t len;
-
-    *dir = NULL;
-    if (slash == NULL) {
-        *dir = strdup(".");
-        return *dir != NULL ? HAF_OK : HAF_ENOMEM;
-    }
-    len = (size_t)(slash - pattern);
-    for (size_t i = 0; i < len; i++)
-        if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[' || pattern[i] == '\\')
-            return HAF_OK;
-    *dir = len == 0 ? strdup("/") : strndup(pattern, len);
-    return *dir != NULL ? HAF_OK : HAF_ENOMEM;
-}
-
-static void
-glob_watch(struct tail *t, struct tglob *g)
-{
-    int wd;
-
-    if (t->ifd < 0 || g->dir == NULL || g->wd >= 0)
-        return;
-    wd = inotify_add_watch(t->ifd, g->dir, DIR_MASK);
-    if (wd >= 0) {
-        g->wd = wd;
-        t->rescan_due = true; /* entries may have appeared before the watch */
-        return;
-    }
-    /* ENOENT/ENOTDIR: the directory is not there yet, which polling covers
-     * without fuss. */
-    if (errno != ENOENT && errno != ENOTDIR && !g->watch_failure_counted) {
-        g->watch_failure_counted = true;
-        t->st.watch_failures++;
-    }
-}
-
-HAF_MUST_USE static enum haf_err
-glob_consider(struct tail *t, const struct tglob *g, const char *path)
-{
-    struct tfile *f;
-    struct stat st, lst;
-    size_t max_open = t->opts.max_open > 0 ? t->opts.max_open : TAIL_MAX_OPEN;
-    bool checked_link = false;
-
-    if (lstat(path, &lst) != 0 || stat(path, &st) != 0) {
-        if (errno != ENOENT) /* ENOENT: gone since glob listed it */
-            note_open_failure(t, path, errno);
-        return HAF_OK;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        t->st.files_skipped++;
-        return HAF_OK;
-    }
-    if (S_ISLNK(lst.st_mode) && !g->follow_links) {
-        if (!link_allowed(g, path, &st)) {
-            note_link_refused(t, path);
-            return HAF_OK;
-        }
-        checked_link = true;
-    }
-    f = idmap_get(&t->by_id, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-    if (f != NULL)
-        return file_seen_at(f, path);
-    if (idmap_get(&t->let_go, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
-        return HAF_OK;
-    if (t->n_files >= max_open) {
-        t->st.files_pending++;
-        return HAF_OK;
-    }
-    return file_open(t, g, path, checked_link ? &st : NULL);
-}
-
-HAF_MUST_USE static enum haf_err
-glob_expand(struct tail *t, const struct tglob *g)
-{
-    glob_t gl;
-    enum haf_err err = HAF_OK;
-    int rc;
-
-    memset(&gl, 0, sizeof(gl));
-    glob_owner = t;
-    rc = glob(g->pattern, GLOB_NOSORT, glob_error, &gl);
-    glob_owner = NULL;
-    if (rc == GLOB_NOSPACE) {
-        err = HAF_ENOMEM;
-        goto out;
-    }
-    if (rc != 0) /* GLOB_NOMATCH, or GLOB_ABORTED on an unreadable directory */
-        goto out;
-    for (size_t i = 0; i < gl.gl_pathc && err == HAF_OK; i++)
-        err = glob_consider(t, g, gl.gl_pathv[i]);
-out:
-    globfree(&gl);
-    return err;
-}
-
-/* Expand every glob; files no glob matched any more start draining. */
-HAF_MUST_USE static enum haf_err
-tail_rescan(struct tail *t)
-{
-    enum haf_err err = HAF_OK;
-
-    t->rescan_due = false;
-    t->st.rescans++;
-    t->st.files_pending = 0;
-    t->st.files_skipped = 0;
-    problems_clear(t);
-    for (size_t i = 0; i < t->n_files; i++)
-        t->files[i]->seen = false;
-    for (size_t i = 0; i < t->n_globs; i++) {
-        err = glob_expand(t, &t->globs[i]);
-        if (err != HAF_OK) {
-            /* An incomplete rescan must not drain files it merely did not reach. */
-            t->rescan_due = true;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < t->n_files; i++)
-        if (!t->files[i]->seen)
-            file_lost(t, t->files[i]);
-out:
     return err;
 }
 
@@ -1030,50 +553,6 @@ tail_free(struct tail *t)
     free(t->last_refused_link);
     problems_clear(t);
     free(t);
-}
-
-enum haf_err
-tail_add_glob(struct tail *t, const char *pattern, size_t source_idx)
-{
-    return tail_add_glob_flags(t, pattern, source_idx, 0);
-}
-
-enum haf_err
-tail_add_glob_flags(struct tail *t, const char *pattern, size_t source_idx, unsigned flags)
-{
-    struct tglob g = {
-        .wd = -1, .source_idx = source_idx, .follow_links = (flags & TAIL_FOLLOW_SYMLINKS) != 0};
-    struct tglob *ng;
-    enum haf_err err;
-
-    if (t == NULL || pattern == NULL || pattern[0] == '\0')
-        return HAF_EINVAL;
-    if (t->n_globs >= SIZE_MAX / sizeof(*ng) - 1)
-        return HAF_ENOMEM;
-    err = glob_dir(pattern, &g.dir);
-    if (err != HAF_OK)
-        goto out;
-    g.pattern = strdup(pattern);
-    if (g.pattern == NULL) {
-        err = HAF_ENOMEM;
-        goto out;
-    }
-    ng = realloc(t->globs, (t->n_globs + 1) * sizeof(*ng));
-    if (ng == NULL) {
-        err = HAF_ENOMEM;
-        goto out;
-    }
-    t->globs = ng; /* the old pointer is dead */
-    t->globs[t->n_globs] = g;
-    g = (struct tglob){0};
-    /* Watch before listing, so nothing created in between goes unnoticed. */
-    glob_watch(t, &t->globs[t->n_globs]);
-    t->n_globs++;
-    err = glob_expand(t, &t->globs[t->n_globs - 1]);
-out:
-    free(g.pattern);
-    free(g.dir);
-    return err;
 }
 
 enum haf_err
@@ -1300,13 +779,6 @@ tail_get_stats(const struct tail *t, struct tail_stats *out)
     out->last_refused_link = t->last_refused_link;
     out->inotify = t->ifd >= 0;
     out->polling = tail_polling(t);
-}
-
-size_t
-tail_access_problems(const struct tail *t, const struct tail_access_problem **out)
-{
-    *out = t->probs;
-    return t->n_probs;
 }
 
 bool

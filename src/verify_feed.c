@@ -90,16 +90,6 @@ grow(void **p, size_t *cap, size_t n, size_t size)
     return true;
 }
 
-static int
-leaf_cmp(const void *a, const void *b)
-{
-    const struct digest_leaf *x = a, *y = b;
-
-    if (x->ts_ms != y->ts_ms)
-        return x->ts_ms < y->ts_ms ? -1 : 1;
-    return memcmp(x->hash, y->hash, 32);
-}
-
 static bool
 event_wanted(const struct verify_stream *s, int64_t ts_ms, const uint8_t leaf[32])
 {
@@ -109,11 +99,11 @@ event_wanted(const struct verify_stream *s, int64_t ts_ms, const uint8_t leaf[32
         return false;
     key.ts_ms = ts_ms;
     memcpy(key.hash, leaf, 32);
-    if (s->n_skip && bsearch(&key, s->skip, s->n_skip, sizeof(key), leaf_cmp))
+    if (s->n_skip && bsearch(&key, s->skip, s->n_skip, sizeof(key), digest_leaf_cmp))
         return false;
     if (ts_ms >= s->keep_from_ms)
         return true;
-    return s->n_late && bsearch(&key, s->late, s->n_late, sizeof(key), leaf_cmp);
+    return s->n_late && bsearch(&key, s->late, s->n_late, sizeof(key), digest_leaf_cmp);
 }
 
 void
@@ -148,7 +138,7 @@ verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi)
         }
     /* Without the late index (no memory) every event is kept: more reading, same verdicts. */
     if (s->n_late > 1)
-        qsort(s->late, s->n_late, sizeof(*s->late), leaf_cmp);
+        qsort(s->late, s->n_late, sizeof(*s->late), digest_leaf_cmp);
     s->keep_from_ms = INT64_MIN;
     if (s->since_ms)
         s->keep_from_ms = s->nrec ? from : s->since_ms;
@@ -162,7 +152,7 @@ verify_event_window(struct verify_stream *s, int64_t *lo, int64_t *hi)
     if (s->until_ms && last >= s->keep_until_ms)
         s->keep_until_ms = last + 1;
     if (s->n_skip > 1)
-        qsort(s->skip, s->n_skip, sizeof(*s->skip), leaf_cmp);
+        qsort(s->skip, s->n_skip, sizeof(*s->skip), digest_leaf_cmp);
     s->frozen = true;
     *lo = s->keep_from_ms == INT64_MIN ? 0 : s->keep_from_ms;
     if (*lo && late_from < *lo)

@@ -78,6 +78,10 @@ struct digest_leaf {
     uint8_t hash[32];
 };
 
+/* qsort/bsearch order of leaves: by ts_ms, then by hash bytes (the order digest_events_hash
+ * hashes them in, and the one verify looks them up by). */
+int digest_leaf_cmp(const void *a, const void *b);
+
 struct digest_record {
     enum digest_kind kind;
     char *stream;
