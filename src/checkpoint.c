@@ -6,12 +6,15 @@
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
  *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
- *                "sequence_no":"5","inflight":false}]}
+ *                "sequence_no":"5","inflight":false[,"acked":["263:4:<16 hex>",...]]}]}
  * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
  * jansson's json_int_t is a signed 64-bit integer and JSON readers commonly stop being exact at
  * 2^53, so numbers could not carry UINT64_MAX. The reader also accepts a non-negative JSON integer
  * for them (hand-edited files). A path, group or stream that is not valid UTF-8 (file names are
- * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8.
+ * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8. "acked" holds the
+ * stream's replay window (replay.h), oldest first, each mark "reboot_counter:sequence_no:hash" in
+ * decimal, decimal and 16 hex digits; it is written only when not empty, and at most
+ * REPLAY_WINDOW marks are read (the newest).
  *
  * Saving: unlink a leftover state.json.tmp, create it afresh with O_EXCL|O_NOFOLLOW (so a planted
  * symlink or a file with other permissions is never written through), write everything, fsync,
@@ -65,6 +68,7 @@ ckpt_state_clean_up(struct ckpt_state *s)
     for (size_t i = 0; i < s->n_streams; i++) {
         free(s->streams[i].group);
         free(s->streams[i].stream);
+        free(s->streams[i].marks);
     }
     free(s->files);
     free(s->streams);
@@ -164,13 +168,20 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
 {
     struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
     char *group = NULL, *stream = NULL;
+    struct replay_mark *marks = NULL;
 
-    if (st->group == NULL || st->stream == NULL)
+    if (st->group == NULL || st->stream == NULL || st->n_marks > REPLAY_WINDOW)
         return HAF_EINVAL;
     group = ckpt_strdup(st->group);
     stream = ckpt_strdup(st->stream);
     if (group == NULL || stream == NULL)
         goto nomem;
+    if (st->n_marks > 0) {
+        marks = malloc(st->n_marks * sizeof(*marks)); /* n_marks <= REPLAY_WINDOW: no overflow */
+        if (marks == NULL)
+            goto nomem;
+        memcpy(marks, st->marks, st->n_marks * sizeof(*marks));
+    }
     if (cur == NULL) {
         if (ckpt_grow((void **)&s->streams, s->n_streams, sizeof(*s->streams)) != HAF_OK)
             goto nomem;
@@ -178,14 +189,17 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
     } else {
         free(cur->group);
         free(cur->stream);
+        free(cur->marks);
     }
     *cur = *st;
     cur->group = group;
     cur->stream = stream;
+    cur->marks = marks;
     return HAF_OK;
 nomem:
     free(group);
     free(stream);
+    free(marks);
     return HAF_ENOMEM;
 }
 
@@ -240,6 +254,31 @@ ckpt_put_u64(json_t *obj, const char *key, uint64_t v)
     return json_object_set_new(obj, key, json_string(s)); /* steals the new string */
 }
 
+/* "acked": the replay window's marks, "reboot:seq:hash" (see the top of the file). Nonzero on
+ * failure, like jansson's setters. */
+static int
+ckpt_put_marks(json_t *obj, const struct ckpt_stream *st)
+{
+    json_t *arr;
+    char s[64];
+
+    if (st->n_marks == 0)
+        return 0; /* written only when set: state files without it read as before */
+    arr = json_array();
+    if (arr == NULL)
+        return -1;
+    for (size_t i = 0; i < st->n_marks; i++) {
+        const struct replay_mark *m = &st->marks[i];
+        snprintf(s, sizeof(s), "%llu:%llu:%016llx", (unsigned long long)m->reboot,
+                 (unsigned long long)m->seq, (unsigned long long)m->hash);
+        if (json_array_append_new(arr, json_string(s)) != 0) { /* steals the new string */
+            json_decref(arr);
+            return -1;
+        }
+    }
+    return json_object_set_new(obj, "acked", arr); /* steals arr */
+}
+
 enum haf_err
 ckpt_serialize(const struct ckpt_state *s, struct buf *out)
 {
@@ -286,6 +325,7 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
         bad |= ckpt_put_u64(o, "reboot_counter", st->reboot_counter);
         bad |= ckpt_put_u64(o, "sequence_no", st->sequence_no);
         bad |= json_object_set_new(o, "inflight", json_boolean(st->inflight));
+        bad |= ckpt_put_marks(o, st);
         bad |= json_array_append_new(streams, o); /* steals o */
         if (bad)
             goto out;
@@ -469,12 +509,60 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
     return HAF_OK;
 }
 
+/* One "reboot:seq:hash" mark; false when malformed. */
+static bool
+ckpt_parse_mark(const json_t *v, struct replay_mark *m)
+{
+    struct span s, part[3];
+    size_t k = 0, start = 0;
+
+    if (!json_is_string(v))
+        return false;
+    s = span_make(json_string_value(v), json_string_length(v));
+    for (size_t i = 0; i <= s.len; i++) {
+        if (i < s.len && s.p[i] != ':')
+            continue;
+        if (k == 3)
+            return false;
+        part[k++] = span_make(s.p + start, i - start);
+        start = i + 1;
+    }
+    return k == 3 && span_to_u64_dec(part[0], &m->reboot) && span_to_u64_dec(part[1], &m->seq) &&
+           part[2].len == 16 && span_to_u64_hex(part[2], &m->hash);
+}
+
+/* The optional "acked" array: its newest REPLAY_WINDOW marks. HAF_EPARSE when malformed. */
+static enum haf_err
+ckpt_parse_marks(const json_t *o, struct ckpt_stream *st)
+{
+    const json_t *arr = json_object_get(o, "acked");
+    size_t n, skip;
+
+    if (arr == NULL)
+        return HAF_OK;
+    if (!json_is_array(arr))
+        return HAF_EPARSE;
+    n = json_array_size(arr);
+    skip = n > REPLAY_WINDOW ? n - REPLAY_WINDOW : 0;
+    if (n == 0)
+        return HAF_OK;
+    st->marks = calloc(n - skip, sizeof(*st->marks));
+    if (st->marks == NULL)
+        return HAF_ENOMEM;
+    for (size_t i = skip; i < n; i++)
+        if (!ckpt_parse_mark(json_array_get(arr, i), &st->marks[i - skip]))
+            return HAF_EPARSE;
+    st->n_marks = n - skip;
+    return HAF_OK;
+}
+
 static enum haf_err
 ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf *msg)
 {
-    static const char *const keys[] = {"group",       "group_hex", "stream",
-                                       "stream_hex",  "has_seq",   "reboot_counter",
-                                       "sequence_no", "inflight",  NULL};
+    static const char *const keys[] = {
+        "group",          "group_hex",   "stream",   "stream_hex", "has_seq",
+        "reboot_counter", "sequence_no", "inflight", "acked",      NULL};
+    enum haf_err e;
 
     memset(st, 0, sizeof(*st));
     if (!json_is_object(o))
@@ -489,12 +577,22 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
                          "streams[%zu]: reboot_counter and sequence_no must be unsigned 64-bit "
                          "integers",
                          i);
+    e = ckpt_parse_marks(o, st);
+    if (e != HAF_OK) {
+        free(st->marks);
+        st->marks = NULL;
+        if (e == HAF_ENOMEM)
+            return e;
+        return ckpt_fail(msg, "streams[%zu]: acked must be an array of \"reboot:seq:16 hex\"", i);
+    }
     st->group = ckpt_get_text(o, "group", false);
     st->stream = ckpt_get_text(o, "stream", false);
     if (st->group == NULL || st->stream == NULL) {
         free(st->group);
         free(st->stream);
+        free(st->marks);
         st->group = st->stream = NULL;
+        st->marks = NULL;
         return ckpt_fail(msg, "streams[%zu]: group and stream must be non-empty strings", i);
     }
     return HAF_OK;
@@ -584,6 +682,7 @@ ckpt_parse(const char *data, size_t len, struct ckpt_state *out, struct buf *msg
         if (ckpt_find_stream(&s, st.group, st.stream)) {
             free(st.group);
             free(st.stream);
+            free(st.marks);
             e = ckpt_fail(msg, "streams[%zu]: duplicate (group, stream)", i);
             goto out;
         }

@@ -29,6 +29,7 @@
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/cwl.h"
+#include "haf/replay.h"
 #include "haf/seqtrack.h"
 #include "haf/span.h"
 #include "haf/stats.h"
@@ -98,6 +99,7 @@ struct late_ack {
     bool has_seq;
     uint64_t reboot_counter;
     uint64_t sequence_no;
+    uint64_t entry_hash;
 };
 
 /*
@@ -155,6 +157,7 @@ struct stream {
     int64_t next_ms;
     int attempts;
     struct seqtrack seq;
+    struct replay_window replay; /* acknowledged entries by content (replay.h), persisted */
     bool start_acked; /* the acknowledged pair restored from the state when this process started */
     uint64_t start_reboot;
     uint64_t start_seq;

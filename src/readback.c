@@ -170,7 +170,8 @@ late_add(struct stream *st, const struct batch_event *ev)
                                                .src_end = ev->src_end,
                                                .has_seq = ev->has_seq,
                                                .reboot_counter = ev->reboot_counter,
-                                               .sequence_no = ev->sequence_no};
+                                               .sequence_no = ev->sequence_no,
+                                               .entry_hash = ev->entry_hash};
 }
 
 /* Takes the events found delivered out of the head batch. */

@@ -51,6 +51,7 @@ struct batch_event {
     bool has_seq;
     uint64_t reboot_counter;
     uint64_t sequence_no;
+    uint64_t entry_hash; /* replay_hash() of the entry's text, for the replay window */
 };
 
 struct batch {

@@ -18,6 +18,7 @@
 
 #include "haf/buf.h"
 #include "haf/err.h"
+#include "haf/replay.h"
 #include "haf/tail.h"
 
 struct ckpt_file {
@@ -39,6 +40,10 @@ struct ckpt_stream {
     /* A PutLogEvents request was in flight when this state was written: after a crash its fate is
      * unknown, so the first batch after start is checked against a read-back. */
     bool inflight;
+    /* The last acknowledged entries' (pair, hash) marks, oldest first, at most REPLAY_WINDOW
+     * (replay.h); owned: ckpt_set_stream copies them. */
+    struct replay_mark *marks;
+    size_t n_marks;
 };
 
 struct ckpt_state {
