@@ -194,6 +194,7 @@ struct file_rt {
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
     uint64_t skipped;      /* entries skipped as replays */
+    uint64_t older;        /* entries shipped although they may be copies (replay_confirmed) */
     bool at_eof;           /* the last read found no new bytes */
     bool let_go;           /* released by us (--once), not by the tail: still at its path */
 };

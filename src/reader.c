@@ -246,9 +246,10 @@ stream_feed_from(struct daemon *d, struct stream *st, struct file_rt *f)
 /* An entry of a file without a checkpoint whose pair says "delivered before" is skipped only when
  * its text is what was acknowledged under that pair (replay.h): the pair alone would drop an
  * entry never delivered (a forged or corrupted line, a reused pair). A pair acknowledged with
- * another text is shipped and warned about; one acknowledged before the window is shipped
- * (at-least-once). An entry read before in this process but not acknowledged yet has no mark
- * to compare with: its pair decides, as it is on its way. */
+ * another text is shipped and warned about, each one (they may be forged); one not in the window
+ * is shipped (at-least-once), warned about once per file (a big copy would flood the log). An entry
+ * read before in this process but not acknowledged yet has no mark to compare with: its pair
+ * decides, as it is on its way. */
 static bool
 replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e, bool read_before)
 {
@@ -268,10 +269,15 @@ replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e,
         if (read_before)
             return true;
         d->stats.replay_older++;
-        log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: at or before the stream's "
-                  "acknowledged entry but older than the last %d delivered, so it cannot be told "
-                  "from a copy (it may be a duplicate)",
-                  f->path, e->reboot_counter, e->sequence_no, REPLAY_WINDOW);
+        if (f->older++ == 0)
+            log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: at or before the stream's "
+                      "acknowledged entry but not among the last %d delivered, so it cannot be "
+                      "told from a copy (it may be a duplicate); later ones in this file are "
+                      "counted (replay_older) and logged at -vv",
+                      f->path, e->reboot_counter, e->sequence_no, REPLAY_WINDOW);
+        else
+            log_trace("%s: entry %" PRIu64 "/%" PRIu64 " shipped, may be a copy", f->path,
+                      e->reboot_counter, e->sequence_no);
         return false;
     }
 }

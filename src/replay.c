@@ -9,7 +9,6 @@
  */
 #include "haf/replay.h"
 
-
 #include "haf/batch.h"
 
 void

@@ -52,8 +52,8 @@ grep -q "counters:.*replays_skipped=100 .*seq_reused=10 replay_older=5" "$T/daem
     haf_fail "counters are not replays_skipped=100 seq_reused=10 replay_older=5"
 [ "$(grep -c 'warning.*b.log: entry 9/11[5][0-9] shipped: same sequence number as an entry delivered before, different content' "$T/daemon.log")" = 10 ] ||
     haf_fail "the 10 reused pairs were not each warned about"
-[ "$(grep -c 'warning.*b.log: entry 9/[0-4] shipped: at or before' "$T/daemon.log")" = 5 ] ||
-    haf_fail "the 5 entries older than the window were not each warned about"
+[ "$(grep -c 'warning.*b.log: entry 9/0 shipped: at or before.*not among the last 1024' "$T/daemon.log")" = 1 ] ||
+    haf_fail "the entries older than the window were not warned about (once per file)"
 
 # What CloudWatch holds, by pair: 0..1219 all there, and exactly the 15 pairs of (b) and (c)
 # twice; by content: only (c) twice (a at-least-once copy), (a) never.

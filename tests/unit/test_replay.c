@@ -122,8 +122,11 @@ test_replay_window_restored_from_state(void **state)
     struct replay_window *w = window_new(), *w2 = window_new();
     struct replay_mark *marks = calloc(REPLAY_WINDOW, sizeof(*marks));
     struct ckpt_state s, back;
-    struct ckpt_stream rec = {.group = "/g", .stream = "s", .has_seq = true,
-                              .reboot_counter = 263, .sequence_no = REPLAY_WINDOW + 99};
+    struct ckpt_stream rec = {.group = "/g",
+                              .stream = "s",
+                              .has_seq = true,
+                              .reboot_counter = 263,
+                              .sequence_no = REPLAY_WINDOW + 99};
     struct ckpt_stream *cs;
     struct buf out, msg;
 
