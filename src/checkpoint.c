@@ -6,15 +6,15 @@
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
  *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
- *                "sequence_no":"5","inflight":false[,"acked":["263:4:<16 hex>",...]]}]}
+ *                "sequence_no":"5","inflight":false[,"acked":"263:4:<16 hex> 263:5:<16 hex>"]}]}
  * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
  * jansson's json_int_t is a signed 64-bit integer and JSON readers commonly stop being exact at
  * 2^53, so numbers could not carry UINT64_MAX. The reader also accepts a non-negative JSON integer
  * for them (hand-edited files). A path, group or stream that is not valid UTF-8 (file names are
  * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8. "acked" holds the
  * stream's replay window (replay.h), oldest first, each mark "reboot_counter:sequence_no:hash" in
- * decimal, decimal and 16 hex digits; it is written only when not empty, and at most
- * REPLAY_WINDOW marks are read (the newest).
+ * decimal, decimal and 16 hex digits, separated by one space; it is written only when not empty,
+ * and at most REPLAY_WINDOW marks are kept (the newest).
  *
  * Saving: unlink a leftover state.json.tmp, create it afresh with O_EXCL|O_NOFOLLOW (so a planted
  * symlink or a file with other permissions is never written through), write everything, fsync,
@@ -254,29 +254,55 @@ ckpt_put_u64(json_t *obj, const char *key, uint64_t v)
     return json_object_set_new(obj, key, json_string(s)); /* steals the new string */
 }
 
-/* "acked": the replay window's marks, "reboot:seq:hash" (see the top of the file). Nonzero on
- * failure, like jansson's setters. */
+/* Writes v in decimal at p; returns the length (at most 20). */
+static size_t
+ckpt_fmt_dec(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* "acked": the replay window's marks in one string, "reboot:seq:hash" separated by spaces (see the
+ * top of the file). One string rather than an array of 1024: the state is written before every
+ * send, and a JSON value per mark made that 0.9 ms per stream (0.3 ms so). Nonzero on failure, like
+ * jansson's setters. */
 static int
 ckpt_put_marks(json_t *obj, const struct ckpt_stream *st)
 {
-    json_t *arr;
-    char s[64];
+    struct buf b;
+    int rc = -1;
 
     if (st->n_marks == 0)
         return 0; /* written only when set: state files without it read as before */
-    arr = json_array();
-    if (arr == NULL)
-        return -1;
+    buf_init(&b, 0);
     for (size_t i = 0; i < st->n_marks; i++) {
         const struct replay_mark *m = &st->marks[i];
-        snprintf(s, sizeof(s), "%llu:%llu:%016llx", (unsigned long long)m->reboot,
-                 (unsigned long long)m->seq, (unsigned long long)m->hash);
-        if (json_array_append_new(arr, json_string(s)) != 0) { /* steals the new string */
-            json_decref(arr);
-            return -1;
-        }
+        char s[64];
+        size_t n = 0;
+
+        if (i > 0)
+            s[n++] = ' ';
+        n += ckpt_fmt_dec(s + n, m->reboot);
+        s[n++] = ':';
+        n += ckpt_fmt_dec(s + n, m->seq);
+        s[n++] = ':';
+        for (int k = 15; k >= 0; k--)
+            s[n++] = ckpt_hexdigits[(m->hash >> (4 * k)) & 0xf];
+        if (buf_add(&b, s, n) != HAF_OK)
+            goto out;
     }
-    return json_object_set_new(obj, "acked", arr); /* steals arr */
+    rc = json_object_set_new(obj, "acked", json_stringn(b.p, b.len)); /* steals the new string */
+out:
+    buf_clean_up(&b);
+    return rc;
 }
 
 enum haf_err
@@ -511,14 +537,11 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
 
 /* One "reboot:seq:hash" mark; false when malformed. */
 static bool
-ckpt_parse_mark(const json_t *v, struct replay_mark *m)
+ckpt_parse_mark(struct span s, struct replay_mark *m)
 {
-    struct span s, part[3];
+    struct span part[3];
     size_t k = 0, start = 0;
 
-    if (!json_is_string(v))
-        return false;
-    s = span_make(json_string_value(v), json_string_length(v));
     for (size_t i = 0; i <= s.len; i++) {
         if (i < s.len && s.p[i] != ':')
             continue;
@@ -531,27 +554,40 @@ ckpt_parse_mark(const json_t *v, struct replay_mark *m)
            part[2].len == 16 && span_to_u64_hex(part[2], &m->hash);
 }
 
-/* The optional "acked" array: its newest REPLAY_WINDOW marks. HAF_EPARSE when malformed. */
+/* The optional "acked" string: its newest REPLAY_WINDOW marks. HAF_EPARSE when malformed. */
 static enum haf_err
 ckpt_parse_marks(const json_t *o, struct ckpt_stream *st)
 {
-    const json_t *arr = json_object_get(o, "acked");
-    size_t n, skip;
+    const json_t *v = json_object_get(o, "acked");
+    struct span s;
+    size_t n = 0, skip, at = 0, i = 0;
 
-    if (arr == NULL)
+    if (v == NULL)
         return HAF_OK;
-    if (!json_is_array(arr))
+    if (!json_is_string(v))
         return HAF_EPARSE;
-    n = json_array_size(arr);
-    skip = n > REPLAY_WINDOW ? n - REPLAY_WINDOW : 0;
-    if (n == 0)
+    s = span_make(json_string_value(v), json_string_length(v));
+    if (s.len == 0)
         return HAF_OK;
+    for (size_t k = 0; k < s.len; k++)
+        n += s.p[k] == ' ';
+    n++; /* marks: one more than separators */
+    skip = n > REPLAY_WINDOW ? n - REPLAY_WINDOW : 0;
     st->marks = calloc(n - skip, sizeof(*st->marks));
     if (st->marks == NULL)
         return HAF_ENOMEM;
-    for (size_t i = skip; i < n; i++)
-        if (!ckpt_parse_mark(json_array_get(arr, i), &st->marks[i - skip]))
+    for (size_t k = 0; k <= s.len; k++) {
+        struct replay_mark m;
+
+        if (k < s.len && s.p[k] != ' ')
+            continue;
+        if (!ckpt_parse_mark(span_make(s.p + at, k - at), &m))
             return HAF_EPARSE;
+        if (i >= skip)
+            st->marks[i - skip] = m;
+        i++;
+        at = k + 1;
+    }
     st->n_marks = n - skip;
     return HAF_OK;
 }
@@ -583,7 +619,10 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
         st->marks = NULL;
         if (e == HAF_ENOMEM)
             return e;
-        return ckpt_fail(msg, "streams[%zu]: acked must be an array of \"reboot:seq:16 hex\"", i);
+        return ckpt_fail(msg,
+                         "streams[%zu]: acked must be \"reboot:seq:16 hex\" marks separated "
+                         "by spaces",
+                         i);
     }
     st->group = ckpt_get_text(o, "group", false);
     st->stream = ckpt_get_text(o, "stream", false);

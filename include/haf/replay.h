@@ -22,7 +22,7 @@
 
 #include "haf/span.h"
 
-/* Acknowledged entries remembered per stream: about 36 KiB in the state file per stream, and what
+/* Acknowledged entries remembered per stream: about 30 KiB in the state file per stream, and what
  * a file without a checkpoint can repeat without duplicates (a copytruncate copy repeats at most
  * what was read since the last rotation). */
 #define REPLAY_WINDOW 1024

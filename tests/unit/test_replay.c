@@ -192,18 +192,21 @@ test_replay_state_file_marks_checked(void **state)
 {
     (void)state;
     parse_expect("", HAF_OK, 0); /* state files from before the window */
-    parse_expect(",\"acked\":[]", HAF_OK, 0);
-    parse_expect(",\"acked\":[\"1:2:00000000000000ff\"]", HAF_OK, 1);
-    parse_expect(",\"acked\":[\"18446744073709551615:18446744073709551615:ffffffffffffffff\"]",
+    parse_expect(",\"acked\":\"\"", HAF_OK, 0);
+    parse_expect(",\"acked\":\"1:2:00000000000000ff\"", HAF_OK, 1);
+    parse_expect(",\"acked\":\"1:2:00000000000000ff 1:3:00000000000000FF\"", HAF_OK, 2);
+    parse_expect(",\"acked\":\"18446744073709551615:18446744073709551615:ffffffffffffffff\"",
                  HAF_OK, 1);
-    parse_expect(",\"acked\":[\"18446744073709551616:2:00000000000000ff\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[\"1:2:ff\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[\"1:2:00000000000000ff:3\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[\"1:2\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[\"1::00000000000000ff\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[\"1:2:00000000000000fg\"]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":[12]", HAF_EPARSE, 0);
-    parse_expect(",\"acked\":\"1:2:00000000000000ff\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"18446744073709551616:2:00000000000000ff\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1:2:ff\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1:2:00000000000000ff:3\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1:2\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1::00000000000000ff\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1:2:00000000000000fg\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":\"1:2:00000000000000ff \"", HAF_EPARSE, 0); /* trailing space */
+    parse_expect(",\"acked\":\"1:2:00000000000000ff  1:3:00000000000000ff\"", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":[\"1:2:00000000000000ff\"]", HAF_EPARSE, 0);
+    parse_expect(",\"acked\":12", HAF_EPARSE, 0);
 }
 
 int
