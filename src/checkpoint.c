@@ -6,12 +6,15 @@
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
  *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
- *                "sequence_no":"5","inflight":false}]}
+ *                "sequence_no":"5","inflight":false[,"acked":"263:4:<16 hex> 263:5:<16 hex>"]}]}
  * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
  * jansson's json_int_t is a signed 64-bit integer and JSON readers commonly stop being exact at
  * 2^53, so numbers could not carry UINT64_MAX. The reader also accepts a non-negative JSON integer
  * for them (hand-edited files). A path, group or stream that is not valid UTF-8 (file names are
- * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8.
+ * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8. "acked" holds the
+ * stream's replay window (replay.h), oldest first, each mark "reboot_counter:sequence_no:hash" in
+ * decimal, decimal and 16 hex digits, separated by one space; it is written only when not empty,
+ * and at most REPLAY_WINDOW marks are kept (the newest).
  *
  * Saving: unlink a leftover state.json.tmp, create it afresh with O_EXCL|O_NOFOLLOW (so a planted
  * symlink or a file with other permissions is never written through), write everything, fsync,
@@ -66,6 +69,7 @@ ckpt_state_clean_up(struct ckpt_state *s)
         free(s->streams[i].group);
         free(s->streams[i].stream);
         free(s->streams[i].digest);
+        free(s->streams[i].marks);
     }
     free(s->files);
     free(s->streams);
@@ -165,13 +169,20 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
 {
     struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
     char *group = NULL, *stream = NULL, *digest = NULL;
+    struct replay_mark *marks = NULL;
 
-    if (st->group == NULL || st->stream == NULL)
+    if (st->group == NULL || st->stream == NULL || st->n_marks > REPLAY_WINDOW)
         return HAF_EINVAL;
     group = ckpt_strdup(st->group);
     stream = ckpt_strdup(st->stream);
     if (group == NULL || stream == NULL)
         goto nomem;
+    if (st->n_marks > 0) {
+        marks = malloc(st->n_marks * sizeof(*marks)); /* n_marks <= REPLAY_WINDOW: no overflow */
+        if (marks == NULL)
+            goto nomem;
+        memcpy(marks, st->marks, st->n_marks * sizeof(*marks));
+    }
     if (cur == NULL) {
         if (ckpt_grow((void **)&s->streams, s->n_streams, sizeof(*s->streams)) != HAF_OK)
             goto nomem;
@@ -180,15 +191,18 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
         free(cur->group);
         free(cur->stream);
         digest = cur->digest;
+        free(cur->marks);
     }
     *cur = *st;
     cur->group = group;
     cur->stream = stream;
     cur->digest = digest;
+    cur->marks = marks;
     return HAF_OK;
 nomem:
     free(group);
     free(stream);
+    free(marks);
     return HAF_ENOMEM;
 }
 
@@ -259,6 +273,57 @@ ckpt_put_u64(json_t *obj, const char *key, uint64_t v)
     return json_object_set_new(obj, key, json_string(s)); /* steals the new string */
 }
 
+/* Writes v in decimal at p; returns the length (at most 20). */
+static size_t
+ckpt_fmt_dec(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* "acked": the replay window's marks in one string, "reboot:seq:hash" separated by spaces (see the
+ * top of the file). One string rather than an array of 1024: the state is written before every
+ * send, and a JSON value per mark made that 0.9 ms per stream (0.3 ms so). Nonzero on failure, like
+ * jansson's setters. */
+static int
+ckpt_put_marks(json_t *obj, const struct ckpt_stream *st)
+{
+    struct buf b;
+    int rc = -1;
+
+    if (st->n_marks == 0)
+        return 0; /* written only when set: state files without it read as before */
+    buf_init(&b, 0);
+    for (size_t i = 0; i < st->n_marks; i++) {
+        const struct replay_mark *m = &st->marks[i];
+        char s[64];
+        size_t n = 0;
+
+        if (i > 0)
+            s[n++] = ' ';
+        n += ckpt_fmt_dec(s + n, m->reboot);
+        s[n++] = ':';
+        n += ckpt_fmt_dec(s + n, m->seq);
+        s[n++] = ':';
+        for (int k = 15; k >= 0; k--)
+            s[n++] = ckpt_hexdigits[(m->hash >> (4 * k)) & 0xf];
+        if (buf_add(&b, s, n) != HAF_OK)
+            goto out;
+    }
+    rc = json_object_set_new(obj, "acked", json_stringn(b.p, b.len)); /* steals the new string */
+out:
+    buf_clean_up(&b);
+    return rc;
+}
+
 enum haf_err
 ckpt_serialize(const struct ckpt_state *s, struct buf *out)
 {
@@ -311,6 +376,7 @@ ckpt_serialize(const struct ckpt_state *s, struct buf *out)
             if (!json_is_object(dg))
                 json_decref(dg);
         }
+        bad |= ckpt_put_marks(o, st);
         bad |= json_array_append_new(streams, o); /* steals o */
         if (bad)
             goto out;
@@ -508,12 +574,70 @@ ckpt_dump_object(const json_t *v)
     return s;
 }
 
+/* One "reboot:seq:hash" mark; false when malformed. */
+static bool
+ckpt_parse_mark(struct span s, struct replay_mark *m)
+{
+    struct span part[3];
+    size_t k = 0, start = 0;
+
+    for (size_t i = 0; i <= s.len; i++) {
+        if (i < s.len && s.p[i] != ':')
+            continue;
+        if (k == 3)
+            return false;
+        part[k++] = span_make(s.p + start, i - start);
+        start = i + 1;
+    }
+    return k == 3 && span_to_u64_dec(part[0], &m->reboot) && span_to_u64_dec(part[1], &m->seq) &&
+           part[2].len == 16 && span_to_u64_hex(part[2], &m->hash);
+}
+
+/* The optional "acked" string: its newest REPLAY_WINDOW marks. HAF_EPARSE when malformed. */
+static enum haf_err
+ckpt_parse_marks(const json_t *o, struct ckpt_stream *st)
+{
+    const json_t *v = json_object_get(o, "acked");
+    struct span s;
+    size_t n = 0, skip, at = 0, i = 0;
+
+    if (v == NULL)
+        return HAF_OK;
+    if (!json_is_string(v))
+        return HAF_EPARSE;
+    s = span_make(json_string_value(v), json_string_length(v));
+    if (s.len == 0)
+        return HAF_OK;
+    for (size_t k = 0; k < s.len; k++)
+        n += s.p[k] == ' ';
+    n++; /* marks: one more than separators */
+    skip = n > REPLAY_WINDOW ? n - REPLAY_WINDOW : 0;
+    st->marks = calloc(n - skip, sizeof(*st->marks));
+    if (st->marks == NULL)
+        return HAF_ENOMEM;
+    for (size_t k = 0; k <= s.len; k++) {
+        struct replay_mark m;
+
+        if (k < s.len && s.p[k] != ' ')
+            continue;
+        if (!ckpt_parse_mark(span_make(s.p + at, k - at), &m))
+            return HAF_EPARSE;
+        if (i >= skip)
+            st->marks[i - skip] = m;
+        i++;
+        at = k + 1;
+    }
+    st->n_marks = n - skip;
+    return HAF_OK;
+}
+
 static enum haf_err
 ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf *msg)
 {
-    static const char *const keys[] = {
-        "group",          "group_hex",   "stream",   "stream_hex", "has_seq",
-        "reboot_counter", "sequence_no", "inflight", "digest",     NULL};
+    static const char *const keys[] = {"group",   "group_hex",      "stream",      "stream_hex",
+                                       "has_seq", "reboot_counter", "sequence_no", "inflight",
+                                       "digest",  "acked",          NULL};
+    enum haf_err e;
 
     memset(st, 0, sizeof(*st));
     if (!json_is_object(o))
@@ -528,12 +652,25 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
                          "streams[%zu]: reboot_counter and sequence_no must be unsigned 64-bit "
                          "integers",
                          i);
+    e = ckpt_parse_marks(o, st);
+    if (e != HAF_OK) {
+        free(st->marks);
+        st->marks = NULL;
+        if (e == HAF_ENOMEM)
+            return e;
+        return ckpt_fail(msg,
+                         "streams[%zu]: acked must be \"reboot:seq:16 hex\" marks separated "
+                         "by spaces",
+                         i);
+    }
     st->group = ckpt_get_text(o, "group", false);
     st->stream = ckpt_get_text(o, "stream", false);
     if (st->group == NULL || st->stream == NULL) {
         free(st->group);
         free(st->stream);
+        free(st->marks);
         st->group = st->stream = NULL;
+        st->marks = NULL;
         return ckpt_fail(msg, "streams[%zu]: group and stream must be non-empty strings", i);
     }
     /* The digest chain is checked by its owner (digest_emit.c) when it is restored. */
@@ -541,7 +678,9 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
         (st->digest = ckpt_dump_object(json_object_get(o, "digest"))) == NULL) {
         free(st->group);
         free(st->stream);
+        free(st->marks);
         st->group = st->stream = NULL;
+        st->marks = NULL;
         return ckpt_fail(msg, "streams[%zu]: out of memory", i);
     }
     return HAF_OK;
@@ -631,6 +770,7 @@ ckpt_parse(const char *data, size_t len, struct ckpt_state *out, struct buf *msg
         if (ckpt_find_stream(&s, st.group, st.stream)) {
             free(st.group);
             free(st.stream);
+            free(st.marks);
             e = ckpt_fail(msg, "streams[%zu]: duplicate (group, stream)", i);
             goto out;
         }

@@ -29,6 +29,7 @@
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/cwl.h"
+#include "haf/replay.h"
 #include "haf/seqtrack.h"
 #include "haf/span.h"
 #include "haf/stats.h"
@@ -108,6 +109,7 @@ struct late_ack {
     bool has_leaf; /* the event's digest leaf, for the digest accumulator (digest_emit.c) */
     int64_t ts_ms;
     uint8_t leaf[32];
+    uint64_t entry_hash;
 };
 
 /*
@@ -165,6 +167,7 @@ struct stream {
     int64_t next_ms;
     int attempts;
     struct seqtrack seq;
+    struct replay_window replay; /* acknowledged entries by content (replay.h), persisted */
     bool start_acked; /* the acknowledged pair restored from the state when this process started */
     uint64_t start_reboot;
     uint64_t start_seq;
@@ -201,6 +204,7 @@ struct file_rt {
     size_t carry_off;      /* how much of carry the parser has taken */
     uint64_t read_turn;    /* the read_files turn that last read it */
     uint64_t skipped;      /* entries skipped as replays */
+    uint64_t older;        /* entries shipped although they may be copies (replay_confirmed) */
     bool at_eof;           /* the last read found no new bytes */
     bool let_go;           /* released by us (--once), not by the tail: still at its path */
 };

@@ -25,19 +25,41 @@
 
 /* ---------------------------------------------------------------- state */
 
+/* Whether the stream's replay window differs from its state record: marks are only ever appended,
+ * so the count and the newest mark tell. */
+static bool
+replay_changed(const struct stream *st, const struct ckpt_stream *cs)
+{
+    const struct replay_mark *a, *b;
+
+    if (cs->n_marks != st->replay.n)
+        return true;
+    if (cs->n_marks == 0)
+        return false;
+    a = &cs->marks[cs->n_marks - 1];
+    b = replay_at(&st->replay, st->replay.n - 1);
+    return a->reboot != b->reboot || a->seq != b->seq || a->hash != b->hash;
+}
+
 void
 state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
 {
     struct ckpt_stream *cs = ckpt_find_stream(&d->state, st->group, st->name);
     struct ckpt_stream rec = {.group = st->group, .stream = st->name};
+    struct replay_mark marks[REPLAY_WINDOW];
 
     if (cs != NULL && cs->inflight == inflight && cs->has_seq == st->seq.has_acked &&
-        cs->reboot_counter == st->seq.acked_reboot && cs->sequence_no == st->seq.acked_seq)
+        cs->reboot_counter == st->seq.acked_reboot && cs->sequence_no == st->seq.acked_seq &&
+        !replay_changed(st, cs))
         return;
     rec.has_seq = st->seq.has_acked;
     rec.reboot_counter = st->seq.acked_reboot;
     rec.sequence_no = st->seq.acked_seq;
     rec.inflight = inflight;
+    for (size_t i = 0; i < st->replay.n; i++)
+        marks[i] = *replay_at(&st->replay, i);
+    rec.marks = marks;
+    rec.n_marks = st->replay.n;
     if (ckpt_set_stream(&d->state, &rec) != HAF_OK)
         fatal("out of memory");
     d->state_dirty = true;
@@ -108,10 +130,14 @@ seq_plausible(const struct seqtrack *t, uint64_t reboot, uint64_t seq)
     return reboot < t->acked_reboot || reboot - t->acked_reboot <= REBOOT_MAX_JUMP;
 }
 
+/* Every acknowledged entry leaves its mark in the replay window, plausible pair or not: a copy
+ * of it is then recognised by its content (replay.h). */
 static void
 stream_apply_ack_event(struct daemon *d, struct stream *st, uint32_t source_id, uint64_t src_end,
-                       bool has_seq, uint64_t reboot, uint64_t seq)
+                       bool has_seq, uint64_t reboot, uint64_t seq, uint64_t entry_hash)
 {
+    if (has_seq)
+        replay_note(&st->replay, reboot, seq, entry_hash);
     if (has_seq && seq_plausible(&st->seq, reboot, seq)) {
         seqtrack_ack(&st->seq, reboot, seq);
     } else if (has_seq) {
@@ -133,13 +159,13 @@ stream_head_done(struct daemon *d, struct stream *st)
     for (size_t i = 0; i < b->n_ev; i++) {
         const struct batch_event *ev = &b->ev[i];
         stream_apply_ack_event(d, st, ev->source_id, ev->src_end, ev->has_seq, ev->reboot_counter,
-                               ev->sequence_no);
+                               ev->sequence_no, ev->entry_hash);
         d->stats.bytes_shipped += ev->msg_bytes;
     }
     for (size_t i = 0; i < st->n_late; i++) {
         const struct late_ack *la = &st->late[i];
         stream_apply_ack_event(d, st, la->source_id, la->src_end, la->has_seq, la->reboot_counter,
-                               la->sequence_no);
+                               la->sequence_no, la->entry_hash);
     }
     digest_emit_acked(d, st, b); /* before the late list and the batch are emptied */
     d->stats.events_shipped += b->n_ev;

@@ -177,7 +177,8 @@ late_add(struct stream *st, const struct batch_event *ev)
                                                .reboot_counter = ev->reboot_counter,
                                                .sequence_no = ev->sequence_no,
                                                .has_leaf = ev->has_leaf,
-                                               .ts_ms = ev->timestamp_ms};
+                                               .ts_ms = ev->timestamp_ms,
+                                               .entry_hash = ev->entry_hash};
     memcpy(st->late[st->n_late - 1].leaf, ev->leaf, sizeof(ev->leaf));
 }
 

@@ -7,7 +7,8 @@
  * checkpoint advances only when every entry before it was acknowledged (file_ack); every event
  * carries its file and the end offset of its entry for that. Entries at or before the last
  * acknowledged (reboot_counter, sequence_no) of a stream, in a file without a checkpoint, are
- * replays and are skipped; jumps in the sequence are marked in the stream (queue_marker).
+ * replays and are skipped when their text is the one acknowledged under that pair (replay.h,
+ * replay_confirmed); jumps in the sequence are marked in the stream (queue_marker).
  *
  * Within a stream, files are read oldest first, so the stream receives entries in the order the
  * HSM wrote them. Reading stops while the stream has no room (stream_accepting): bytes read but
@@ -242,6 +243,45 @@ stream_feed_from(struct daemon *d, struct stream *st, struct file_rt *f)
     st->last_fed = f;
 }
 
+/* An entry of a file without a checkpoint whose pair says "delivered before" is skipped only when
+ * its text is what was acknowledged under that pair (replay.h): the pair alone would drop an
+ * entry never delivered (a forged or corrupted line, a reused pair). A pair acknowledged with
+ * another text is shipped and warned about, each one (they may be forged); one not in the window
+ * is shipped (at-least-once), warned about once per file (a big copy would flood the log). An entry
+ * read before in this process but not acknowledged yet has no mark to compare with: its pair
+ * decides, as it is on its way. */
+static bool
+replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e, bool read_before)
+{
+    struct stream *st = f->st;
+
+    switch (replay_lookup(&st->replay, e->reboot_counter, e->sequence_no, replay_hash(e->raw))) {
+    case REPLAY_SAME:
+        return true;
+    case REPLAY_DIFFERENT:
+        d->stats.seq_reused++;
+        log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: same sequence number as an entry "
+                  "delivered before, different content",
+                  f->path, e->reboot_counter, e->sequence_no);
+        return false;
+    case REPLAY_UNKNOWN:
+    default:
+        if (read_before)
+            return true;
+        d->stats.replay_older++;
+        if (f->older++ == 0)
+            log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: at or before the stream's "
+                      "acknowledged entry but not among the last %d delivered, so it cannot be "
+                      "told from a copy (it may be a duplicate); later ones in this file are "
+                      "counted (replay_older) and logged at -vv",
+                      f->path, e->reboot_counter, e->sequence_no, REPLAY_WINDOW);
+        else
+            log_trace("%s: entry %" PRIu64 "/%" PRIu64 " shipped, may be a copy", f->path,
+                      e->reboot_counter, e->sequence_no);
+        return false;
+    }
+}
+
 static int
 on_entry(void *ctx, const struct haf_entry *e)
 {
@@ -279,7 +319,8 @@ on_entry(void *ctx, const struct haf_entry *e)
          * uncertainty is settled by the read-back instead. An entry of such a file that is older
          * than what this process acknowledged but was never read (the copy alone holds what was
          * appended between our last read and the truncation) is shipped, late. */
-        if (read_before || (v == SEQ_REPLAY && f->fresh && acked_before)) {
+        if ((read_before || (v == SEQ_REPLAY && f->fresh && acked_before)) &&
+            replay_confirmed(d, f, e, read_before)) {
             d->stats.replays_skipped++;
             if (f->skipped++ == 0)
                 log_warnx("%s: skipping entry %" PRIu64 "/%" PRIu64 ": %s; later skips in this "

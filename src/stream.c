@@ -255,8 +255,10 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
         if (batch_init(&st->ring[i], &lim, group, name) != HAF_OK)
             fatal("out of memory");
     seqtrack_init(&st->seq);
+    replay_init(&st->replay);
     cs = ckpt_find_stream(&d->state, group, name);
     if (cs != NULL) {
+        replay_restore(&st->replay, cs->marks, cs->n_marks);
         if (cs->has_seq) {
             seqtrack_restore(&st->seq, cs->reboot_counter, cs->sequence_no);
             st->start_acked = true;
@@ -346,7 +348,7 @@ stream_event_max(const struct stream *st)
 
 static void
 queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, uint64_t src_end,
-            bool has_seq, uint64_t reboot, uint64_t seq)
+            bool has_seq, uint64_t reboot, uint64_t seq, uint64_t entry_hash)
 {
     struct stream *st = f->st;
     struct batch *b = stream_open_batch(st);
@@ -354,7 +356,8 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
                                .src_end = src_end,
                                .has_seq = has_seq,
                                .reboot_counter = reboot,
-                               .sequence_no = seq};
+                               .sequence_no = seq,
+                               .entry_hash = entry_hash};
     size_t idx;
 
     if (batch_count(b) == 0)
@@ -400,9 +403,12 @@ queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
 {
     size_t max = stream_event_max(f->st) - PART_PREFIX_MAX;
     size_t nparts = 0, off = 0, i = 0;
+    /* Acknowledged, the entry's pair and text go into the stream's replay window. */
+    uint64_t entry_hash = has_seq ? replay_hash(e->raw) : 0;
 
     if (msg.len <= stream_event_max(f->st)) {
-        queue_event(d, f, ts, msg, e->src_end, has_seq, e->reboot_counter, e->sequence_no);
+        queue_event(d, f, ts, msg, e->src_end, has_seq, e->reboot_counter, e->sequence_no,
+                    entry_hash);
         return;
     }
     while (off < msg.len) {
@@ -423,7 +429,7 @@ queue_message(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg,
         IGNORE_RESULT(buf_addf(&d->part, "[part %zu/%zu] ", i + 1, nparts));
         IGNORE_RESULT(buf_add(&d->part, msg.p + off, n));
         queue_event(d, f, ts, buf_span(&d->part), last ? e->src_end : e->src_start, last && has_seq,
-                    e->reboot_counter, e->sequence_no);
+                    e->reboot_counter, e->sequence_no, entry_hash);
         off += n;
     }
     d->stats.split_parts += nparts - 1;
@@ -479,7 +485,7 @@ queue_marker(struct daemon *d, struct file_rt *f, const struct haf_entry *e, int
     IGNORE_RESULT(json_write_string(&d->part, span_cstr(f->path)));
     IGNORE_RESULT(buf_adds(&d->part, "}"));
     /* A marker completes nothing: it carries the offset where its entry starts. */
-    queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0);
+    queue_event(d, f, ts, buf_span(&d->part), e->src_start, false, 0, 0, 0);
 }
 
 /* The file of a checkpoint that still owed bytes could not be found (deleted, or moved to another
@@ -509,5 +515,5 @@ queue_file_lost(struct daemon *d, struct file_rt *f, const struct ckpt_file *cf)
     IGNORE_RESULT(buf_adds(&d->part, ",\"host\":\""));
     IGNORE_RESULT(buf_adds(&d->part, d->hostname));
     IGNORE_RESULT(buf_adds(&d->part, "\"}"));
-    queue_event(d, f, d->wall_ms, buf_span(&d->part), e.src_end, false, 0, 0);
+    queue_event(d, f, d->wall_ms, buf_span(&d->part), e.src_end, false, 0, 0, 0);
 }

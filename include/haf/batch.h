@@ -54,6 +54,7 @@ struct batch_event {
     /* digest leaf of the message as queued (digest.h), when digests are on */
     bool has_leaf;
     uint8_t leaf[32];
+    uint64_t entry_hash; /* replay_hash() of the entry's text, for the replay window */
 };
 
 struct batch {

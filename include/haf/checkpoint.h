@@ -18,6 +18,7 @@
 
 #include "haf/buf.h"
 #include "haf/err.h"
+#include "haf/replay.h"
 #include "haf/tail.h"
 
 struct ckpt_file {
@@ -43,6 +44,10 @@ struct ckpt_stream {
      * such under "digest". Owned; NULL for none. ckpt_set_stream keeps the existing one; only
      * ckpt_set_stream_digest changes it. */
     char *digest;
+    /* The last acknowledged entries' (pair, hash) marks, oldest first, at most REPLAY_WINDOW
+     * (replay.h); owned: ckpt_set_stream copies them. */
+    struct replay_mark *marks;
+    size_t n_marks;
 };
 
 struct ckpt_state {
