@@ -1,0 +1,17 @@
+/*
+ * checkpoint_internal.h: what checkpoint.c (the state model, its serializer and parser) and
+ * checkpoint_file.c (the file on disk: atomic save, checked load) share. Not for other callers.
+ */
+#ifndef HAF_CHECKPOINT_INTERNAL_H
+#define HAF_CHECKPOINT_INTERNAL_H
+
+#include "haf/buf.h"
+
+#define CKPT_NAME      "state.json"
+#define CKPT_TMP_NAME  "state.json.tmp"
+#define CKPT_MAX_BYTES (64u * 1024 * 1024)
+
+/* Appends a formatted message to msg (NULL accepted); a failure to grow msg is ignored. */
+void ckpt_msgf(struct buf *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
