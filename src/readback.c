@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "daemon_internal.h"
 #include "haf/log.h"
 
@@ -32,31 +30,15 @@ struct readback_set {
     size_t cap;
 };
 
-/* The (reboot_counter, sequence_no) of an event we formatted as JSON (format: json): an audit
- * entry, not a marker ("event") nor a flagged entry ("parse_error"). The message is untrusted. */
+/* The hash of a read-back message, and the (reboot_counter, sequence_no) of an event we formatted
+ * as JSON (audit_json_position): an audit entry, not a marker ("event") nor a flagged entry
+ * ("parse_error"). The message is untrusted. */
 void
 readback_event_of(const char *msg, size_t len, struct readback_event *out)
 {
-    json_t *root;
-    json_t *r, *q;
-
     memset(out, 0, sizeof(*out));
     out->hash = batch_message_hash(msg, len);
-    if (len == 0 || msg[0] != '{')
-        return;
-    root = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root == NULL)
-        return;
-    r = json_object_get(root, "reboot_counter");
-    q = json_object_get(root, "sequence_no");
-    if (json_is_integer(r) && json_is_integer(q) && json_integer_value(r) >= 0 &&
-        json_integer_value(q) >= 0 && json_object_get(root, "event") == NULL &&
-        json_object_get(root, "parse_error") == NULL) {
-        out->has_pair = true;
-        out->reboot = (uint64_t)json_integer_value(r);
-        out->seq = (uint64_t)json_integer_value(q);
-    }
-    json_decref(root);
+    out->has_pair = audit_json_position(span_make(msg, len), &out->reboot, &out->seq);
 }
 
 static int

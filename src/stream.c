@@ -346,18 +346,17 @@ stream_event_max(const struct stream *st)
 
 /* ---------------------------------------------------------------- entries to events */
 
-static void
-queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, uint64_t src_end,
-            bool has_seq, uint64_t reboot, uint64_t seq, uint64_t entry_hash)
+/* Adds one event to the stream's open batch, closing that batch first when the event does not
+ * fit it (count, bytes, time span or order) or would take the stream past its share
+ * (stream_batch_full); the digest stream and the data streams share this rule. held_ms is when
+ * the event's data was first held, for the flush deadline of a batch it opens. False, nothing
+ * added, when no batch can take the message (over the event limit, or empty): the caller decides.
+ */
+bool
+stream_add_event(struct daemon *d, struct stream *st, int64_t ts, struct span msg,
+                 const struct batch_event *meta, int64_t held_ms)
 {
-    struct stream *st = f->st;
     struct batch *b = stream_open_batch(st);
-    struct batch_event meta = {.source_id = f->id,
-                               .src_end = src_end,
-                               .has_seq = has_seq,
-                               .reboot_counter = reboot,
-                               .sequence_no = seq,
-                               .entry_hash = entry_hash};
     size_t idx;
 
     if (batch_count(b) == 0)
@@ -365,12 +364,9 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
     switch (batch_check(b, ts, msg.len)) {
     case BATCH_FITS:
         /* Close a batch rather than take the stream past its share (the new one takes it). */
-        if (stream_batch_full(st, b, msg.len)) {
-            stream_rotate(st);
-            b = stream_open_batch(st);
-            stream_trim(st, b);
-        }
-        break;
+        if (!stream_batch_full(st, b, msg.len))
+            break;
+        /* fall through */
     case BATCH_FULL:
     case BATCH_TIME_SPAN:
     case BATCH_TIME_ORDER:
@@ -381,15 +377,31 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
     case BATCH_TOO_BIG:
     case BATCH_EMPTY_MESSAGE:
     default:
-        /* queue_message splits by stream_event_max and never queues an empty message. */
-        fatal("internal: event of %zu bytes refused by the batcher", msg.len);
+        return false;
     }
-    digest_emit_leaf(d, ts, msg, &meta.has_leaf, meta.leaf);
-    if (batch_add(b, ts, msg, &meta) != HAF_OK)
+    if (batch_add(b, ts, msg, meta) != HAF_OK)
         fatal("out of memory adding an event");
     idx = (st->head + st->n - 1) % st->cap;
     if (st->ring_first_ms[idx] == 0 || batch_count(b) == 1)
-        st->ring_first_ms[idx] = f->first_held_ms ? f->first_held_ms : d->now_ms;
+        st->ring_first_ms[idx] = held_ms ? held_ms : d->now_ms;
+    return true;
+}
+
+static void
+queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, uint64_t src_end,
+            bool has_seq, uint64_t reboot, uint64_t seq, uint64_t entry_hash)
+{
+    struct batch_event meta = {.source_id = f->id,
+                               .src_end = src_end,
+                               .has_seq = has_seq,
+                               .reboot_counter = reboot,
+                               .sequence_no = seq,
+                               .entry_hash = entry_hash};
+
+    digest_emit_leaf(d, ts, msg, &meta.has_leaf, meta.leaf);
+    /* queue_message splits by stream_event_max and never queues an empty message. */
+    if (!stream_add_event(d, f->st, ts, msg, &meta, f->first_held_ms))
+        fatal("internal: event of %zu bytes refused by the batcher", msg.len);
     f->pending++;
     d->stats.events_queued++;
 }

@@ -6,7 +6,6 @@
  * when sealed inside it; verify_event_window then says which event times matter (see verify.h).
  */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,24 +15,6 @@
 #include "verify_internal.h"
 
 /* ---- feeding ---- */
-
-/* The position of one of our JSON entries: not a marker ("event") nor a flagged entry. */
-static bool
-json_position(struct span m, uint64_t *reboot, uint64_t *seq)
-{
-    json_t *root = json_loadb(m.p, m.len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *r = json_object_get(root, "reboot_counter"), *q = json_object_get(root, "sequence_no");
-    bool ok = json_is_integer(r) && json_is_integer(q) && json_integer_value(r) >= 0 &&
-              json_integer_value(q) >= 0 && !json_object_get(root, "event") &&
-              !json_object_get(root, "parse_error");
-
-    if (ok) {
-        *reboot = (uint64_t)json_integer_value(r);
-        *seq = (uint64_t)json_integer_value(q);
-    }
-    json_decref(root);
-    return ok;
-}
 
 struct raw_pos {
     bool found;
@@ -180,7 +161,7 @@ verify_add_event(struct verify_stream *s, int64_t ts_ms, struct span message)
     if (s->frozen && !event_wanted(s, ts_ms, v->leaf))
         return HAF_OK;
     if (message.len > 0 && message.p[0] == '{')
-        v->has_pos = json_position(message, &v->reboot, &v->seq);
+        v->has_pos = audit_json_position(message, &v->reboot, &v->seq);
     else if (span_starts_with(message, SPAN_LIT("Time")))
         /* CloudHSM's raw entries start with their Time line; nothing else has a position. */
         v->has_pos = raw_position(s->ap, message, &v->reboot, &v->seq);

@@ -244,6 +244,11 @@ struct audit_format_ctx {
 HAF_MUST_USE enum haf_err audit_format(const struct haf_entry *e, enum audit_format fmt,
                                        const struct audit_format_ctx *ctx, struct buf *out);
 
+/* The (reboot_counter, sequence_no) of a message audit_format wrote as JSON for an audit entry
+ * (not a marker, "event", nor a flagged entry, "parse_error"), read from untrusted text. False
+ * when it has none; *reboot and *seq are written only on success. */
+HAF_MUST_USE bool audit_json_position(struct span msg, uint64_t *reboot, uint64_t *seq);
+
 /* The CloudWatch event timestamp of an entry, in ms (usecs / 1000, or a certificate-storage
  * event's timestamp); 0 when it has no time. */
 static inline int64_t
