@@ -1,8 +1,8 @@
 /*
  * checkpoint.c: the state file $state_dir/state.json (jansson), written atomically.
  *
- * Format (version 1):
- *   {"version":1,
+ * Format (version 2):
+ *   {"version":2,
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
  *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
@@ -15,6 +15,13 @@
  * stream's replay window (replay.h), oldest first, each mark "reboot_counter:sequence_no:hash" in
  * decimal, decimal and 16 hex digits, separated by one space; it is written only when not empty,
  * and at most REPLAY_WINDOW marks are kept (the newest).
+ *
+ * Versions: 1 had files and streams without "acked" and "digest"; 2 added them (a program that
+ * knew only 1 sets a file with them aside as corrupt and re-sends everything, so they needed a new
+ * number). The rule: a program reads every version up to CKPT_VERSION (an older file's missing
+ * keys are empty; version-1 files that already hold the new keys, written before the number was
+ * raised, read the same) and always writes CKPT_VERSION; a newer version is HAF_EINVAL, never
+ * set aside (checkpoint_file.c refuses to start on it). A key added later raises the number again.
  *
  * Saving and loading the file (atomic writes, ownership checks, setting a corrupt file aside)
  * are checkpoint_file.c's.
@@ -35,7 +42,7 @@
 
 #include <jansson.h>
 
-#define CKPT_VERSION       1
+#define CKPT_VERSION       2
 #define CKPT_MAX_ITEMS     1000000
 #define CKPT_MAX_STR_BYTES 4096
 

@@ -210,7 +210,11 @@ ckpt_load(const char *dir, struct ckpt_state *out, struct buf *msg)
     } else {
         e = ckpt_parse(data.p ? data.p : "", data.len, &s, &why);
         if (e == HAF_EINVAL) {
-            ckpt_msgf(msg, "%s/" CKPT_NAME ": %s; refusing to discard it", dir, buf_cstr(&why));
+            ckpt_msgf(msg,
+                      "%s/" CKPT_NAME ": %s; refusing to discard it (it was written by a newer "
+                      "release: run that release or a newer one; moving the file away re-sends "
+                      "everything it covers)",
+                      dir, buf_cstr(&why));
             goto out;
         }
         if (e == HAF_ENOMEM)

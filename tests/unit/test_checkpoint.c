@@ -70,6 +70,15 @@ exists(const char *dir, const char *name)
     return lstat(path, &st) == 0;
 }
 
+static int
+lstat_in(const char *dir, const char *name, struct stat *st)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lstat(path, st);
+}
+
 /* Name of the first entry starting with prefix, or NULL; caller frees. */
 static char *
 find_prefixed(const char *dir, const char *prefix)
@@ -385,7 +394,7 @@ test_ckpt_parse_rejects_every_truncation(void **state)
 static void
 test_ckpt_parse_newer_version_is_einval(void **state)
 {
-    static const char doc[] = "{\"version\":2,\"files\":[],\"streams\":[],\"future\":true}";
+    static const char doc[] = "{\"version\":3,\"files\":[],\"streams\":[],\"future\":true}";
     struct ckpt_state r;
     struct buf msg;
 
@@ -393,8 +402,61 @@ test_ckpt_parse_newer_version_is_einval(void **state)
     ckpt_state_init(&r);
     buf_init(&msg, 0);
     assert_int_equal(ckpt_parse(doc, sizeof(doc) - 1, &r, &msg), HAF_EINVAL);
-    assert_non_null(strstr(buf_cstr(&msg), "version 2 is newer"));
+    assert_string_equal(buf_cstr(&msg), "version 3 is newer than this program understands (2)");
     buf_clean_up(&msg);
+}
+
+/* Version 1 files are read: as the release before "acked" and "digest" wrote them, and with those
+ * keys (written before the version was raised to 2). The next save writes version 2. */
+static void
+test_ckpt_load_previous_version_is_read(void **state)
+{
+    static const char v1_old[] =
+        "{\"version\":1,\"files\":[{\"path\":\"/var/log/hsm.log\",\"dev\":\"2049\","
+        "\"ino\":\"131\",\"fp_len\":0,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"4096\",\"updated_ms\":1700000000000}],"
+        "\"streams\":[{\"group\":\"g\",\"stream\":\"s\",\"has_seq\":true,"
+        "\"reboot_counter\":\"263\",\"sequence_no\":\"5\",\"inflight\":false}]}";
+    static const char v1_new_keys[] =
+        "{\"version\":1,\"files\":[],\"streams\":[{\"group\":\"g\",\"stream\":\"s\","
+        "\"has_seq\":true,\"reboot_counter\":\"263\",\"sequence_no\":\"5\",\"inflight\":true,"
+        "\"digest\":{\"seq\":1},\"acked\":\"263:4:00000000000000ab 263:5:00000000000000cd\"}]}";
+    char *dir = testlib_mkdtemp(), *text;
+    struct ckpt_state r;
+    struct buf msg;
+
+    (void)state;
+    ckpt_state_init(&r);
+    buf_init(&msg, 0);
+    write_file(dir, "state.json", v1_old, sizeof(v1_old) - 1, 0600);
+    assert_int_equal(ckpt_load(dir, &r, &msg), HAF_OK);
+    assert_int_equal(msg.len, 0);
+    assert_int_equal(r.n_files, 1);
+    assert_string_equal(r.files[0].path, "/var/log/hsm.log");
+    assert_true(r.files[0].offset == 4096 && r.files[0].ino == 131);
+    assert_int_equal(r.n_streams, 1);
+    assert_true(r.streams[0].has_seq && r.streams[0].sequence_no == 5);
+    assert_null(r.streams[0].digest);
+    assert_int_equal(r.streams[0].n_marks, 0);
+    assert_int_equal(ckpt_save(dir, &r), HAF_OK);
+    text = read_file(dir, "state.json", NULL);
+    assert_non_null(strstr(text, "\"version\": 2,"));
+    free(text);
+
+    write_file(dir, "state.json", v1_new_keys, sizeof(v1_new_keys) - 1, 0600);
+    assert_int_equal(ckpt_load(dir, &r, &msg), HAF_OK);
+    assert_int_equal(msg.len, 0);
+    assert_int_equal(r.n_streams, 1);
+    assert_true(r.streams[0].inflight);
+    assert_string_equal(r.streams[0].digest, "{\"seq\":1}");
+    assert_int_equal(r.streams[0].n_marks, 2);
+    assert_true(r.streams[0].marks[1].seq == 5 && r.streams[0].marks[1].hash == 0xcd);
+    assert_int_equal(count_prefixed(dir, "state.json.corrupt-"), 0);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&msg);
+    testlib_rmtree(dir);
+    free(dir);
 }
 
 static void
@@ -580,17 +642,33 @@ static void
 test_ckpt_load_newer_version_is_kept(void **state)
 {
     static const char doc[] = "{\"version\":7,\"files\":[],\"streams\":[]}";
-    char *dir = testlib_mkdtemp();
+    char *dir = testlib_mkdtemp(), want[8192], *text;
     struct ckpt_state r;
     struct buf msg;
+    size_t len;
+    struct stat before, after;
 
     (void)state;
     ckpt_state_init(&r);
     buf_init(&msg, 0);
+
     write_file(dir, "state.json", doc, sizeof(doc) - 1, 0600);
+    snprintf(want, sizeof(want),
+             "%s/state.json: version 7 is newer than this program understands (2); refusing to "
+             "discard it (it was written by a newer release: run that release or a newer one; "
+             "moving the file away re-sends everything it covers)",
+             dir);
+    assert_int_equal(lstat_in(dir, "state.json", &before), 0);
     assert_int_equal(ckpt_load(dir, &r, &msg), HAF_EINVAL);
-    assert_non_null(strstr(buf_cstr(&msg), "refusing to discard it"));
-    assert_true(exists(dir, "state.json"));
+    assert_string_equal(buf_cstr(&msg), want);
+    /* Untouched: same inode, same bytes, nothing set aside. */
+    assert_int_equal(lstat_in(dir, "state.json", &after), 0);
+    assert_true(before.st_ino == after.st_ino && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec &&
+                before.st_mtim.tv_sec == after.st_mtim.tv_sec);
+    text = read_file(dir, "state.json", &len);
+    assert_int_equal(len, sizeof(doc) - 1);
+    assert_memory_equal(text, doc, len);
+    free(text);
     assert_int_equal(count_prefixed(dir, "state.json.corrupt-"), 0);
     buf_clean_up(&msg);
     testlib_rmtree(dir);
@@ -1044,6 +1122,7 @@ main(void)
         cmocka_unit_test(test_ckpt_parse_rejects_bad_documents),
         cmocka_unit_test(test_ckpt_parse_rejects_every_truncation),
         cmocka_unit_test(test_ckpt_parse_newer_version_is_einval),
+        cmocka_unit_test(test_ckpt_load_previous_version_is_read),
         cmocka_unit_test(test_ckpt_save_load_round_trip),
         cmocka_unit_test(test_ckpt_load_missing_is_empty),
         cmocka_unit_test(test_ckpt_load_ignores_leftover_tmp),
