@@ -7,8 +7,8 @@ Creates IAM users in moto's default account, each with an access key and one man
 - haf-denied: the same minus logs:PutLogEvents (for AccessDenied tests);
 - haf-reader: what `report` and `verify` read with: logs:FilterLogEvents, GetLogEvents,
   DescribeLogStreams, DescribeLogGroups (nothing that writes);
-- haf-admin: logs:* and cloudwatch:* (tests that play the operator: filter-log-events, metric
-  filters, alarms, dashboards), exported as HAF_ADMIN_KEY_ID / HAF_ADMIN_SECRET.
+- haf-admin: logs:*, cloudwatch:* and kms:CreateAlias (tests that play the operator:
+  filter-log-events, metric filters, alarms, dashboards, the digest key's alias), exported as HAF_ADMIN_KEY_ID / HAF_ADMIN_SECRET.
 Prints shell `export` lines (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the writer,
 HAF_DENIED_KEY_ID / HAF_DENIED_SECRET for the restricted user, HAF_READER_KEY_ID /
 HAF_READER_SECRET for the reader, AWS_REGION) on stdout, nothing else.
@@ -81,7 +81,9 @@ def main():
     )
     # moto authorises CloudWatch calls under its endpoint prefix "monitoring", AWS under
     # "cloudwatch": both are granted.
-    admin = make_user(iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*"])
+    admin = make_user(
+        iam, "haf-admin", ["logs:*", "cloudwatch:*", "monitoring:*", "kms:CreateAlias"]
+    )
     reader = make_user(iam, "haf-reader", READER_ACTIONS)
     # An identity that may rewrite history (logs:*): the attacker of the digest tamper tests.
     tamper = make_user(iam, "haf-tamper", ["logs:*"])
