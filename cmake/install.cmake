@@ -136,12 +136,14 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 find_program(HAF_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(HAF_DPKG_SHLIBDEPS)
     # Library dependencies computed from the binary (libcurl4, libjansson4, libyaml-0-2, libssl3,
-    # libc6), with the versions it was linked against.
+    # zlib1g, libc6), with the versions it was linked against.
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
     set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ca-certificates")
 else()
+    # The same by hand: one package per library the binary links (zlib1g: libz, for reading
+    # s3-export files). tests/integration/package_deb.sh checks it covers what dpkg-shlibdeps finds.
     set(CPACK_DEBIAN_PACKAGE_DEPENDS
-        "adduser, ca-certificates, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3")
+        "adduser, ca-certificates, libc6, libcurl4, libjansson4, libyaml-0-2, libssl3, zlib1g")
 endif()
 # ca-certificates: every HTTPS request verifies against the system trust store, which libcurl4
 # only Recommends (absent with --no-install-recommends). No procps: the unit has no /bin/kill

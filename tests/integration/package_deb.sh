@@ -76,8 +76,16 @@ fi
 # 3. Control information.
 info=$(dpkg-deb -I "$deb")
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in adduser ca-certificates libc6 libcurl4 libjansson4 libyaml-0-2 libssl3; do
+for dep in adduser ca-certificates libc6 libcurl4 libjansson4 libyaml-0-2 libssl3 zlib1g; do
     grep -qE "(^|, )$dep( |,|$)" <<<"$depends" && ok "Depends on $dep" || bad "Depends lacks $dep: $depends"
+done
+# The hand-written Depends (cmake/install.cmake, used where dpkg-shlibdeps is missing) must name
+# every package dpkg-shlibdeps found for this binary.
+fallback=$(sed -n '/^else()$/,/^endif()$/p' "$src/cmake/install.cmake" |
+    sed -n 's/^ *"\(adduser, .*\)")$/\1/p')
+[ -n "$fallback" ] || bad "no fallback Depends found in cmake/install.cmake"
+for dep in $(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/|.*//; s/ //g' | sed '/^$/d'); do
+    grep -qE "(^|, )$dep(,|$)" <<<"$fallback" || bad "the fallback Depends lacks $dep: $fallback"
 done
 dpkg-deb -e "$deb" "$work/control"
 [ "$(cat "$work/control/conffiles")" = "/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml" ] &&
