@@ -87,6 +87,15 @@ fallback=$(sed -n '/^else()$/,/^endif()$/p' "$src/cmake/install.cmake" |
 for dep in $(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/|.*//; s/ //g' | sed '/^$/d'); do
     grep -qE "(^|, )$dep(,|$)" <<<"$fallback" || bad "the fallback Depends lacks $dep: $fallback"
 done
+# One contact everywhere: the Maintainer field, the copyright's Upstream-Contact and the
+# changelog's trailer (a placeholder under the reserved .invalid domain unless a site build sets
+# HAF_PACKAGE_MAINTAINER; lintian accepts it, see 3b).
+maint=$(dpkg-deb -f "$deb" Maintainer)
+grep -qxF "Upstream-Contact: $maint" "$src/packaging/deb/copyright" &&
+    ok "copyright Upstream-Contact is the Maintainer ($maint)" ||
+    bad "copyright Upstream-Contact is not the Maintainer ($maint)"
+grep -qE "^ -- $(sed 's/[.]/[.]/g' <<<"$maint")  " "$src/packaging/deb/changelog" &&
+    ok "changelog trailer names the Maintainer" || bad "changelog trailer does not name $maint"
 dpkg-deb -e "$deb" "$work/control"
 [ "$(cat "$work/control/conffiles")" = "/etc/hsm-audit-forwarder/hsm-audit-forwarder.yaml" ] &&
     ok "conffiles lists the configuration" || bad "conffiles: $(cat "$work/control/conffiles")"
