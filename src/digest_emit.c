@@ -78,6 +78,16 @@ struct digest_emit {
 
 /* ---------------------------------------------------------------- setup */
 
+/* The signer's message for one log line: sign.c ends each of its lines with '\n', which a log
+ * line would show escaped ("...\n; trying again"). */
+static const char *
+sign_err_line(struct buf *err)
+{
+    while (err->len > 0 && err->p[err->len - 1] == '\n')
+        err->p[--err->len] = '\0';
+    return buf_cstr(err);
+}
+
 bool
 digest_emit_setup(struct daemon *d)
 {
@@ -104,7 +114,7 @@ digest_emit_setup(struct daemon *d)
     }
     if (e != HAF_OK) {
         log_err("digest: cannot set up the signer: %s%s%s", haf_err_str(e), g->err.len ? ": " : "",
-                buf_cstr(&g->err));
+                sign_err_line(&g->err));
         return false;
     }
     log_info("digest: every %" PRIu32 " s, signed with %s (%s)", cfg->digest.interval_s,
@@ -449,7 +459,7 @@ chain_seal(struct daemon *d, struct digest_chain *c, enum digest_kind kind)
         c->acc.first = saved.first;
         c->acc.last = saved.last;
         log_err("digest %s/%s: cannot sign record %" PRIu64 ": %s%s%s; trying again", c->st->group,
-                c->st->name, r.seq, haf_err_str(e), g->err.len ? ": " : "", buf_cstr(&g->err));
+                c->st->name, r.seq, haf_err_str(e), g->err.len ? ": " : "", sign_err_line(&g->err));
         digest_record_clean_up(&r);
         return false;
     }

@@ -3,7 +3,8 @@
 # (conf/hsm-audit-forwarder.yaml says it must exist before the service starts). This checks what
 # the example's comment promises, with its own alias, against moto_server (IAM auth on):
 #   1. The alias does not exist: every audit entry still ships exactly once, and the log names the
-#      missing alias ("cannot sign record 1: ... NotFoundException ... trying again").
+#      missing alias on one clean line ("cannot sign record 1: ... NotFoundException ...;
+#      trying again", no escaped "\n" before the "; trying again").
 #   2. The alias is created (aws kms create-alias, as the README's Setup says) and the daemon is
 #      restarted: records are signed and shipped, and verify proves the stream (exit 0).
 # Bounded: about 20 s.
@@ -31,6 +32,8 @@ haf_start
 haf_wait_delivered "$G" 0 19 30 || haf_fail "without the KMS alias, 0..19 did not ship exactly once"
 haf_wait_log "cannot sign record 1: .*NotFoundException.*$alias.*trying again" 15 ||
     haf_fail "the log does not name the missing alias"
+# One line, as written: the signer's message without its trailing newline shown escaped.
+grep "cannot sign record 1:" "$T/daemon.log" | grep -qF '\n' && haf_fail "an escaped newline in the line"
 haf_stop
 echo "digest_key_missing: without $alias: 0..19 shipped exactly once, the log names the alias"
 
