@@ -25,6 +25,13 @@ enum haf_err
 cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_response *resp,
          struct cwl_result *res)
 {
+    return cwl_call_within(c, op, body, 0, resp, res);
+}
+
+enum haf_err
+cwl_call_within(struct cwl_client *c, const char *op, struct span body, long timeout_ms,
+                struct http_response *resp, struct cwl_result *res)
+{
     struct signed_req sr;
     struct http_request req;
     enum haf_err e;
@@ -34,7 +41,7 @@ cwl_call(struct cwl_client *c, const char *op, struct span body, struct http_res
     e = sign_request(c, op, body, &sr, res);
     if (e != HAF_OK)
         return e;
-    req = signed_req_post(c, &sr, body, 0);
+    req = signed_req_post(c, &sr, body, timeout_ms);
     e = http_perform(c->http, &req, resp);
     signed_req_clean_up(&sr);
     if (e != HAF_OK)

@@ -22,8 +22,11 @@
  * break. The cost: the leaves (about 90 bytes each in the state file) are written with every
  * save; a chain is sealed early at DIGEST_EMIT_MAX_LEAVES to bound that.
  *
- * Signing through KMS is a blocking call, made at most once per seal; when it fails the
- * accumulator is put back as it was and the seal is tried again after DIGEST_SIGN_RETRY_MS.
+ * Signing through KMS is a blocking call, made at most once per seal and bounded by
+ * KMS_SIGN_TIMEOUT_MS (kms.c); when it fails the accumulator is put back as it was and the seal
+ * is tried again later. Since a KMS that does not answer holds the event loop for that timeout
+ * on every attempt, after a failed kms:Sign no chain tries again before a back-off (5 s, doubling
+ * to 60 s; sign_allowed): one blocked attempt per back-off, not one per chain and loop turn.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,10 +42,11 @@
 #include "haf/log.h"
 #include "haf/sign.h"
 
-#define DIGEST_EMIT_MAX_LEAVES 4096 /* sealed early beyond: bounds the state file */
-#define DIGEST_FIRST_SEAL_MS   1000 /* a chain's first record after start: "up again" */
-#define DIGEST_SIGN_RETRY_MS   5000
-#define DIGEST_SOURCE_ID       UINT32_MAX /* no file: file_ack ignores it */
+#define DIGEST_EMIT_MAX_LEAVES     4096 /* sealed early beyond: bounds the state file */
+#define DIGEST_FIRST_SEAL_MS       1000 /* a chain's first record after start: "up again" */
+#define DIGEST_SIGN_RETRY_MS       5000
+#define DIGEST_SIGN_BACKOFF_MAX_MS 60000
+#define DIGEST_SOURCE_ID           UINT32_MAX /* no file: file_ack ignores it */
 /* KMS signs at most KMS_MAX_MESSAGE_BYTES with MessageType RAW, and each late event adds ~80
  * bytes to a record of ~800 (more with a long stream name or key ARN): a KMS-signed chain is
  * sealed early at this many late events rather than at DIGEST_MAX_LATE. */
@@ -74,6 +78,8 @@ struct digest_emit {
     struct buf text;
     struct buf sig;
     struct buf err;
+    int sign_failures;     /* kms:Sign failures in a row */
+    int64_t sign_retry_ms; /* monotonic: no kms:Sign before (0: none failed) */
 };
 
 /* ---------------------------------------------------------------- setup */
@@ -423,6 +429,32 @@ chain_queue(struct daemon *d, struct digest_chain *c, int64_t ts, const char *te
     memcpy(c->pending[c->n_pending++].leaf, meta.leaf, 32);
 }
 
+/* Whether a kms:Sign may be tried now: not within the back-off after a failed one. A key file
+ * signs locally and is never held back. */
+static bool
+sign_allowed(const struct digest_emit *g, int64_t now_ms)
+{
+    return g->kms == NULL || now_ms >= g->sign_retry_ms;
+}
+
+static void
+sign_note(struct digest_emit *g, int64_t now_ms, bool ok)
+{
+    int64_t wait = DIGEST_SIGN_RETRY_MS;
+
+    if (ok || g->kms == NULL) {
+        g->sign_failures = 0;
+        g->sign_retry_ms = 0;
+        return;
+    }
+    if (g->sign_failures < 16)
+        g->sign_failures++;
+    for (int i = 1; i < g->sign_failures && wait < DIGEST_SIGN_BACKOFF_MAX_MS; i++)
+        wait *= 2;
+    g->sign_retry_ms =
+        now_ms + (wait < DIGEST_SIGN_BACKOFF_MAX_MS ? wait : DIGEST_SIGN_BACKOFF_MAX_MS);
+}
+
 /* Seal, sign and queue one record. False when it could not be signed (the accumulator is as it
  * was; the caller tries again later). */
 static bool
@@ -442,8 +474,12 @@ chain_seal(struct daemon *d, struct digest_chain *c, enum digest_kind kind)
     buf_reset(&g->sig);
     buf_reset(&g->err);
     e = digest_record_canonical(&r, &g->text);
-    if (e == HAF_OK)
+    if (e == HAF_OK) {
         e = signer_sign(g->signer, buf_span(&g->text), &g->sig, &g->err);
+        if (g->kms != NULL)
+            daemon_clock_read(d); /* a blocking call: the back-off counts from its end */
+        sign_note(g, d->now_ms, e == HAF_OK);
+    }
     if (e == HAF_OK && (r.sig = malloc(g->sig.len ? g->sig.len : 1)) == NULL)
         e = HAF_ENOMEM;
     if (e == HAF_OK) {
@@ -478,8 +514,9 @@ chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t le
     bool late_full = d->digest->kms != NULL && ts <= c->acc.head.after_ms &&
                      c->acc.n_late >= DIGEST_EMIT_KMS_MAX_LATE;
 
-    if (late_full || digest_acc_full(&c->acc) ||
-        digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES)
+    if ((late_full || digest_acc_full(&c->acc) ||
+         digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES) &&
+        sign_allowed(d->digest, d->now_ms))
         IGNORE_RESULT(chain_seal(d, c, DIGEST_KIND_DIGEST));
     if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK)
         log_err("digest %s/%s: an acknowledged event could not be added to the digest (the "
@@ -600,10 +637,12 @@ digest_emit_tick(struct daemon *d)
         if (c->stopped || (d->now_ms < c->next_seal_ms && !digest_acc_full(&c->acc) &&
                            digest_acc_count(&c->acc) < DIGEST_EMIT_MAX_LEAVES))
             continue;
-        if (chain_seal(d, c, DIGEST_KIND_DIGEST))
+        if (sign_allowed(g, d->now_ms) && chain_seal(d, c, DIGEST_KIND_DIGEST))
             c->next_seal_ms = d->now_ms + (int64_t)d->cfg->digest.interval_s * 1000;
-        else
-            c->next_seal_ms = d->now_ms + DIGEST_SIGN_RETRY_MS;
+        else /* not before the back-off a failed kms:Sign set */
+            c->next_seal_ms = d->now_ms + DIGEST_SIGN_RETRY_MS > g->sign_retry_ms
+                                  ? d->now_ms + DIGEST_SIGN_RETRY_MS
+                                  : g->sign_retry_ms;
     }
 }
 
@@ -613,7 +652,7 @@ bool
 digest_emit_stop(struct daemon *d)
 {
     struct digest_emit *g = d->digest;
-    bool queued = false;
+    bool queued = false, tried_kms = false;
 
     if (g == NULL)
         return false;
@@ -624,9 +663,11 @@ digest_emit_stop(struct daemon *d)
         if (c->stopped)
             continue;
         c->stopped = true;
-        if (chain_seal(d, c, DIGEST_KIND_STOP)) {
+        /* One kms:Sign failure at the stop holds the others back (each could wait as long). */
+        if ((sign_allowed(g, d->now_ms) || !tried_kms) && chain_seal(d, c, DIGEST_KIND_STOP)) {
             queued = true;
         } else {
+            tried_kms = true;
             log_err("digest %s/%s: the stop record could not be signed; verify will see a gap "
                     "until the next start",
                     c->st->group, c->st->name);

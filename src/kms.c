@@ -18,6 +18,10 @@
 #define KMS_MAX_SIG_BYTES  1024
 #define KMS_MAX_DER_BYTES  4096
 #define KMS_MAX_NAME_BYTES 2048
+/* kms:Sign runs on the daemon's event loop (digest_emit.c): an endpoint that accepts and never
+ * answers holds the loop for this long at most per attempt, not the 30 s of other requests (KMS
+ * answers a Sign in well under a second). */
+#define KMS_SIGN_TIMEOUT_MS 5000
 
 struct kms_client {
     struct cwl_client *cwl;
@@ -84,10 +88,11 @@ kms_public_key_clean_up(struct kms_public_key *k)
     memset(k, 0, sizeof(*k));
 }
 
-/* Send `req` (reference stolen) as operation `op`; on HAF_OK the parsed 200 answer is in *answer.
- */
+/* Send `req` (reference stolen) as operation `op` within timeout_ms (0: the HTTP client's
+ * default); on HAF_OK the parsed 200 answer is in *answer. */
 static enum haf_err
-kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer, struct cwl_result *res)
+kms_call(struct kms_client *c, const char *op, json_t *req, long timeout_ms, json_t **answer,
+         struct cwl_result *res)
 {
     struct http_response resp;
     json_error_t jerr;
@@ -100,7 +105,7 @@ kms_call(struct kms_client *c, const char *op, json_t *req, json_t **answer, str
     body = json_dumps(req, JSON_COMPACT);
     if (!body)
         goto out;
-    e = cwl_call(c->cwl, op, span_cstr(body), &resp, res);
+    e = cwl_call_within(c->cwl, op, span_cstr(body), timeout_ms, &resp, res);
     if (e != HAF_OK)
         goto out;
     if (res->cls != CWL_OK) {
@@ -162,7 +167,7 @@ kms_sign(struct kms_client *c, const char *key_id, const char *alg, struct span 
     /* json_pack's "s" copies; a NULL or non-UTF-8 string makes it fail (reported as ENOMEM). */
     req = json_pack("{s:s, s:s, s:s, s:s}", "KeyId", key_id, "Message", buf_cstr(&b64),
                     "MessageType", "RAW", "SigningAlgorithm", alg);
-    e = kms_call(c, "Sign", req, &answer, res);
+    e = kms_call(c, "Sign", req, KMS_SIGN_TIMEOUT_MS, &answer, res);
     if (e != HAF_OK)
         goto out;
     e = member_base64(answer, "Signature", KMS_MAX_SIG_BYTES, &raw, &raw_len);
@@ -187,7 +192,7 @@ kms_get_public_key(struct kms_client *c, const char *key_id, struct kms_public_k
 
     memset(res, 0, sizeof(*res));
     memset(&k, 0, sizeof(k));
-    e = kms_call(c, "GetPublicKey", json_pack("{s:s}", "KeyId", key_id), &answer, res);
+    e = kms_call(c, "GetPublicKey", json_pack("{s:s}", "KeyId", key_id), 0, &answer, res);
     if (e != HAF_OK)
         goto out;
     e = member_base64(answer, "PublicKey", KMS_MAX_DER_BYTES, &k.der, &k.der_len);

@@ -146,6 +146,11 @@ HAF_MUST_USE enum haf_err cwl_describe_log_group(struct cwl_client *c, const cha
  * readers of operations this file does not wrap (src/logs_reader.c). */
 HAF_MUST_USE enum haf_err cwl_call(struct cwl_client *c, const char *op, struct span body,
                                    struct http_response *resp, struct cwl_result *res);
+/* The same, the whole exchange bounded by timeout_ms (0: the HTTP client's default), for blocking
+ * calls made from the event loop (kms:Sign), which must not hold it up for long. */
+HAF_MUST_USE enum haf_err cwl_call_within(struct cwl_client *c, const char *op, struct span body,
+                                          long timeout_ms, struct http_response *resp,
+                                          struct cwl_result *res);
 
 /* One read-back event. */
 struct cwl_read_event {
