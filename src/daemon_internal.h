@@ -289,6 +289,8 @@ struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);
 void stream_free(struct stream *st);
 void stream_rotate(struct stream *st);
+bool stream_add_record(struct stream *st, int64_t ts, struct span msg,
+                       const struct batch_event *meta);
 size_t stream_event_max(const struct stream *st);
 bool stream_verify_pending(const struct stream *st);
 bool stream_busy(const struct stream *st);

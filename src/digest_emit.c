@@ -390,32 +390,16 @@ static void
 chain_queue(struct daemon *d, struct digest_chain *c, int64_t ts, const char *text, bool remember)
 {
     struct stream *dst = c->dst;
-    struct batch *b = stream_open_batch(dst);
     struct span msg = span_cstr(text);
     struct batch_event meta = {.source_id = DIGEST_SOURCE_ID, .has_leaf = true};
-    size_t idx;
 
     if (digest_leaf_with(d->digest->hasher, ts, msg, meta.leaf) != HAF_OK)
         fatal("out of memory");
-    switch (batch_check(b, ts, msg.len)) {
-    case BATCH_FITS:
-        break;
-    case BATCH_FULL:
-    case BATCH_TIME_SPAN:
-    case BATCH_TIME_ORDER:
-        stream_rotate(dst);
-        b = stream_open_batch(dst);
-        break;
-    default:
+    if (!stream_add_record(dst, ts, msg, &meta)) {
         log_err("digest %s/%s: a record of %zu bytes does not fit batch.max_bytes; not sent",
                 dst->group, dst->name, msg.len);
         return;
     }
-    if (batch_add(b, ts, msg, &meta) != HAF_OK)
-        fatal("out of memory adding a digest record");
-    idx = (dst->head + dst->n - 1) % dst->cap;
-    if (dst->ring_first_ms[idx] == 0 || batch_count(b) == 1)
-        dst->ring_first_ms[idx] = d->now_ms;
     if (!remember)
         return;
     if (c->n_pending == c->cap_pending) {

@@ -29,7 +29,7 @@
 #include "haf/log.h"
 #include "haf/streamname.h"
 
-#define HEALTH_MAX_PENDING 32         /* records held while the health stream cannot deliver */
+#define HEALTH_MAX_PENDING 32 /* records held while the health stream cannot deliver */
 #define HEALTH_SOURCE_ID   (UINT32_MAX - 1) /* no file: file_ack ignores it */
 /* digest_emit.c's DIGEST_SOURCE_ID: the source id of digest records (no file). */
 #define HEALTH_DIGEST_SOURCE_ID UINT32_MAX
@@ -144,7 +144,9 @@ pending_bytes(const struct daemon *d)
     return n;
 }
 
-/* Seconds since the oldest event still unacknowledged was read (any stream but health's). */
+/* Seconds since the oldest audit event still unacknowledged was read. Digest records are left
+ * out (they wait for the flush interval like any batch, and their lag is not the audit trail's),
+ * and so are health records: a batch is an audit batch when its first event came from a file. */
 static uint64_t
 oldest_unacked_age_s(const struct daemon *d)
 {
@@ -157,8 +159,10 @@ oldest_unacked_age_s(const struct daemon *d)
             continue;
         for (size_t k = 0; k < st->n; k++) {
             size_t idx = (st->head + k) % st->cap;
-            if (batch_count(&st->ring[idx]) > 0 && st->ring_first_ms[idx] > 0 &&
-                st->ring_first_ms[idx] < oldest)
+            const struct batch *b = &st->ring[idx];
+
+            if (batch_count(b) > 0 && b->ev[0].source_id < HEALTH_SOURCE_ID &&
+                st->ring_first_ms[idx] > 0 && st->ring_first_ms[idx] < oldest)
                 oldest = st->ring_first_ms[idx];
         }
     }
@@ -187,35 +191,6 @@ health_sample_take(struct daemon *d, struct health_sample *s)
     s->values[HEALTH_RECORDS_DROPPED] = h->dropped;
 }
 
-/* The record as an event of the health stream. False when it was not queued. */
-static bool
-health_queue(struct daemon *d, int64_t ts, struct span msg)
-{
-    struct stream *st = d->health->st;
-    struct batch *b = stream_open_batch(st);
-    struct batch_event meta = {.source_id = HEALTH_SOURCE_ID};
-    size_t idx;
-
-    switch (batch_check(b, ts, msg.len)) {
-    case BATCH_FITS:
-        break;
-    case BATCH_FULL:
-    case BATCH_TIME_SPAN:
-    case BATCH_TIME_ORDER:
-        stream_rotate(st);
-        b = stream_open_batch(st);
-        break;
-    default:
-        return false; /* a record of ~1 KB does not fit batch.max_bytes */
-    }
-    if (batch_add(b, ts, msg, &meta) != HAF_OK)
-        fatal("out of memory adding a health record");
-    idx = (st->head + st->n - 1) % st->cap;
-    if (st->ring_first_ms[idx] == 0 || batch_count(b) == 1)
-        st->ring_first_ms[idx] = d->now_ms;
-    return true;
-}
-
 /* Each loop turn: when the interval is over, one record (or, with the health stream backed up,
  * one more dropped). */
 void
@@ -223,6 +198,7 @@ health_emit_tick(struct daemon *d)
 {
     struct health_emit *h = d->health;
     struct health_sample s;
+    struct batch_event meta = {.source_id = HEALTH_SOURCE_ID};
     enum haf_err e;
 
     if (h == NULL || d->now_ms < h->next_ms)
@@ -240,7 +216,7 @@ health_emit_tick(struct daemon *d)
     health_sample_take(d, &s);
     buf_reset(&h->text);
     e = health_record_json(&s, &h->text);
-    if (e != HAF_OK || !health_queue(d, s.time_ms, buf_span(&h->text))) {
+    if (e != HAF_OK || !stream_add_record(h->st, s.time_ms, buf_span(&h->text), &meta)) {
         h->dropped++;
         log_warnx("health: a record could not be queued: %s",
                   e != HAF_OK ? haf_err_str(e) : "larger than batch.max_bytes");

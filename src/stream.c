@@ -344,6 +344,35 @@ stream_event_max(const struct stream *st)
     return by_batch < BATCH_MAX_MESSAGE_BYTES ? by_batch : BATCH_MAX_MESSAGE_BYTES;
 }
 
+/* One event that comes from no file (a digest or health record, daemon_internal.h) into the open
+ * batch, in a new batch when it does not fit with the others. False when it cannot fit any batch
+ * (larger than batch.max_bytes allows; nothing queued). */
+bool
+stream_add_record(struct stream *st, int64_t ts, struct span msg, const struct batch_event *meta)
+{
+    struct batch *b = stream_open_batch(st);
+    size_t idx;
+
+    switch (batch_check(b, ts, msg.len)) {
+    case BATCH_FITS:
+        break;
+    case BATCH_FULL:
+    case BATCH_TIME_SPAN:
+    case BATCH_TIME_ORDER:
+        stream_rotate(st);
+        b = stream_open_batch(st);
+        break;
+    default:
+        return false;
+    }
+    if (batch_add(b, ts, msg, meta) != HAF_OK)
+        fatal("out of memory adding a record to %s/%s", st->group, st->name);
+    idx = (st->head + st->n - 1) % st->cap;
+    if (st->ring_first_ms[idx] == 0 || batch_count(b) == 1)
+        st->ring_first_ms[idx] = st->d->now_ms;
+    return true;
+}
+
 /* ---------------------------------------------------------------- entries to events */
 
 static void

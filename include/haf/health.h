@@ -25,15 +25,15 @@
 
 /* The metrics, in the order they are written. */
 enum health_metric {
-    HEALTH_ENTRIES_SHIPPED,     /* Count: events acknowledged on audit streams in the interval */
-    HEALTH_PENDING_BYTES,       /* Bytes: file bytes not yet acknowledged (unread included) */
-    HEALTH_OLDEST_UNACKED_AGE,  /* Seconds: age of the oldest event read and not acknowledged */
-    HEALTH_RETRIES,             /* Count: PutLogEvents attempts after a failure */
-    HEALTH_SEQUENCE_GAPS,       /* Count: HSM sequence gaps found */
-    HEALTH_PARSE_ERRORS,        /* Count: entries shipped flagged with parse_error */
-    HEALTH_FILES_LOST,          /* Count: checkpointed files with unread bytes not found */
-    HEALTH_DIGESTS_SHIPPED,     /* Count: digest records acknowledged */
-    HEALTH_RECORDS_DROPPED,     /* Count: health records not queued (health stream backlog) */
+    HEALTH_ENTRIES_SHIPPED,    /* Count: events acknowledged on audit streams in the interval */
+    HEALTH_PENDING_BYTES,      /* Bytes: file bytes not yet acknowledged (unread included) */
+    HEALTH_OLDEST_UNACKED_AGE, /* Seconds: age of the oldest event read and not acknowledged */
+    HEALTH_RETRIES,            /* Count: PutLogEvents attempts after a failure */
+    HEALTH_SEQUENCE_GAPS,      /* Count: HSM sequence gaps found */
+    HEALTH_PARSE_ERRORS,       /* Count: entries shipped flagged with parse_error */
+    HEALTH_FILES_LOST,         /* Count: checkpointed files with unread bytes not found */
+    HEALTH_DIGESTS_SHIPPED,    /* Count: digest records acknowledged */
+    HEALTH_RECORDS_DROPPED,    /* Count: health records not queued (health stream backlog) */
     HEALTH_N_METRICS
 };
 
@@ -41,10 +41,10 @@ enum health_metric {
 #define HEALTH_RECORD_PREFIX "{\"_aws\":{"
 
 struct health_sample {
-    int64_t time_ms;     /* the record's Timestamp (wall clock, epoch ms) */
-    uint32_t interval_s; /* health.interval_s */
-    const char *host_dimension; /* the Host dimension's value: 1..1024 bytes */
-    const char *metric_namespace;     /* 1..255 bytes (config.c checked the characters) */
+    int64_t time_ms;              /* the record's Timestamp (wall clock, epoch ms) */
+    uint32_t interval_s;          /* health.interval_s */
+    const char *host_dimension;   /* the Host dimension's value: 1..1024 bytes */
+    const char *metric_namespace; /* 1..255 bytes (config.c checked the characters) */
     uint64_t values[HEALTH_N_METRICS];
 };
 

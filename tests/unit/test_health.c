@@ -230,7 +230,7 @@ test_health_metric_name_out_of_range(void **state)
 {
     (void)state;
     assert_string_equal(health_metric_name(HEALTH_N_METRICS), "?");
-    assert_string_equal(health_metric_unit((enum health_metric)-1), "?");
+    assert_string_equal(health_metric_unit((enum health_metric) - 1), "?");
     assert_string_equal(health_metric_name(HEALTH_OLDEST_UNACKED_AGE), "OldestUnackedAgeSeconds");
 }
 
