@@ -83,6 +83,29 @@ check_group() {
     [ "$rc" = 0 ] || haf_fail "check_health.py ($1)"
 }
 check_group "$G"
+# The alarm example (conf/cloudwatch/forwarder-lagging-alarm.yaml) watches metrics, a namespace
+# and a dimension these very records publish.
+python3 - "$HAF_SOURCE_DIR/conf/cloudwatch/forwarder-lagging-alarm.yaml" "$T/health.jsonl" <<'PY' ||
+import json, sys
+import yaml
+
+class Loader(yaml.SafeLoader):
+    pass
+
+Loader.add_multi_constructor("!", lambda l, s, n: l.construct_scalar(n) if isinstance(n, yaml.ScalarNode) else None)
+tpl = yaml.load(open(sys.argv[1]), Loader=Loader)
+ns = tpl["Parameters"]["MetricNamespace"]["Default"]
+for line in open(sys.argv[2]):
+    doc = json.loads(json.loads(line)["message"])
+    d = doc["_aws"]["CloudWatchMetrics"][0]
+    names = [m["Name"] for m in d["Metrics"]]
+    for r in tpl["Resources"].values():
+        p = r["Properties"]
+        assert p["MetricName"] in names and d["Namespace"] == ns, (p["MetricName"], names)
+        assert [x["Name"] for x in p["Dimensions"]] in d["Dimensions"], d["Dimensions"]
+print("health_emf: the lagging alarm's metrics are in every record")
+PY
+    haf_fail "the alarm template does not match the records"
 
 # 3. verify over every stream of the group.
 got=0
