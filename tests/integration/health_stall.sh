@@ -7,7 +7,8 @@
 #      warning, and the daemon's memory stays put;
 #   3. once the front lets go, the health records flow again and the first one through carries
 #      HealthRecordsDropped > 0;
-#   4. with the health stream held again, SIGTERM stops the daemon within 5 s (a stop never waits
+#   4. a reload (SIGHUP) sets the health stream up again and records keep coming;
+#   5. with the health stream held again, SIGTERM stops the daemon within 5 s (a stop never waits
 #      for health records) and exit 0; no request broke a CloudWatch rule.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
@@ -64,7 +65,24 @@ done
 [ "${dropped:-0}" -gt 0 ] || haf_fail "no health record reported HealthRecordsDropped"
 echo "health_stall: health flows again; a record reports $dropped records dropped"
 
-# 4. Held again: the stop does not wait for it.
+# 4. A reload: health goes on.
+health_count() {
+    python3 -c 'import json,sys
+print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["stream"] == sys.argv[2]))' "$T/record.jsonl" "$H.health"
+}
+kill -HUP "$HAF_PID"
+haf_wait_log "reloaded configuration" 20 || haf_fail "no reload"
+n0=$(health_count)
+for _ in $(seq 1 40); do
+    [ "$(health_count)" -gt "$n0" ] && break
+    sleep 0.25
+done
+[ "$(health_count)" -gt "$n0" ] || haf_fail "no health record after the reload"
+[ "$(grep -c "health: EMF records every 1 s" "$T/daemon.log")" = 2 ] ||
+    haf_fail "health was not set up again by the reload"
+echo "health_stall: health records continue after a reload"
+
+# 5. Held again: the stop does not wait for it.
 targeted "{\"stream\": \".health\", \"stall_ops\": [\"PutLogEvents\"], \"stall_until\": $(($(date +%s) + 60))}"
 sleep 2.5
 s0=$(date +%s%N)
