@@ -7,7 +7,8 @@
 #      warning, and the daemon's memory stays put;
 #   3. once the front lets go, the health records flow again and the first one through carries
 #      HealthRecordsDropped > 0;
-#   4. a reload (SIGHUP) sets the health stream up again and records keep coming;
+#   4. a reload (SIGHUP) with a health request held takes under 5 s (it does not wait for it),
+#      sets the health stream up again, and once the front lets go records keep coming;
 #   5. with the health stream held again, SIGTERM stops the daemon within 5 s (a stop never waits
 #      for health records) and exit 0; no request broke a CloudWatch rule.
 set -uo pipefail
@@ -70,8 +71,15 @@ health_count() {
     python3 -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["stream"] == sys.argv[2]))' "$T/record.jsonl" "$H.health"
 }
+targeted "{\"stream\": \".health\", \"stall_ops\": [\"PutLogEvents\"], \"stall_until\": $(($(date +%s) + 60))}"
+sleep 2.5
+s0=$(date +%s%N)
 kill -HUP "$HAF_PID"
 haf_wait_log "reloaded configuration" 20 || haf_fail "no reload"
+ms=$((($(date +%s%N) - s0) / 1000000))
+[ "$ms" -lt 5000 ] || haf_fail "the reload took $ms ms with a health request held"
+echo "health_stall: reloaded in $ms ms with a health request held"
+targeted "{\"stream\": \".health\", \"stall_ops\": [], \"stall_until\": 0}"
 n0=$(health_count)
 for _ in $(seq 1 40); do
     [ "$(health_count)" -gt "$n0" ] && break
