@@ -9,10 +9,11 @@
  * it from ever costing audit delivery anything:
  *   - it has its own request slot, so a failing or slow health stream delays no other stream;
  *     its retries follow the same backoff as any stream's;
- *   - it holds at most HEALTH_MAX_PENDING records (a few KiB, inside the least share a stream
+ *   - it holds at most HEALTH_MAX_PENDING records (~30 KB, inside the least share a stream
  *     gets of batch.memory_budget_bytes, stream.c): beyond that a record is dropped, counted
  *     (HealthRecordsDropped in the next record that gets through) and warned about once;
- *   - a stop or --once never waits for it (all_idle skips it, daemon.c); --once sends none:
+ *   - a stop or a reload never waits for it (all_idle and any_in_flight skip it, daemon.c: its
+ *     in-flight marker makes a read-back after a reload or restart); --once sends none:
  *     health describes a running daemon, and a --once run's exit code must not depend on it;
  *   - it has no digest chain (digest_emit.c skips it).
  * Counts are deltas of the daemon's counters (struct haf_stats) since the last record, except
@@ -45,7 +46,9 @@ struct health_emit {
     struct buf text;
 };
 
-/* The health stream, or NULL (and false) when its name collides with a data stream's. */
+/* Sets the health stream up when health.enabled (not for --once). False when its name is that of
+ * a data stream already open: the setup fails and the daemon does not start (the validator
+ * catches equal templates; this catches names that only collide once expanded). */
 bool
 health_emit_setup(struct daemon *d)
 {
