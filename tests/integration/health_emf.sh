@@ -13,6 +13,7 @@
 #   3. verify over every stream of the group (--log-stream-prefix covering the data, digest and
 #      health streams) exits 0, says it skipped the health stream, and lists it under "skipped"
 #      with --format json.
+#      report over the group counts the 250 entries and no health record.
 #   4. Another group, 50 entries, then 20 after a sequence gap of 10: the records' SequenceGaps sum to the
 #      one sequence_gap marker (and every other check of 2 holds there too).
 #   5. A health stream equal to the data stream is refused at start (exit non-zero, the reason
@@ -129,6 +130,16 @@ assert [s["stream"] for s in v["skipped"]] == [sys.argv[2]], v["skipped"]
 assert sys.argv[2] not in [s.get("stream") for s in v["streams"]], v["streams"]
 PY
 echo "health_emf: verify over the group exits 0 and skips the health stream"
+# report over the group: the health records are neither entries nor unreadable events.
+"${auditor[@]}" timeout 120 "$HAF_BIN" report -c "$T/haf.yaml" --log-group "$G" --format json \
+    >"$T/report.json" 2>"$T/report.err" || { cat "$T/report.err"; haf_fail "report exited non-zero"; }
+python3 - "$T/report.json" "$H.health" <<'PY' || haf_fail "report counts health records"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["entries"] == 250 and r["unreadable"] == 0, (r["entries"], r["unreadable"])
+assert sys.argv[2] not in [h.get("stream") for h in r["hsms"]], r["hsms"]
+PY
+echo "health_emf: report over the group counts 250 entries, no health record"
 
 # 4. A sequence gap, in another group (verify would rightly exit 1 there).
 G2=/hsm/health-gap
