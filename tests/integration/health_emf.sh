@@ -13,7 +13,8 @@
 #   3. verify over every stream of the group (--log-stream-prefix covering the data, digest and
 #      health streams) exits 0, says it skipped the health stream, and lists it under "skipped"
 #      with --format json.
-#      report over the group counts the 250 entries and no health record.
+#      report over the group counts the 250 entries and no health record; an EMF record
+#      injected into the data stream makes verify exit 1 naming it injected.
 #   4. Another group, 50 entries, then 20 after a sequence gap of 10: the records' SequenceGaps sum to the
 #      one sequence_gap marker (and every other check of 2 holds there too).
 #   5. A health stream equal to the data stream is refused at start (exit non-zero, the reason
@@ -140,6 +141,18 @@ assert r["entries"] == 250 and r["unreadable"] == 0, (r["entries"], r["unreadabl
 assert sys.argv[2] not in [h.get("stream") for h in r["hsms"]], r["hsms"]
 PY
 echo "health_emf: report over the group counts 250 entries, no health record"
+# A health-shaped record injected into the data stream is not skipped: it is an injected event.
+inj=$(python3 -c 'import json,sys; print(json.dumps([{"timestamp": int(sys.argv[1]), "message": "{\"_aws\":{\"Timestamp\":1,\"CloudWatchMetrics\":[]},\"EntriesShipped\":0}"}]))' "$(($(date +%s) * 1000))")
+env AWS_ACCESS_KEY_ID="$HAF_TAMPER_KEY_ID" AWS_SECRET_ACCESS_KEY="$HAF_TAMPER_SECRET" \
+    aws --endpoint-url "$MOTO_URL" --region "$AWS_REGION" logs put-log-events \
+    --log-group-name "$G" --log-stream-name "$H.hsm.log" --log-events "$inj" >/dev/null ||
+    haf_fail "injection with the AWS CLI failed"
+got=0
+"${auditor[@]}" timeout 120 "$HAF_BIN" verify -c "$T/haf.yaml" --log-group "$G" \
+    --log-stream-prefix "$H." --public-key "$T/pub.pem" >"$T/verify.out" 2>&1 || got=$?
+[ "$got" = 1 ] && grep -q "injected 1" "$T/verify.out" ||
+    { cat "$T/verify.out"; haf_fail "an EMF record injected into the data stream: exit $got"; }
+echo "health_emf: an EMF record injected into the data stream is reported as injected"
 
 # 4. A sequence gap, in another group (verify would rightly exit 1 there).
 G2=/hsm/health-gap
