@@ -10,7 +10,8 @@
  * "hsm-1.json" (the raw text and `parse` JSON of the same entries) report the same HSM. From
  * CloudWatch, the streams of the group (by prefix) are listed, then each is read from its head with
  * GetLogEvents over the period, in its stored order, so sequence continuity is judged per stream; a
- * stream named "*.digest" holds digest records (`verify`'s business) and is skipped. The
+ * stream named "*.digest" holds digest records (`verify`'s business) and is skipped, and so are
+ * the forwarder's health records (EMF, health.h) wherever they are. The
  * configuration (-c) gives region, endpoint, TLS, proxy and credentials exactly as for the daemon.
  *
  * Progress goes to stderr once the run has taken more than a second, at most once a second. The
@@ -30,6 +31,7 @@
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/cwl_session.h"
+#include "haf/health.h"
 #include "haf/export_read.h"
 #include "haf/logs_reader.h"
 #include "haf/report.h"
@@ -234,6 +236,9 @@ on_event(void *ctx, const struct logs_event *ev)
 {
     struct run *run = ctx;
 
+    /* The forwarder's own health records (health: in its config) are not audit events. */
+    if (health_is_record(ev->message))
+        return 0;
     return report_feed_message(run->r, ev->stream, ev->timestamp_ms, ev->message) == HAF_OK ? 0 : 1;
 }
 

@@ -37,6 +37,7 @@
 #include "haf/digest.h"
 #include "haf/kms.h"
 #include "haf/logs_reader.h"
+#include "haf/health.h"
 #include "haf/sign.h"
 #include "haf/verify.h"
 
@@ -66,6 +67,7 @@ struct vctx {
     bool have_session;
     struct sign_pubkey *key;
     json_t *out_streams; /* --format json */
+    json_t *out_skipped; /* --format json: streams of health records */
     bool all_proven;
     bool all_continuous;
     int n_streams;
@@ -616,6 +618,9 @@ struct feed {
     struct verify_stream *vs;
     bool records;
     enum haf_err err;
+    uint64_t n_records; /* digest records read */
+    uint64_t n_events;  /* events read from the stream itself */
+    uint64_t n_health;  /* ... of which health records (health.h) */
 };
 
 static int
@@ -623,6 +628,12 @@ on_event(void *ctx, const struct logs_event *ev)
 {
     struct feed *f = ctx;
 
+    if (f->records)
+        f->n_records++;
+    else {
+        f->n_events++;
+        f->n_health += health_is_record(ev->message);
+    }
     f->err = f->records ? verify_add_record(f->vs, ev->timestamp_ms, ev->message)
                         : verify_add_event(f->vs, ev->timestamp_ms, ev->message);
     return f->err != HAF_OK;
@@ -697,6 +708,22 @@ verify_cloud_stream(struct vctx *v, const char *stream)
         e = f.err;
     if (read_failed(e, &res, "events", v->a.group, stream))
         goto out;
+    /* The daemon's health stream (health: in the config) holds EMF metric records, not audit
+     * data: a stream without digests whose every event is one is reported as skipped and counts
+     * neither way. One audit event among them, or a digest, and it is verified like any other. */
+    if (f.n_records == 0 && f.n_events > 0 && f.n_health == f.n_events) {
+        if (v->a.json)
+            json_array_append_new(v->out_skipped,
+                                  json_pack("{s:s, s:s, s:I, s:s}", "group", v->a.group, "stream",
+                                            stream, "events", (json_int_t)f.n_events, "reason",
+                                            "health records (CloudWatch EMF), not audit data"));
+        else
+            printf("stream %s/%s: skipped: %" PRIu64 " health records (CloudWatch EMF), not "
+                   "audit data\n",
+                   v->a.group, stream, f.n_events);
+        rc = 0;
+        goto out;
+    }
     if (finish_stream(v, vs, v->a.group, v->a.since_ms == 0, v->a.until_ms ? 0 : now))
         rc = 0;
 out:
@@ -783,12 +810,14 @@ cmd_verify(int argc, char **argv)
         v.a.digest_stream = v.cfg->digest.log_stream;
     v.all_proven = v.all_continuous = true;
     v.out_streams = json_array();
+    v.out_skipped = json_array();
     rc = load_key(&v);
     if (rc == 0)
         rc = v.a.n_files ? verify_files(&v) : verify_cloud(&v);
     if (rc == 0 && v.a.json) {
-        json_t *o = json_pack("{s:O, s:b, s:b}", "streams", v.out_streams, "proven",
-                              v.n_streams > 0 && v.all_proven, "signatures_checked", v.key != NULL);
+        json_t *o = json_pack("{s:O, s:O, s:b, s:b}", "streams", v.out_streams, "skipped",
+                              v.out_skipped, "proven", v.n_streams > 0 && v.all_proven,
+                              "signatures_checked", v.key != NULL);
         char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
         if (s)
@@ -803,6 +832,7 @@ cmd_verify(int argc, char **argv)
     if (rc == 0 && !(v.key ? v.all_proven : v.all_continuous))
         rc = EXIT_RUNTIME;
     json_decref(v.out_streams);
+    json_decref(v.out_skipped);
     sign_pubkey_free(v.key);
     if (v.have_session)
         cwl_session_close(&v.session);

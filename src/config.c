@@ -52,6 +52,7 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
                                        "log_group_class",
                                        "log_group_tags",
                                        "digest",
+                                       "health",
                                        NULL};
     static const char *const classes[] = {"STANDARD", "INFREQUENT_ACCESS"};
     static const char *const oor[] = {"reclock", "drop"};
@@ -109,6 +110,9 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     if (e >= 0)
         cfg->out_of_range = e == 0 ? OUT_OF_RANGE_RECLOCK : OUT_OF_RANGE_DROP;
     cfg_sources(c, root, cfg);
+    /* After the sources: the health stream must not be one of theirs. */
+    if ((n = ytree_get(root, "health")) != NULL)
+        cfg_health(c, n, cfg);
 }
 
 void
@@ -130,6 +134,9 @@ config_free(struct haf_config *cfg)
     free(cfg->digest.key_file);
     free(cfg->digest.log_group);
     free(cfg->digest.log_stream);
+    free(cfg->health.log_group);
+    free(cfg->health.log_stream);
+    free(cfg->health.metric_namespace);
     free(cfg->proxy);
     free(cfg->state_dir);
     free(cfg->kms_key_id);
@@ -181,6 +188,7 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
     cfg->batch.memory_budget_bytes = CONFIG_DEFAULT_BATCH_MEMORY_BUDGET_BYTES;
     cfg->out_of_range = OUT_OF_RANGE_RECLOCK;
     cfg->digest.interval_s = CONFIG_DEFAULT_DIGEST_INTERVAL_S;
+    cfg->health.interval_s = CONFIG_DEFAULT_HEALTH_INTERVAL_S;
     /* An empty file or document is an empty mapping (and then "sources" is missing). */
     cfg_walk(&c, root && !ytree_is_null(root) ? root : &empty, cfg);
     if (c.nomem) {
@@ -198,8 +206,13 @@ config_load_buffer(const char *name, const char *data, size_t len, struct haf_co
         cfg->credentials.session_name = strdup(CFG_DEFAULT_SESSION);
     if (cfg->digest.log_stream == NULL)
         cfg->digest.log_stream = strdup(CONFIG_DEFAULT_DIGEST_STREAM);
+    if (cfg->health.log_stream == NULL)
+        cfg->health.log_stream = strdup(CONFIG_DEFAULT_HEALTH_STREAM);
+    if (cfg->health.metric_namespace == NULL)
+        cfg->health.metric_namespace = strdup(CONFIG_DEFAULT_HEALTH_NAMESPACE);
     if (cfg->file == NULL || cfg->state_dir == NULL || cfg->credentials.session_name == NULL ||
-        cfg->digest.log_stream == NULL) {
+        cfg->digest.log_stream == NULL || cfg->health.log_stream == NULL ||
+        cfg->health.metric_namespace == NULL) {
         e = HAF_ENOMEM;
         goto out;
     }

@@ -191,6 +191,11 @@ config_dump(const struct haf_config *cfg, struct buf *out)
     DUMP(cfg_dump_str(out, "  ", "key_file", cfg->digest.key_file, "not set"));
     DUMP(cfg_dump_str(out, "  ", "log_group", cfg->digest.log_group, "the source's group"));
     DUMP(cfg_dump_str(out, "  ", "log_stream", cfg->digest.log_stream, NULL));
+    DUMP(buf_addf(out, "health:\n  enabled: %s\n  interval_s: %u\n",
+                  cfg->health.enabled ? "true" : "false", (unsigned)cfg->health.interval_s));
+    DUMP(cfg_dump_str(out, "  ", "log_group", cfg->health.log_group, "the first source's group"));
+    DUMP(cfg_dump_str(out, "  ", "log_stream", cfg->health.log_stream, NULL));
+    DUMP(cfg_dump_str(out, "  ", "namespace", cfg->health.metric_namespace, NULL));
     DUMP(buf_adds(out, "sources:\n"));
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct config_source *s = &cfg->sources[i];

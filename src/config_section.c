@@ -320,6 +320,61 @@ cfg_digest(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
                   "applies to kms_key_id only (a key file's type decides its algorithm)");
 }
 
+/* health: {enabled, interval_s, log_group, log_stream, namespace}. The stream template takes
+ * {hostname} and {instance_id} (the health stream has no file and no HSM), and must not be the
+ * template of a source writing to the same group: health records would then go into an audit
+ * stream. The namespace follows CloudWatch's rules for namespaces (PutMetricData): 1..255 of
+ * [0-9A-Za-z.-_/#: ], not only spaces, not starting with "AWS/". */
+void
+cfg_health(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
+{
+    static const char *const keys[] = {"enabled",    "interval_s", "log_group",
+                                       "log_stream", "namespace",  NULL};
+    const char *p = "health", *ns;
+    uint64_t v;
+
+    if (!cfg_check_map(c, n, p, keys) && n->type != YN_MAP)
+        return;
+    cfg_bool(c, n, p, "enabled", &cfg->health.enabled);
+    if (cfg_uint(c, n, p, "interval_s", 1, 86400, &v))
+        cfg->health.interval_s = (uint32_t)v;
+    if (cfg_str(c, n, p, "log_group", &cfg->health.log_group))
+        cfg_log_group(c, ytree_get(n, "log_group"), "health.log_group", cfg->health.log_group);
+    if (cfg_str(c, n, p, "log_stream", &cfg->health.log_stream)) {
+        const struct ynode *at = ytree_get(n, "log_stream");
+        const char *t = cfg->health.log_stream;
+
+        if (strstr(t, "{file}") || strstr(t, "{hsm_id}"))
+            cfg_error(c, at, "health.log_stream",
+                      "only {hostname} and {instance_id} apply (the health stream has no file "
+                      "and no HSM)");
+        else
+            cfg_stream_template(c, at, "health.log_stream", t, false);
+    }
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct config_source *src = &cfg->sources[i];
+        const char *t =
+            cfg->health.log_stream ? cfg->health.log_stream : CONFIG_DEFAULT_HEALTH_STREAM;
+        const char *group =
+            cfg->health.log_group ? cfg->health.log_group : cfg->sources[0].log_group;
+
+        if (src->log_stream && src->log_group && group && strcmp(src->log_stream, t) == 0 &&
+            strcmp(group, src->log_group) == 0)
+            cfg_error(c, n, "health.log_stream",
+                      "is the stream of sources[%zu] in the same group: health records must not "
+                      "go into an audit stream",
+                      i);
+    }
+    if (cfg_str(c, n, p, "namespace", &cfg->health.metric_namespace)) {
+        ns = cfg->health.metric_namespace;
+        if (ns[0] == '\0' || strlen(ns) > 255 || !cfg_charset(ns, ".-_/#: ") ||
+            strspn(ns, " ") == strlen(ns) || strncmp(ns, "AWS/", 4) == 0)
+            cfg_error(c, ytree_get(n, "namespace"), "health.namespace",
+                      "must be 1..255 of letters, digits and . - _ / # : or space, not starting "
+                      "with AWS/");
+    }
+}
+
 static void
 cfg_source(struct cfg_ctx *c, const struct ynode *n, size_t idx, struct config_source *src)
 {

@@ -126,6 +126,8 @@ next_deadline(struct daemon *d)
     t = r < t ? r : t;
     r = digest_emit_deadline(d);
     t = r < t ? r : t;
+    r = health_emit_deadline(d);
+    t = r < t ? r : t;
     if (d->state_dirty && d->save_retry_at_ms > d->now_ms && d->save_retry_at_ms < t)
         t = d->save_retry_at_ms;
     if (d->state_dirty && d->dirty_since_ms > 0 && d->dirty_since_ms + ACK_SAVE_DELAY_MS < t)
@@ -460,7 +462,7 @@ daemon_setup(struct daemon *d)
         log_notice("inotify unavailable; polling the sources every %d ms", TAIL_POLL_INTERVAL_MS);
     recover_checkpoints(d);
     state_prune(d);
-    if (!digest_emit_setup(d))
+    if (!digest_emit_setup(d) || !health_emit_setup(d))
         return HAF_ECONFIG;
     log_info("watching %zu files for %zu sources", tail_file_count(d->tail), d->cfg->n_sources);
     return HAF_OK;
@@ -491,6 +493,7 @@ daemon_teardown(struct daemon *d)
     d->creds = NULL;
     d->http = NULL;
     digest_emit_free(d);
+    health_emit_free(d);
     for (size_t i = 0; i < d->n_streams; i++)
         stream_free(d->streams[i]);
     free(d->streams);
@@ -517,6 +520,8 @@ all_idle(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_streams; i++) {
         struct stream *st = d->streams[i];
+        if (health_emit_owns(d, st)) /* health records never hold a stop */
+            continue;
         if (stream_busy(st) || stream_pending_events(st) > 0)
             return false;
     }
@@ -538,8 +543,8 @@ static bool
 any_in_flight(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_streams; i++)
-        if (stream_busy(d->streams[i]))
-            return true;
+        if (stream_busy(d->streams[i]) && !health_emit_owns(d, d->streams[i]))
+            return true; /* a health request never holds a reload (its marker makes a read-back) */
     return false;
 }
 
@@ -611,6 +616,7 @@ daemon_loop(struct daemon *d)
         }
         if (!d->reload_requested) {
             digest_emit_tick(d);
+            health_emit_tick(d);
             send_due(d);
         } else
             IGNORE_RESULT(state_save(d));

@@ -265,6 +265,7 @@ struct daemon {
     bool incomplete;          /* --once: a file was lost; exit non-zero after delivering */
     uint64_t read_turn;
     struct digest_emit *digest; /* NULL unless digest.enabled (digest_emit.c) */
+    struct health_emit *health; /* NULL unless health.enabled (health_emit.c) */
 };
 
 /* ---- daemon.c */
@@ -363,5 +364,13 @@ void digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *
 void digest_emit_tick(struct daemon *d);
 bool digest_emit_stop(struct daemon *d);
 int64_t digest_emit_deadline(struct daemon *d);
+
+/* ---- health_emit.c (docs/health.md): no-ops when health records are off */
+bool health_emit_setup(struct daemon *d);
+void health_emit_free(struct daemon *d);
+bool health_emit_owns(const struct daemon *d, const struct stream *st);
+void health_emit_acked(struct daemon *d, const struct stream *st, const struct batch *b);
+void health_emit_tick(struct daemon *d);
+int64_t health_emit_deadline(const struct daemon *d);
 
 #endif

@@ -168,6 +168,7 @@ stream_head_done(struct daemon *d, struct stream *st)
                                la->sequence_no, la->entry_hash);
     }
     digest_emit_acked(d, st, b); /* before the late list and the batch are emptied */
+    health_emit_acked(d, st, b);
     d->stats.events_shipped += b->n_ev;
     d->stats.batches_sent++;
     d->stats.last_ack_ms = d->now_ms;

@@ -393,7 +393,8 @@ chains_update(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_streams; i++) {
         struct stream *st = d->streams[i];
-        if (!is_digest_stream(d->digest, st) && chain_of(d->digest, st) == NULL)
+        if (!is_digest_stream(d->digest, st) && !health_emit_owns(d, st) &&
+            chain_of(d->digest, st) == NULL)
             chain_new(d, st);
     }
 }

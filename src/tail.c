@@ -770,6 +770,12 @@ tail_file_count(const struct tail *t)
     return t->n_files;
 }
 
+uint64_t
+tail_file_size(const struct tail_file *f)
+{
+    return ((const struct tfile *)(const void *)f)->size;
+}
+
 void
 tail_get_stats(const struct tail *t, struct tail_stats *out)
 {

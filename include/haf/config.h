@@ -28,6 +28,9 @@
 #define CONFIG_MAX_FILE_BYTES                    (1024u * 1024)
 #define CONFIG_DEFAULT_DIGEST_INTERVAL_S         300
 #define CONFIG_DEFAULT_DIGEST_STREAM             "{stream}.digest"
+#define CONFIG_DEFAULT_HEALTH_INTERVAL_S         60
+#define CONFIG_DEFAULT_HEALTH_STREAM             "{hostname}.health"
+#define CONFIG_DEFAULT_HEALTH_NAMESPACE          "HsmAuditForwarder"
 
 enum start_position { START_BEGINNING, START_END };
 enum out_of_range { OUT_OF_RANGE_RECLOCK, OUT_OF_RANGE_DROP };
@@ -100,6 +103,17 @@ struct haf_config {
         char *log_group;         /* NULL: the source's group */
         char *log_stream;        /* template with {stream}; default "{stream}.digest" */
     } digest;
+
+    /* The daemon's own health as CloudWatch Embedded Metric Format records (docs/health.md);
+     * off unless enabled. */
+    struct {
+        bool enabled;
+        uint32_t interval_s; /* 1..86400, default 60 */
+        char *log_group;     /* NULL: the first source's group */
+        char *log_stream;    /* template ({hostname} {instance_id}); default "{hostname}.health" */
+        char *metric_namespace; /* "namespace:", the metrics' namespace; default "HsmAuditForwarder"
+                                 */
+    } health;
 
     struct config_source *sources;
     size_t n_sources;

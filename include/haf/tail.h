@@ -181,6 +181,8 @@ bool tail_fingerprint_eq(const struct tail_fingerprint *a, const struct tail_fin
 
 /* Number of files currently open. */
 size_t tail_file_count(const struct tail *t);
+/* The file's size at the last check (fstat): the bytes from offset on are not read yet. */
+uint64_t tail_file_size(const struct tail_file *f);
 
 /* Snapshot of the counters. */
 void tail_get_stats(const struct tail *t, struct tail_stats *out);

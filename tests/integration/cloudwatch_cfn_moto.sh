@@ -7,7 +7,10 @@
 # cloudwatch:*) and read back: metric filters, alarms, the rendered dashboard and the log group
 # must come back as sent. Run twice: with the defaults (an existing log group, no topic) and with
 # CreateLogGroup=true and an SNS topic. The checker itself must reject a template with a
-# misspelt property and one with a non-numeric threshold. Bounded: about 30 s.
+# misspelt property and one with a non-numeric threshold. The "forwarder lagging" template
+# (conf/cloudwatch/forwarder-lagging-alarm.yaml, on the daemon's EMF health metrics) is applied
+# the same way, with its two alarms read back on the health metrics' namespace, names and Host
+# dimension. Bounded: about 30 s.
 set -euo pipefail
 : "${HAF_SOURCE_DIR:?}"
 python3 -c 'import botocore, boto3, yaml' 2>/dev/null || { echo "botocore/PyYAML missing: skipped"; exit 77; }
@@ -54,6 +57,31 @@ else
 fi
 grep -q '"operation": "logs:PutRetentionPolicy".*"retentionInDays": 731' "$work/b.out" ||
     { echo "FAIL: no retention request"; fail=1; }
+
+# 2b. The "forwarder lagging" alarms on the EMF health metrics (health.c writes these names).
+lag_tpl=$HAF_SOURCE_DIR/conf/cloudwatch/forwarder-lagging-alarm.yaml
+if python3 "$tool" "$lag_tpl" --endpoint "$MOTO_URL" --moto --stack stack-lag -p HostName=hsm-fwd-1 \
+    -p LagThresholdSeconds=120 >"$work/lag.out" 2>"$work/lag.err"; then
+    echo "ok: forwarder lagging: $(tail -n 1 "$work/lag.err")"
+else
+    cat "$work/lag.out" "$work/lag.err"; echo "FAIL: forwarder lagging"; fail=1
+fi
+moto_aws cloudwatch describe-alarms --alarm-name-prefix hsm-audit-forwarder- --output json \
+    >"$work/lag_alarms.json" || { echo "FAIL: describe-alarms"; fail=1; }
+python3 - "$work/lag_alarms.json" <<'PY' || fail=1
+import json, sys
+al = {a["MetricName"]: a for a in json.load(open(sys.argv[1]))["MetricAlarms"]}
+lag, backlog = al.get("OldestUnackedAgeSeconds"), al.get("PendingBytes")
+ok = (lag is not None and backlog is not None
+      and lag["AlarmName"] == "hsm-audit-forwarder-lagging-hsm-fwd-1"
+      and lag["Namespace"] == "HsmAuditForwarder" == backlog["Namespace"]
+      and lag["Dimensions"] == [{"Name": "Host", "Value": "hsm-fwd-1"}]
+      and lag["Threshold"] == 120.0 and lag["ComparisonOperator"] == "GreaterThanThreshold"
+      and lag["Statistic"] == "Maximum" and lag["TreatMissingData"] == "breaching")
+print(("ok" if ok else "FAIL") + ": lagging alarm read back: %s" % (
+    {k: lag.get(k) for k in ("AlarmName", "Namespace", "Dimensions", "Threshold")} if lag else al))
+sys.exit(0 if ok else 1)
+PY
 
 # 3. The checker fails a wrong template (so its passing means something).
 sed 's/      FilterPattern: /      FilterPatern: /' "$tpl" >"$work/typo.yaml"

@@ -61,8 +61,10 @@ ca_file verify proxy state_dir create_log_group retention_days kms_key_id batch 
 max_bytes flush_interval_ms memory_budget_bytes out_of_range sources path log_group log_stream format start_position
 hsm_id follow_symlinks
 deletion_protection log_group_class log_group_tags
-digest enabled interval_s signing_algorithm key_file"
-# (the last line: the settings of created log groups, added after DESIGN.md by issue 15)
+digest enabled interval_s signing_algorithm key_file
+health namespace"
+# (the settings of created log groups, added after DESIGN.md by issue 15; digest: and health: by
+# issue 12)
 # Keys of the example, commented-out ones included ("#region: ...", "#  profile: default"); prose
 # comments have exactly one space after the '#'.
 conf_keys=$(grep -oE '^ *(#( {2,})?)?(- )?[a-z_]+:( |$)' "$conf" | sed -E 's/^ *#? *(- )?//; s/:.*//' | sort -u)

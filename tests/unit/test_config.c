@@ -998,6 +998,68 @@ test_config_free_accepts_null(void **state)
 }
 
 static void
+test_config_load_buffer_health_section(void **state)
+{
+    struct haf_config *cfg = NULL;
+    struct buf err, dump;
+    static const char yaml[] = SRC "health:\n  enabled: true\n  interval_s: 1\n"
+                                   "  log_group: /hsm/health\n  log_stream: \"{instance_id}-h\"\n"
+                                   "  namespace: \"Corp/HSM forwarder#1\"\n";
+
+    (void)state;
+    buf_init(&err, 0);
+    buf_init(&dump, 0);
+    assert_int_equal(config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &err), HAF_OK);
+    assert_true(cfg->health.enabled);
+    assert_int_equal(cfg->health.interval_s, 1);
+    assert_string_equal(cfg->health.log_group, "/hsm/health");
+    assert_string_equal(cfg->health.log_stream, "{instance_id}-h");
+    assert_string_equal(cfg->health.metric_namespace, "Corp/HSM forwarder#1");
+    assert_int_equal(config_dump(cfg, &dump), HAF_OK);
+    assert_non_null(strstr(buf_cstr(&dump), "health:\n  enabled: true\n  interval_s: 1\n"));
+    config_free(cfg);
+    cfg = NULL;
+    /* defaults: off, 60 s, the first source's group, {hostname}.health, HsmAuditForwarder */
+    assert_int_equal(config_load_buffer("t.yaml", SRC, strlen(SRC), &cfg, &err), HAF_OK);
+    assert_false(cfg->health.enabled);
+    assert_int_equal(cfg->health.interval_s, 60);
+    assert_null(cfg->health.log_group);
+    assert_string_equal(cfg->health.log_stream, "{hostname}.health");
+    assert_string_equal(cfg->health.metric_namespace, "HsmAuditForwarder");
+    config_free(cfg);
+    buf_clean_up(&err);
+    buf_clean_up(&dump);
+
+    expect_error(SRC "health:\n  interval_s: 0\n",
+                 "t.yaml:5:15: health.interval_s: 0 is out of range (1..86400)");
+    expect_error(SRC "health:\n  interval_s: 86401\n",
+                 "t.yaml:5:15: health.interval_s: 86401 is out of range (1..86400)");
+    expect_error_part(SRC "health:\n  enabled: maybe\n", "health.enabled");
+    expect_error_part(SRC "health:\n  colour: red\n", "colour");
+    expect_error(SRC "health:\n  log_stream: \"{file}.h\"\n",
+                 "t.yaml:5:15: health.log_stream: only {hostname} and {instance_id} apply (the "
+                 "health stream has no file and no HSM)");
+    expect_error(SRC "health:\n  log_stream: \"{hostname}:h\"\n",
+                 "t.yaml:5:15: health.log_stream: log stream names must not contain ':' or '*'");
+    expect_error_part(SRC "health:\n  log_stream: \"{nope}\"\n", "unknown placeholder {nope}");
+    expect_error_part(SRC "health:\n  log_group: aws/x\n", "reserved by AWS");
+    /* The default stream of a source is {hostname}/{file}; a health stream equal to a source's
+     * stream in the same group is refused, in another group it is accepted. */
+    expect_error("sources:\n  - path: /var/log/a.log\n    log_group: g\n"
+                 "    log_stream: \"{hostname}.health\"\nhealth:\n  enabled: true\n",
+                 "t.yaml:6:3: health.log_stream: is the stream of sources[0] in the same group: "
+                 "health records must not go into an audit stream");
+    expect_ok("sources:\n  - path: /var/log/a.log\n    log_group: g\n"
+              "    log_stream: \"{hostname}.health\"\nhealth:\n  log_group: h\n");
+    expect_error(SRC "health:\n  namespace: \"AWS/Logs\"\n",
+                 "t.yaml:5:14: health.namespace: must be 1..255 of letters, digits and . - _ / # : "
+                 "or space, not starting with AWS/");
+    expect_error_part(SRC "health:\n  namespace: \"a$b\"\n", "health.namespace: must be");
+    expect_error_part(SRC "health:\n  namespace: \"   \"\n", "health.namespace: must be");
+    expect_error_part(SRC "health:\n  namespace: \"\"\n", "health.namespace");
+}
+
+static void
 test_config_load_buffer_digest_section(void **state)
 {
     struct haf_config *cfg = NULL;
@@ -1090,6 +1152,7 @@ main(void)
         cmocka_unit_test(test_config_load_file_checks),
         cmocka_unit_test(test_config_free_accepts_null),
         cmocka_unit_test(test_config_load_buffer_digest_section),
+        cmocka_unit_test(test_config_load_buffer_health_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
