@@ -149,7 +149,9 @@ stream_batch_full(const struct stream *st, const struct batch *b, size_t msg_len
 
 /* After a batch was emptied: give back its allocations when they exceed one doubling past half
  * the share, or when the stream's batches together (in use or kept in the ring for reuse) hold
- * more than twice the share. */
+ * more than the share (two batches at their hint, buf_set_hint in queue_event): a third batch
+ * kept for reuse behind the one in flight and the open one would hold 1.5 shares. Regrowing a
+ * released batch costs about one copy of its body. */
 void
 stream_trim(struct stream *st, struct batch *emptied)
 {
@@ -159,8 +161,15 @@ stream_trim(struct stream *st, struct batch *emptied)
         return;
     for (size_t i = 0; i < st->cap; i++)
         held += batch_mem_bytes(&st->ring[i]);
-    if (batch_mem_bytes(emptied) > 2 * target || held > 4 * target)
+    if (batch_mem_bytes(emptied) > 2 * target || held > 2 * (target + STREAM_BODY_SLACK_BYTES))
         batch_release(emptied);
+}
+
+void
+stream_release_idle(struct stream *st)
+{
+    for (size_t i = 0; i < st->cap; i++)
+        batch_release(&st->ring[i]);
 }
 
 /* How many bytes to read for this stream's files at once: no more than its open batch has room
@@ -385,6 +394,9 @@ queue_event(struct daemon *d, struct file_rt *f, int64_t ts, struct span msg, ui
         fatal("internal: event of %zu bytes refused by the batcher", msg.len);
     }
     digest_emit_leaf(d, ts, msg, &meta.has_leaf, meta.leaf);
+    /* The body grows to its share (and a little room for the last event's escaping) rather than
+     * to the next power of two: with 28 streams that was 64 KiB per batch for a 36 KiB share. */
+    buf_set_hint(&b->body, stream_batch_target_bytes(st) + STREAM_BODY_SLACK_BYTES);
     if (batch_add(b, ts, msg, &meta) != HAF_OK)
         fatal("out of memory adding an event");
     idx = (st->head + st->n - 1) % st->cap;
