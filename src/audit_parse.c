@@ -420,7 +420,11 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     if (first)
         entry_start(p, ls == LS_TIME ? ENT_TIME : ls == LS_JSON ? ENT_JSON : ENT_OUTSIDE);
 
-    need = pfx_len + 1 + p->max_line + CUT_MARKER_MAX;
+    /* Room for what sanitize can write (at most 3 bytes per input byte, at most max_line, and
+     * the marker), not for the longest line: a parser of short lines then holds a few KiB, not
+     * 128 KiB, which counts with one parser per followed file. */
+    n = kept - time_at <= p->max_line / 3 ? 3 * (kept - time_at) : p->max_line;
+    need = pfx_len + 1 + n + CUT_MARKER_MAX;
     if (p->ent.cap - p->ent.len <= need) {
         err = buf_reserve(&p->ent, need);
         if (err != HAF_OK)

@@ -22,6 +22,7 @@ buf_init(struct buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->hint = 0;
 }
 
 void
@@ -64,6 +65,10 @@ buf_reserve(struct buf *b, size_t extra)
         }
         cap *= 2;
     }
+    if (b->hint > b->cap && cap > b->hint && need + 1 <= b->hint)
+        cap = b->hint;
+    if (b->max != 0 && cap > b->max + 1 && need + 1 <= b->max + 1)
+        cap = b->max + 1;
     /* Not realloc: the old block is wiped before it goes back to the heap. */
     p = malloc(cap);
     if (p == NULL)

@@ -41,6 +41,7 @@
 #include "haf/creds.h"
 #include "haf/endpoint.h"
 #include "haf/http.h"
+#include "haf/footprint.h"
 #include "haf/log.h"
 #include "haf/reload.h"
 #include "haf/sdnotify.h"
@@ -608,6 +609,8 @@ daemon_loop(struct daemon *d)
             uint64_t entries_before = d->stats.entries_read;
 
             read_files(d);
+            if (d->stats.entries_read != entries_before)
+                d->shed = false;
             if (d->stats.entries_read != entries_before && !d->opts->once)
                 tail_quiet_until_ms = d->now_ms + READ_COALESCE_MS;
             at_eof = d->opts->once && tail_next_readable(d->tail, NULL) == NULL;
@@ -655,6 +658,17 @@ daemon_loop(struct daemon *d)
             if (!state_save(d))
                 d->failed = true;
             return 0;
+        }
+
+        /* A burst is over (nothing to read, queue or await): its memory goes back, the batches'
+         * blocks (each stream kept up to its share of the budget) and the heap's free pages
+         * (footprint.h). Once per quiet spell; the next burst regrows what it needs. */
+        if (!d->shed && !d->opts->once && tail_next_readable(d->tail, NULL) == NULL &&
+            all_idle(d) && !any_pending_parser(d)) {
+            for (size_t i = 0; i < d->n_streams; i++)
+                stream_release_idle(d->streams[i]);
+            footprint_trim();
+            d->shed = true;
         }
 
         deadline = next_deadline(d);

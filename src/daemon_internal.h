@@ -85,7 +85,8 @@
  * message size for which an open batch must still have room to take more entries. */
 #define STREAM_SHARE_MIN_BYTES  (64 * 1024)
 #define ACCEPT_ROOM_BYTES       512
-#define STREAM_EVENT_COST_BYTES 128 /* JSON around a message and its record, reckoned */
+#define STREAM_EVENT_COST_BYTES 128  /* JSON around a message and its record, reckoned */
+#define STREAM_BODY_SLACK_BYTES 4096 /* a batch body's room past its target (buf_set_hint) */
 #define DEADLINE_NEVER          INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
@@ -250,6 +251,7 @@ struct daemon {
     int64_t watchdog_ms;
     int64_t next_watchdog_ms;
     bool failed; /* --once: something could not be delivered */
+    bool shed;   /* the memory of the last burst was given back (daemon_loop); reset by reads */
     bool warned_save;
     bool tearing_down;
     bool group_opts_refused; /* the endpoint refused logGroupClass/deletionProtectionEnabled */
@@ -284,6 +286,8 @@ bool stream_accepting(const struct stream *st);
 size_t stream_batch_target_bytes(const struct stream *st);
 size_t stream_read_bytes(const struct stream *st);
 void stream_trim(struct stream *st, struct batch *emptied);
+/* Give back the blocks of every empty batch (the stream went idle). */
+void stream_release_idle(struct stream *st);
 size_t stream_pending_events(const struct stream *st);
 struct stream *stream_get(struct daemon *d, const char *group, const char *name,
                           enum audit_format format);

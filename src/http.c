@@ -453,7 +453,6 @@ xfer_setup(struct http_client *c, struct http_xfer *x, const struct http_request
     /* Smaller transfer buffers than curl's defaults (16 KiB down, 64 KiB up), held per transfer:
      * with one request in flight per log stream they were most of the memory of many streams.
      * Answers are small; 16 KiB up is one TLS record per write. */
-    // BUF
     SET(CURLOPT_UPLOAD_BUFFERSIZE, HTTP_SEND_BUFFER_BYTES);
     SET(CURLOPT_HTTPHEADER, x->headers);
     SET(CURLOPT_WRITEFUNCTION, on_body);

@@ -10,6 +10,7 @@
 
 #include "haf/cmd.h"
 #include "haf/config.h"
+#include "haf/footprint.h"
 #include "haf/secmem.h"
 #include "haf/reload.h"
 
@@ -74,7 +75,9 @@ main(int argc, char **argv)
     bool reload = false;
     int c;
 
-    /* First, before any library allocates: wiping allocators, and no core dumps (secmem.h). */
+    /* First, before any library allocates: wiping allocators, and no core dumps (secmem.h);
+     * malloc's thresholds (footprint.h). */
+    footprint_init();
     if (secmem_init() != 0)
         perror("hsm-audit-forwarder: prctl(PR_SET_DUMPABLE)");
     if (argc >= 2 && strcmp(argv[1], "parse") == 0)

@@ -148,31 +148,44 @@ stream_batch_full(const struct stream *st, const struct batch *b, size_t msg_len
 }
 
 /* After a batch was emptied: give back its allocations when they exceed one doubling past half
- * the share, or when the stream's batches together (in use or kept in the ring for reuse) hold
- * more than twice the share. */
+ * the share (a big message, or a share shrunk by new streams), or when two other batches of the
+ * ring hold memory: the one in flight and the open one are all a stream needs, and a third kept
+ * for reuse (the ring grows past two when a batch closes early, e.g. on the 24 h span) held one
+ * share and a half. The two in use are never released: regrowing a 1 MiB body per request cost
+ * 500 page faults each with fixed malloc thresholds (footprint.c). */
 void
 stream_trim(struct stream *st, struct batch *emptied)
 {
-    size_t target = stream_batch_target_bytes(st), held = 0;
+    size_t target = stream_batch_target_bytes(st), others = 0;
 
     if (batch_count(emptied) != 0)
         return;
     for (size_t i = 0; i < st->cap; i++)
-        held += batch_mem_bytes(&st->ring[i]);
-    if (batch_mem_bytes(emptied) > 2 * target || held > 4 * target)
+        if (&st->ring[i] != emptied && batch_mem_bytes(&st->ring[i]) > STREAM_BODY_SLACK_BYTES)
+            others++;
+    if (batch_mem_bytes(emptied) > 2 * target || others >= 2)
         batch_release(emptied);
 }
 
-/* How many bytes to read for this stream's files at once: no more than its open batch has room
- * for (input bytes make at least as many batch bytes), so that what a full stream leaves unparsed
- * (the file's carry, held until the stream has room) stays small with many streams. */
+void
+stream_release_idle(struct stream *st)
+{
+    for (size_t i = 0; i < st->cap; i++)
+        batch_release(&st->ring[i]);
+}
+
+/* How many bytes to read for this stream's files at once: half the room its open batch has left
+ * (input bytes make at least as many batch bytes, a JSON message about 1.5 times as many), so
+ * that what a full stream leaves unparsed (the file's carry, held until the stream has room)
+ * stays small with many streams: reading the whole room left about half a read in each carry,
+ * 29 KiB per file with 28 streams. */
 size_t
 stream_read_bytes(const struct stream *st)
 {
     const struct batch *open = &st->ring[(st->head + st->n - 1) % st->cap];
     size_t target = stream_batch_target_bytes(st), used = batch_used_bytes(open), room;
 
-    room = used < target ? target - used : 0;
+    room = used < target ? (target - used) / 2 : 0;
     if (room < READ_MIN_BYTES)
         room = READ_MIN_BYTES;
     return room < READ_CHUNK_BYTES ? room : READ_CHUNK_BYTES;
@@ -379,6 +392,9 @@ stream_add_event(struct daemon *d, struct stream *st, int64_t ts, struct span ms
     default:
         return false;
     }
+    /* The body grows to its share (and a little room for the last event's escaping) rather than
+     * to the next power of two: with 28 streams that was 64 KiB per batch for a 36 KiB share. */
+    buf_set_hint(&b->body, stream_batch_target_bytes(st) + STREAM_BODY_SLACK_BYTES);
     if (batch_add(b, ts, msg, meta) != HAF_OK)
         fatal("out of memory adding an event");
     idx = (st->head + st->n - 1) % st->cap;

@@ -20,6 +20,7 @@ struct buf {
     size_t len;
     size_t cap;
     size_t max;
+    size_t hint; /* 0, or where doubling stops first (buf_set_hint) */
 };
 
 /* Zero-length, no allocation yet; a zeroed struct buf is also valid (max 0 means unlimited). */
@@ -36,6 +37,15 @@ buf_reset(struct buf *b)
         b->p[0] = '\0';
 }
 HAF_MUST_USE enum haf_err buf_reserve(struct buf *b, size_t extra);
+/* A buffer that usually stays under `hint` bytes (a batch under its share of a memory budget)
+ * grows to exactly `hint` rather than doubling past it, when that is room enough; past the hint
+ * it doubles from there. Doubling alone would round a 36 KiB share up to a 64 KiB block. 0: no
+ * hint. Takes effect at the next growth; never shrinks the block. */
+static inline void
+buf_set_hint(struct buf *b, size_t hint)
+{
+    b->hint = hint;
+}
 HAF_MUST_USE enum haf_err buf_add(struct buf *b, const void *data, size_t len);
 HAF_MUST_USE enum haf_err buf_addc(struct buf *b, char c);
 HAF_MUST_USE enum haf_err buf_adds(struct buf *b, const char *s);

@@ -104,5 +104,11 @@ HAF_MUST_USE enum haf_err ckpt_set_stream_digest(struct ckpt_state *s, const cha
 HAF_MUST_USE enum haf_err ckpt_parse(const char *data, size_t len, struct ckpt_state *out,
                                      struct buf *msg);
 HAF_MUST_USE enum haf_err ckpt_serialize(const struct ckpt_state *s, struct buf *out);
+/* The same text, handed to sink in pieces (jansson's callback contract: return 0, or -1 to stop;
+ * a stop makes this return HAF_ENOMEM and the sink keeps the real cause): ckpt_save writes the
+ * file this way without holding it in memory. */
+typedef int (*ckpt_sink_fn)(const char *p, size_t n, void *ctx);
+HAF_MUST_USE enum haf_err ckpt_serialize_to(const struct ckpt_state *s, ckpt_sink_fn sink,
+                                            void *ctx);
 
 #endif

@@ -41,6 +41,31 @@ test_buf_add_refuses_past_cap(void **state)
     buf_clean_up(&b);
 }
 
+/* A hint stops the doubling where the buffer usually ends (a batch under its memory share), and
+ * growth past it doubles from there; the cap bounds the block as well as the length. */
+static void
+test_buf_reserve_hint_and_cap_bound_the_block(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 0);
+    buf_set_hint(&b, 36 * 1024);
+    assert_int_equal(buf_reserve(&b, 33 * 1024), HAF_OK);
+    assert_int_equal(b.cap, 36 * 1024); /* not 64 KiB */
+    b.len = 36 * 1024 - 1;
+    assert_int_equal(buf_reserve(&b, 10), HAF_OK);
+    assert_int_equal(b.cap, 72 * 1024);
+    buf_clean_up(&b);
+
+    buf_init(&b, 40000);
+    assert_int_equal(buf_reserve(&b, 33000), HAF_OK);
+    assert_int_equal(b.cap, 40001); /* not 65536: the length can never pass 40000 */
+    assert_int_equal(buf_reserve(&b, 40001), HAF_ETOOLONG);
+    assert_int_equal(b.cap, 40001);
+    buf_clean_up(&b);
+}
+
 static void
 test_buf_addf_formats(void **state)
 {
@@ -96,6 +121,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_add_grows_and_terminates),
         cmocka_unit_test(test_buf_add_refuses_past_cap),
+        cmocka_unit_test(test_buf_reserve_hint_and_cap_bound_the_block),
         cmocka_unit_test(test_buf_addf_formats),
         cmocka_unit_test(test_buf_clean_up_accepts_zeroed_and_null),
         cmocka_unit_test(test_span_number_readers),

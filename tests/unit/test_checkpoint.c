@@ -195,6 +195,51 @@ test_ckpt_serialize_parse_round_trip(void **state)
     buf_clean_up(&msg);
 }
 
+/* A sink that takes at most `room` bytes, then refuses (ckpt_save's write failing midway). */
+struct capped_sink {
+    struct buf got;
+    size_t room;
+    int calls;
+};
+
+static int
+capped_put(const char *p, size_t n, void *ctx)
+{
+    struct capped_sink *k = ctx;
+
+    k->calls++;
+    if (k->got.len + n > k->room)
+        return -1;
+    return buf_add(&k->got, p, n) == HAF_OK ? 0 : -1;
+}
+
+/* Serializing through a sink gives, piece by piece, the text ckpt_serialize makes in one buffer;
+ * a sink that refuses stops it with HAF_ENOMEM and leaves a buffer caller's text untouched. */
+static void
+test_ckpt_serialize_to_streams_the_same_text(void **state)
+{
+    struct ckpt_state s;
+    struct buf text;
+    struct capped_sink k = {.room = SIZE_MAX};
+
+    (void)state;
+    sample_state(&s);
+    buf_init(&text, 0);
+    buf_init(&k.got, 0);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_int_equal(ckpt_serialize_to(&s, capped_put, &k), HAF_OK);
+    assert_true(k.calls > 1);
+    assert_int_equal(k.got.len, text.len);
+    assert_memory_equal(k.got.p, text.p, text.len);
+    buf_reset(&k.got);
+    k.room = text.len / 2;
+    assert_int_equal(ckpt_serialize_to(&s, capped_put, &k), HAF_ENOMEM);
+    assert_true(k.got.len <= text.len / 2);
+    ckpt_state_clean_up(&s);
+    buf_clean_up(&text);
+    buf_clean_up(&k.got);
+}
+
 /* "done" (a file released after its last byte was acknowledged) round-trips, is written only when
  * set (state files of earlier versions read the same), and must be a boolean. */
 static void
@@ -1117,6 +1162,7 @@ main(void)
         cmocka_unit_test(test_ckpt_file_stale_extremes_do_not_overflow),
         cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
+        cmocka_unit_test(test_ckpt_serialize_to_streams_the_same_text),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
         cmocka_unit_test(test_ckpt_done_round_trip_and_type),
         cmocka_unit_test(test_ckpt_parse_rejects_bad_documents),
