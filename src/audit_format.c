@@ -38,30 +38,79 @@
 #include <stdio.h>
 #include <string.h>
 
-/* An appender over struct buf: `err` sticks at the first failure, so call sites stay flat. */
+/*
+ * An appender over struct buf through a cursor: `o` is where the next byte goes and `end` is
+ * b->p + b->cap, so a room check is one compare of two registers and a write is a store through
+ * `o` (b->len is written back only when the buffer is handed to a function, and at the end).
+ * `err` sticks at the first failure, which also empties the room (end = o), so call sites stay
+ * flat and every later check takes the slow path that sees it.
+ */
 struct jw {
     struct buf *b;
+    char *o;
+    char *end;
     enum haf_err err;
 };
+
+static inline void
+jw_init(struct jw *w, struct buf *b)
+{
+    w->b = b;
+    w->err = HAF_OK;
+    w->o = b->p ? b->p + b->len : NULL;
+    w->end = b->p ? b->p + b->cap : NULL;
+}
+
+/* Writes the cursor back to b->len (before the buffer is used by anything else). */
+static inline void
+jw_sync(struct jw *w)
+{
+    if (w->o != NULL)
+        w->b->len = (size_t)(w->o - w->b->p);
+}
+
+/* Bytes in the buffer, the cursor's included. */
+static inline size_t
+jw_len(const struct jw *w)
+{
+    return w->o != NULL ? (size_t)(w->o - w->b->p) : w->b->len;
+}
+
+/* Reloads the cursor after a function appended to the buffer. */
+static inline void
+jw_reload(struct jw *w)
+{
+    w->o = w->b->p ? w->b->p + w->b->len : NULL;
+    w->end = w->err == HAF_OK && w->b->p ? w->b->p + w->b->cap : w->o;
+}
+
+static __attribute__((noinline)) bool
+jw_grow(struct jw *w, size_t n)
+{
+    if (w->err != HAF_OK)
+        return false;
+    jw_sync(w);
+    w->err = buf_reserve(w->b, n);
+    jw_reload(w);
+    return w->err == HAF_OK;
+}
 
 static inline bool
 jw_room(struct jw *w, size_t n)
 {
-    if (w->err != HAF_OK)
-        return false;
-    if (w->b->cap - w->b->len > n) /* cap counts the NUL, so '>' keeps room for it */
+    /* cap counts the NUL, so '>' keeps room for it (the same test as cap - len > n) */
+    if (__builtin_expect(w->o != NULL && (size_t)(w->end - w->o) > n, 1))
         return true;
-    w->err = buf_reserve(w->b, n);
-    return w->err == HAF_OK;
+    return jw_grow(w, n);
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 jw_raw(struct jw *w, const char *s, size_t n)
 {
     if (!jw_room(w, n))
         return;
-    memcpy(w->b->p + w->b->len, s, n);
-    w->b->len += n;
+    memcpy(w->o, s, n);
+    w->o += n;
 }
 
 #define JW_LIT(w, lit) jw_raw((w), (lit), sizeof(lit) - 1)
@@ -140,15 +189,15 @@ jw_num(struct jw *w, const char *pre, size_t plen, uint64_t v, const char *suf, 
 
     if (!jw_room(w, plen + n + slen))
         return;
-    o = w->b->p + w->b->len;
+    o = w->o;
     memcpy(o, pre, plen);
     o += plen;
     put_digits(o + n, v);
     memcpy(o + n, suf, slen);
-    w->b->len += plen + n + slen;
+    w->o = o + n + slen;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_u64(struct jw *w, uint64_t v)
 {
     jw_num(w, "", 0, v, "", 0);
@@ -158,8 +207,11 @@ jw_u64(struct jw *w, uint64_t v)
 static void
 jw_escaped(struct jw *w, const char *s, size_t n)
 {
-    if (w->err == HAF_OK)
-        w->err = json_write_escaped(w->b, span_make(s, n), NULL);
+    if (w->err != HAF_OK)
+        return;
+    jw_sync(w);
+    w->err = json_write_escaped(w->b, span_make(s, n), NULL);
+    jw_reload(w);
 }
 
 /* ,"key": from a literal written with its comma. Every member of the top object is written with
@@ -176,21 +228,21 @@ jw_key(struct jw *w, const char *ckey, size_t n)
 
 /* pre (a short literal, written as is) then s as a JSON string. Most values need no escaping: one
  * room check, one copy. */
-static inline void
+static inline __attribute__((always_inline)) void
 jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
 {
     if (json_write_plain(s.p, s.len)) {
         char *o;
         if (!jw_room(w, plen + s.len + 2))
             return;
-        o = w->b->p + w->b->len;
+        o = w->o;
         memcpy(o, pre, plen);
         o += plen;
         o[0] = '"';
         if (s.len)
             memcpy(o + 1, s.p, s.len);
         o[s.len + 1] = '"';
-        w->b->len += plen + s.len + 2;
+        w->o = o + s.len + 2;
         return;
     }
     jw_raw(w, pre, plen);
@@ -230,33 +282,33 @@ jw_category(struct jw *w, enum opcode_category c)
         return;
     /* A fixed 32-byte copy when there is room (the entries are padded to 40): the compiler
      * inlines it, and no size-dependent branch is taken per entry. The length added is exact. */
-    if (w->b->cap - w->b->len > 32)
-        memcpy(w->b->p + w->b->len, cat_json[i].s, 32);
+    if (w->end - w->o > 32)
+        memcpy(w->o, cat_json[i].s, 32);
     else
-        memcpy(w->b->p + w->b->len, cat_json[i].s, cat_json[i].n);
-    w->b->len += cat_json[i].n;
+        memcpy(w->o, cat_json[i].s, cat_json[i].n);
+    w->o += cat_json[i].n;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_str(struct jw *w, struct span s)
 {
     jw_pstr(w, "", 0, s);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_kstr(struct jw *w, const char *key, size_t klen, struct span s)
 {
     jw_pstr(w, key, klen, s);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_ku64(struct jw *w, const char *key, size_t klen, uint64_t v)
 {
     jw_num(w, key, klen, v, "", 0);
 }
 
 /* key is the member's key literal followed by {"name": */
-static void
+static inline __attribute__((always_inline)) void
 jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_code *nc)
 {
     jw_pstr(w, key, klen, nc->name);
@@ -264,7 +316,7 @@ jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_cod
 }
 
 /* key is the member's key literal followed by {"time": */
-static void
+static inline __attribute__((always_inline)) void
 jw_ktimeinfo(struct jw *w, const char *key, size_t klen, struct span human, uint64_t usecs)
 {
     jw_pstr(w, key, klen, human);
@@ -470,7 +522,7 @@ static void
 format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
     uint32_t f = e->present;
-    size_t obj = w->b->len;
+    size_t obj = jw_len(w);
 
     if (e->kind == HAF_KIND_CERT_STORAGE) {
         format_cert_json(e, ctx, w);
@@ -575,7 +627,7 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
     /* Members were written each with its comma: the first comma becomes the '{'. */
     if (w->err != HAF_OK)
         return;
-    if (w->b->len == obj) {
+    if (jw_len(w) == obj) {
         JW_LIT(w, "{}");
         return;
     }
@@ -587,9 +639,10 @@ enum haf_err
 audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audit_format_ctx *ctx,
              struct buf *out)
 {
-    struct jw w = {.b = out, .err = HAF_OK};
+    struct jw w;
     size_t old_len = out->len;
 
+    jw_init(&w, out);
     if (fmt == AUDIT_FORMAT_RAW) {
         /* raw is valid UTF-8 from the parser; an entry built elsewhere is sanitised here too. */
         size_t i = 0;
@@ -618,6 +671,7 @@ audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audi
     } else {
         return HAF_EINVAL;
     }
+    jw_sync(&w);
     if (w.err != HAF_OK) {
         out->len = old_len;
         if (out->p)

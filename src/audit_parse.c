@@ -524,6 +524,68 @@ line_finish(struct audit_parser *p, audit_entry_cb cb, void *ctx, int *stop)
     return err;
 }
 
+/*
+ * The fast path for the bulk of the input: continuation lines of an open entry that need none of
+ * line_process's decisions. A line qualifies when it lies whole in the chunk, is plain ASCII
+ * without NUL or CR at its end, starts with a byte that is neither blank nor the start of an entry
+ * ("Time:", '{', or the digit of an export prefix), is shorter than max_line and keeps the entry
+ * within max_entry and the buffer's room; its sanitised form is then the line itself, so it is
+ * appended with a '\n' and a copy, with the entry's state held in locals. Takes lines from
+ * data[pos] on and returns where it stopped: the first line it does not take goes through
+ * line_process, which gives the same result for any line (this is only a shortcut).
+ */
+static size_t
+lines_fast(struct audit_parser *p, const char *data, size_t pos, size_t len)
+{
+    char *ent = p->ent.p;
+    size_t el = p->ent.len, cap = p->ent.cap, ns = p->n_starts;
+    const size_t max_line = p->max_line, max_entry = p->max_entry, raw_off = p->raw_off;
+    const char *const end = data + len;
+    const size_t pos0 = pos;
+
+    if (ent == NULL)
+        return pos;
+    while (pos < len) {
+        const char *s = data + pos, *nl, *src;
+        char *dst;
+        bool plain;
+        size_t n;
+        unsigned c0;
+
+        nl = find_newline(s, end, &plain);
+        n = (size_t)(nl - s);
+        if (nl == end || !plain || n == 0 || n >= max_line || s[n - 1] == '\r')
+            break;
+        c0 = (unsigned char)s[0];
+        if (c0 <= ' ' || c0 == '{' || digit((char)c0) <= 9 ||
+            (c0 == 'T' && n >= 5 && memcmp(s, "Time:", 5) == 0))
+            break;
+        /* The entry bound, and room for '\n', the line, the 16-byte copy's spill and the NUL. */
+        if (el + 1 + n > max_entry || cap - el <= n + 1 + 16)
+            break;
+        ent[el++] = '\n';
+        if (ns < LINE_STARTS_MAX)
+            p->starts[ns++] = (uint32_t)(el - raw_off);
+        dst = ent + el;
+        src = s;
+        if ((size_t)(end - s) >= n + 16) {
+            /* 16 bytes a step: the source reads stop inside the chunk (the '\n' and more follow),
+             * and the spill past the line is overwritten next or lies in the room checked above. */
+            for (size_t i = 0; i < n; i += 16)
+                memcpy(dst + i, src + i, 16);
+        } else {
+            memcpy(dst, src, n);
+        }
+        el += n;
+        pos += n + 1;
+    }
+    ent[el] = '\0';
+    p->off += pos - pos0;
+    p->ent.len = el;
+    p->n_starts = ns;
+    return pos;
+}
+
 /* ---- public ---- */
 
 struct audit_parser *
@@ -598,9 +660,15 @@ audit_parser_feed(struct audit_parser *p, const char *data, size_t len, size_t *
     }
     while (pos < len) {
         bool plain;
-        const char *nl = find_newline(data + pos, data + len, &plain);
+        const char *nl;
         int stop = 0;
 
+        if (p->have_ent && p->kind != ENT_JSON && p->line_total == 0) {
+            pos = lines_fast(p, data, pos, len);
+            if (pos == len)
+                break;
+        }
+        nl = find_newline(data + pos, data + len, &plain);
         if (nl == data + len) {
             err = line_add(p, data + pos, len - pos);
             if (err == HAF_OK)
