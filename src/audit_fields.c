@@ -232,7 +232,7 @@ read_human_time(struct span s, uint64_t *usecs)
 
 /* "<human>, usecs:<n>" (Time) or "<human>[,] usec:<n>" (TIME_INFO_LOG): split at the last marker;
  * the human part loses trailing spaces and one comma. */
-static bool
+static inline __attribute__((always_inline)) bool
 read_time_pair(struct span v, struct span marker, struct span *human, uint64_t *n)
 {
     long at;
@@ -530,14 +530,23 @@ entry_parse_fields(struct haf_entry *e, struct span text, const uint32_t *starts
             entry_flag(e, "line without a label");
             goto next;
         }
+        /* "Label : value", as CloudHSM writes it, is told by a few compares (one space each side of
+         * the colon, no blank at the end); anything else goes through the trimming loops. */
         label = span_make(p, (size_t)(colon - p));
-        while (label.len > 0 && is_sp(label.p[label.len - 1]))
+        if (label.len >= 2 && label.p[label.len - 1] == ' ' && !is_sp(label.p[label.len - 2])) {
             label.len--;
-        if (label.len == 0) {
-            entry_flag(e, "line without a label");
-            goto next;
+        } else {
+            while (label.len > 0 && is_sp(label.p[label.len - 1]))
+                label.len--;
+            if (label.len == 0) {
+                entry_flag(e, "line without a label");
+                goto next;
+            }
         }
-        value = trim_sp(span_make(colon + 1, (size_t)(le - colon - 1)));
+        if (le - colon >= 3 && colon[1] == ' ' && !is_sp(colon[2]) && !is_sp(le[-1]))
+            value = span_make(colon + 2, (size_t)(le - colon - 2));
+        else
+            value = trim_sp(span_make(colon + 1, (size_t)(le - colon - 1)));
         id = label_lookup(label);
         if (id == FID_UNKNOWN || (e->present & (1u << id))) {
             /* Unknown labels, and the second of a repeated label, are kept verbatim. */

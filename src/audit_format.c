@@ -356,19 +356,17 @@ put2(char *o, unsigned v)
     return o + 2;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from epoch microseconds (years past 9999 get more digits). */
-static void
-jw_iso_time(struct jw *w, uint64_t usecs)
+/* "YYYY-MM-DD" of a day since 1970-01-01 (years past 9999 get more digits, years before 1000
+ * leading zeros) into o; returns the end. */
+static char *
+put_date(char *o, int64_t days)
 {
-    char tmp[64], *o = tmp;
-    uint64_t secs = usecs / 1000000u, days = secs / 86400u;
-    unsigned sod = (unsigned)(secs % 86400u), frac = (unsigned)(usecs % 1000000u), m, d;
     int64_t y;
+    unsigned m, d;
     char ybuf[24];
     size_t yn = sizeof(ybuf);
 
-    civil_from_days((int64_t)days, &y, &m, &d);
-    *o++ = '"';
+    civil_from_days(days, &y, &m, &d);
     if (y >= 1000 && y <= 9999) {
         o = put2(o, (unsigned)(y / 100));
         o = put2(o, (unsigned)(y % 100));
@@ -385,7 +383,40 @@ jw_iso_time(struct jw *w, uint64_t usecs)
     *o++ = '-';
     o = put2(o, m);
     *o++ = '-';
-    o = put2(o, d);
+    return put2(o, d);
+}
+
+/*
+ * The date part of the last time formatted by this thread: entries come in time order, so
+ * consecutive ones nearly always share their day and the calendar arithmetic runs once a day.
+ * Per thread, so formatters on several threads never share it.
+ */
+static _Thread_local struct {
+    uint64_t days; /* UINT64_MAX: nothing cached yet */
+    unsigned char n;
+    char s[32];
+} date_cache = {.days = UINT64_MAX};
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from epoch microseconds (years past 9999 get more digits). */
+static void
+jw_iso_time(struct jw *w, uint64_t usecs)
+{
+    char *o;
+    uint64_t secs = usecs / 1000000u, days = secs / 86400u;
+    unsigned sod = (unsigned)(secs % 86400u), frac = (unsigned)(usecs % 1000000u);
+
+    /* The date is under 32 bytes (a u64 of microseconds is a 6-digit year at most), copied as a
+     * fixed 32; the rest is 19. */
+    if (!jw_room(w, 1 + sizeof(date_cache.s) + 19))
+        return;
+    if (days != date_cache.days) {
+        date_cache.n = (unsigned char)(put_date(date_cache.s, (int64_t)days) - date_cache.s);
+        date_cache.days = days;
+    }
+    o = w->o;
+    *o++ = '"';
+    memcpy(o, date_cache.s, sizeof(date_cache.s));
+    o += date_cache.n;
     *o++ = 'T';
     o = put2(o, sod / 3600);
     *o++ = ':';
@@ -398,7 +429,7 @@ jw_iso_time(struct jw *w, uint64_t usecs)
     o = put2(o, frac % 100);
     *o++ = 'Z';
     *o++ = '"';
-    jw_raw(w, tmp, (size_t)(o - tmp));
+    w->o = o;
 }
 
 /* How many earlier extras share extra[i]'s key (0 for the first). */

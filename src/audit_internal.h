@@ -13,10 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Space or tab. Most bytes tested are above ' ', so one compare settles them. */
 static inline bool
 is_sp(char c)
 {
-    return c == ' ' || c == '\t';
+    return (unsigned char)c <= ' ' && (c == ' ' || c == '\t');
 }
 
 static inline unsigned
