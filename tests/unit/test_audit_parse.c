@@ -1368,6 +1368,64 @@ test_audit_parse_numbers_at_uint64_max_and_one_past(void **state)
     }
 }
 
+/* Decimal fields are read 8 digits at a time: a non-digit at any position of a 16-digit value
+ * (bytes just outside '0'..'9', and ones that pass a nibble test alone) flags the field, and
+ * every digit counts. */
+static void
+test_audit_parse_decimal_bad_byte_at_every_position(void **state)
+{
+    static const char bad_bytes[] = {'/', ':', ' ', 'a', 0x1a, 0x1f, 0x7f, '0' - 1, '9' + 1};
+    const char *rest = strchr(login_lf, '\n') + 1;
+    struct coll c;
+
+    (void)state;
+    for (size_t pos = 0; pos < 16; pos++) {
+        for (size_t k = 0; k < sizeof(bad_bytes); k++) {
+            char line[64];
+            struct buf b;
+            snprintf(line, sizeof(line), "Key Handle : 1234567890123456\n");
+            line[13 + pos] = bad_bytes[k];
+            buf_init(&b, 0);
+            assert_int_equal(buf_add(&b, login_lf, (size_t)(rest - login_lf)), HAF_OK);
+            assert_int_equal(buf_adds(&b, line), HAF_OK);
+            assert_int_equal(buf_adds(&b, rest), HAF_OK);
+            coll_init(&c);
+            parse_all(&c, b.p, b.len);
+            assert_int_equal(c.n, 1);
+            /* a space at the ends is trimmed: the value is then shorter, not bad */
+            if (bad_bytes[k] == ' ' && (pos == 0 || pos == 15)) {
+                assert_null(c.v[0].e.parse_error);
+                assert_int_equal(c.v[0].e.key_handle,
+                                 pos == 0 ? 234567890123456ull : 123456789012345ull);
+            } else {
+                assert_false(c.v[0].e.present & HAF_F_KEY_HANDLE);
+                assert_string_equal(c.v[0].e.parse_error, "bad Key Handle");
+            }
+            coll_free(&c);
+            buf_clean_up(&b);
+        }
+    }
+    {
+        struct buf b;
+        buf_init(&b, 0);
+        assert_int_equal(buf_add(&b, login_lf, (size_t)(rest - login_lf)), HAF_OK);
+        assert_int_equal(buf_adds(&b, "Key Handle : 0987654321098765\n"
+                                      "Public Key Handle : 98765432\n"
+                                      "Priv/Secret Key Handle : 123456789\n"),
+                         HAF_OK);
+        assert_int_equal(buf_adds(&b, rest), HAF_OK);
+        coll_init(&c);
+        parse_all(&c, b.p, b.len);
+        assert_int_equal(c.n, 1);
+        assert_null(c.v[0].e.parse_error);
+        assert_int_equal(c.v[0].e.key_handle, 987654321098765ull);
+        assert_int_equal(c.v[0].e.public_key_handle, 98765432ull);
+        assert_int_equal(c.v[0].e.priv_secret_key_handle, 123456789ull);
+        coll_free(&c);
+        buf_clean_up(&b);
+    }
+}
+
 static void
 test_audit_parse_time_cross_check(void **state)
 {
@@ -1464,6 +1522,7 @@ main(void)
         cmocka_unit_test(test_audit_parse_garbage_without_newlines_is_bounded),
         cmocka_unit_test(test_audit_parser_entry_bound_splits_and_flags),
         cmocka_unit_test(test_audit_parse_numbers_at_uint64_max_and_one_past),
+        cmocka_unit_test(test_audit_parse_decimal_bad_byte_at_every_position),
         cmocka_unit_test(test_audit_parse_time_cross_check),
         cmocka_unit_test(test_audit_parser_new_clamps_options),
     };
