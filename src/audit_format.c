@@ -226,6 +226,16 @@ jw_key(struct jw *w, const char *ckey, size_t n)
 #define JW_CKEY(lit)   (",\"" lit "\":")
 #define JW_KEY(w, lit) jw_key((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1)
 
+/* jw_pstr for a string that needs escaping: out of line, so the common case stays short. */
+static __attribute__((noinline)) void
+jw_pstr_escaped(struct jw *w, const char *pre, size_t plen, struct span s)
+{
+    jw_raw(w, pre, plen);
+    JW_LIT(w, "\"");
+    jw_escaped(w, s.p, s.len);
+    JW_LIT(w, "\"");
+}
+
 /* pre (a short literal, written as is) then s as a JSON string. Most values need no escaping: one
  * room check, one copy. */
 static inline __attribute__((always_inline)) void
@@ -245,10 +255,7 @@ jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
         w->o = o + s.len + 2;
         return;
     }
-    jw_raw(w, pre, plen);
-    JW_LIT(w, "\"");
-    jw_escaped(w, s.p, s.len);
-    JW_LIT(w, "\"");
+    jw_pstr_escaped(w, pre, plen, s);
 }
 
 /* "name"} of a category: quoted names with their lengths, made once from opcode_category_name

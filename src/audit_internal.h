@@ -33,6 +33,9 @@ entry_flag(struct haf_entry *e, const char *reason)
         e->parse_error = reason;
 }
 
+/* audit_parse.c, for tests: bytes the parser holds in its buffers (their capacities). */
+size_t audit_parser_buffer_bytes(const struct audit_parser *p);
+
 /* audit_fields.c */
 
 /* Fill e's fields from the lines of a Time entry's text; starts[0..n_starts) are known line

@@ -14,7 +14,8 @@
  * Invariants:
  *  - off counts every byte taken; ent_start is the src_end of the last emitted entry (or the reset
  *    offset), so emitted ranges tile the input. Every src_end is a line boundary.
- *  - ent.len <= max_entry_bytes + max_line_bytes + CUT_MARKER_MAX + 1 and line.len <=
+ *  - ent grows only as the lines it takes need (it starts empty, not at max_line_bytes), and
+ *    ent.len <= max_entry_bytes + max_line_bytes + CUT_MARKER_MAX + 1 and line.len <=
  *    max_line_bytes: memory is bounded whatever the input.
  *  - At most one entry is emitted per processed line, so a callback's stop is honoured at the end
  * of that line and *consumed is exact.
@@ -401,7 +402,7 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
              uint64_t lstart, uint64_t lend, audit_entry_cb cb, void *ctx, int *stop)
 {
     size_t kept = len < p->max_line ? (size_t)len : p->max_line;
-    size_t time_at = 0, pfx_len = 0, old_len, need, n;
+    size_t time_at = 0, pfx_len = 0, old_len, need, n, text_max;
     enum line_start ls;
     bool first;
     uint32_t inv = 0, nul = 0, cut = 0;
@@ -420,7 +421,12 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     if (first)
         entry_start(p, ls == LS_TIME ? ENT_TIME : ls == LS_JSON ? ENT_JSON : ENT_OUTSIDE);
 
-    need = pfx_len + 1 + p->max_line + CUT_MARKER_MAX;
+    /* Room for this line only, so the buffer starts small and grows with what the entries really
+     * hold (a file of ordinary entries keeps well under 1 KiB instead of max_line up front): the
+     * sanitised text is at most 3 bytes per input byte (U+FFFD for one) and at most max_line. */
+    text_max = kept - time_at;
+    text_max = text_max <= p->max_line / 3 ? 3 * text_max : p->max_line;
+    need = pfx_len + 1 + text_max + CUT_MARKER_MAX;
     if (p->ent.cap - p->ent.len <= need) {
         err = buf_reserve(&p->ent, need);
         if (err != HAF_OK)
@@ -744,6 +750,12 @@ uint64_t
 audit_parser_offset(const struct audit_parser *p)
 {
     return p->off;
+}
+
+size_t
+audit_parser_buffer_bytes(const struct audit_parser *p)
+{
+    return p->ent.cap + p->line.cap;
 }
 
 void

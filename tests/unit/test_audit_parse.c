@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "audit_internal.h"
 #include "haf/audit.h"
 #include "testlib.h"
 
@@ -1426,6 +1427,49 @@ test_audit_parse_decimal_bad_byte_at_every_position(void **state)
     }
 }
 
+/* The entry buffer grows with what the entries hold, not to max_line_bytes up front (one parser
+ * per tailed file: 64 KiB each was the largest per-stream cost); a long line still fits whole,
+ * and is still cut at the bound. */
+static void
+test_audit_parser_buffers_start_small_and_grow(void **state)
+{
+    struct audit_parser *p = audit_parser_new(NULL);
+    struct coll c;
+    struct buf b;
+    size_t consumed;
+
+    (void)state;
+    assert_non_null(p);
+    coll_init(&c);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(
+            audit_parser_feed(p, login_lf, sizeof(login_lf) - 1, &consumed, coll_cb, &c), HAF_OK);
+    assert_int_equal(c.n, 99);
+    assert_true(audit_parser_buffer_bytes(p) <= 2048);
+    coll_free(&c);
+
+    /* a 50,000-byte value: kept whole (under the 64 KiB line bound) */
+    buf_init(&b, 0);
+    assert_int_equal(buf_add(&b, login_lf, (size_t)(strchr(login_lf, '\n') + 1 - login_lf)),
+                     HAF_OK);
+    assert_int_equal(buf_adds(&b, "User Name : "), HAF_OK);
+    for (int i = 0; i < 50000; i++)
+        assert_int_equal(buf_addc(&b, (char)('a' + i % 26)), HAF_OK);
+    assert_int_equal(buf_adds(&b, "\n"), HAF_OK);
+    assert_int_equal(buf_adds(&b, strchr(login_lf, '\n') + 1), HAF_OK);
+    coll_init(&c);
+    assert_int_equal(audit_parser_flush(p, coll_cb, &c), HAF_OK);
+    assert_int_equal(audit_parser_feed(p, b.p, b.len, &consumed, coll_cb, &c), HAF_OK);
+    assert_int_equal(audit_parser_flush(p, coll_cb, &c), HAF_OK);
+    assert_int_equal(c.n, 2);
+    assert_null(c.v[1].e.parse_error);
+    assert_int_equal(c.v[1].e.user_name.len, 50000);
+    assert_true(audit_parser_buffer_bytes(p) >= 50000);
+    coll_free(&c);
+    buf_clean_up(&b);
+    audit_parser_free(p);
+}
+
 static void
 test_audit_parse_time_cross_check(void **state)
 {
@@ -1523,6 +1567,7 @@ main(void)
         cmocka_unit_test(test_audit_parser_entry_bound_splits_and_flags),
         cmocka_unit_test(test_audit_parse_numbers_at_uint64_max_and_one_past),
         cmocka_unit_test(test_audit_parse_decimal_bad_byte_at_every_position),
+        cmocka_unit_test(test_audit_parser_buffers_start_small_and_grow),
         cmocka_unit_test(test_audit_parse_time_cross_check),
         cmocka_unit_test(test_audit_parser_new_clamps_options),
     };
