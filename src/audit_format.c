@@ -472,7 +472,24 @@ jw_json_compact(struct jw *w, struct span v)
     jw_raw(w, v.p + run, v.len - run);
 }
 
-/* The members every event ends with: parse_error and raw when flagged, then the context. */
+/* The members the context adds, written from its members. */
+static void
+format_ctx_members(const struct audit_format_ctx *ctx, struct jw *w)
+{
+    if (ctx->host)
+        KSTR(w, "host", span_cstr(ctx->host));
+    if (ctx->source)
+        KSTR(w, "source", span_cstr(ctx->source));
+    if (ctx->hsm_id)
+        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
+    if (ctx->reclocked) {
+        JW_KEY(w, "reclocked");
+        JW_LIT(w, "true");
+    }
+}
+
+/* The members every event ends with: parse_error and raw when flagged, then the context (its
+ * rendered text when the caller made it, one copy per entry). */
 static void
 format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
@@ -480,16 +497,12 @@ format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         KSTR(w, "parse_error", span_cstr(e->parse_error));
         KSTR(w, "raw", e->raw);
     }
-    if (ctx && ctx->host)
-        KSTR(w, "host", span_cstr(ctx->host));
-    if (ctx && ctx->source)
-        KSTR(w, "source", span_cstr(ctx->source));
-    if (ctx && ctx->hsm_id)
-        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
-    if (ctx && ctx->reclocked) {
-        JW_KEY(w, "reclocked");
-        JW_LIT(w, "true");
-    }
+    if (ctx == NULL)
+        return;
+    if (ctx->rendered.len > 0)
+        jw_raw(w, ctx->rendered.p, ctx->rendered.len);
+    else
+        format_ctx_members(ctx, w);
 }
 
 /*
@@ -717,5 +730,25 @@ audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audi
         return w.err;
     }
     out->p[out->len] = '\0';
+    return HAF_OK;
+}
+
+enum haf_err
+audit_format_ctx_render(const struct audit_format_ctx *ctx, struct buf *out)
+{
+    struct jw w;
+    size_t old_len = out->len;
+
+    jw_init(&w, out);
+    format_ctx_members(ctx, &w);
+    jw_sync(&w);
+    if (w.err != HAF_OK) {
+        out->len = old_len;
+        if (out->p)
+            out->p[old_len] = '\0';
+        return w.err;
+    }
+    if (out->p)
+        out->p[out->len] = '\0';
     return HAF_OK;
 }
