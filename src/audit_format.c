@@ -76,6 +76,18 @@ jw_len(const struct jw *w)
     return w->o != NULL ? (size_t)(w->o - w->b->p) : w->b->len;
 }
 
+/* Ends the writing: the buffer gets its length and NUL back, or on failure its old length. */
+static enum haf_err
+jw_finish(struct jw *w, size_t old_len)
+{
+    jw_sync(w);
+    if (w->err != HAF_OK)
+        w->b->len = old_len;
+    if (w->b->p)
+        w->b->p[w->b->len] = '\0';
+    return w->err;
+}
+
 /* Reloads the cursor after a function appended to the buffer. */
 static inline void
 jw_reload(struct jw *w)
@@ -722,15 +734,7 @@ audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audi
     } else {
         return HAF_EINVAL;
     }
-    jw_sync(&w);
-    if (w.err != HAF_OK) {
-        out->len = old_len;
-        if (out->p)
-            out->p[old_len] = '\0';
-        return w.err;
-    }
-    out->p[out->len] = '\0';
-    return HAF_OK;
+    return jw_finish(&w, old_len);
 }
 
 enum haf_err
@@ -741,14 +745,5 @@ audit_format_ctx_render(const struct audit_format_ctx *ctx, struct buf *out)
 
     jw_init(&w, out);
     format_ctx_members(ctx, &w);
-    jw_sync(&w);
-    if (w.err != HAF_OK) {
-        out->len = old_len;
-        if (out->p)
-            out->p[old_len] = '\0';
-        return w.err;
-    }
-    if (out->p)
-        out->p[out->len] = '\0';
-    return HAF_OK;
+    return jw_finish(&w, old_len);
 }
