@@ -52,13 +52,27 @@ struct jw {
     enum haf_err err;
 };
 
+/* (Re)loads the cursor from the buffer: at the start, and after a function appended to it. The
+ * room ends at the capacity, or at the cap when the buffer has one below it (the capacity may
+ * pass `max` by doubling), so a write past `max` always goes to buf_reserve, which refuses it. */
+static inline void
+jw_reload(struct jw *w)
+{
+    const struct buf *b = w->b;
+    size_t lim = b->cap;
+
+    if (b->max != 0 && b->max < SIZE_MAX && b->max + 1 < lim)
+        lim = b->max + 1;
+    w->o = b->p ? b->p + b->len : NULL;
+    w->end = w->err == HAF_OK && b->p ? b->p + lim : w->o;
+}
+
 static inline void
 jw_init(struct jw *w, struct buf *b)
 {
     w->b = b;
     w->err = HAF_OK;
-    w->o = b->p ? b->p + b->len : NULL;
-    w->end = b->p ? b->p + b->cap : NULL;
+    jw_reload(w);
 }
 
 /* Writes the cursor back to b->len (before the buffer is used by anything else). */
@@ -88,14 +102,6 @@ jw_finish(struct jw *w, size_t old_len)
     return w->err;
 }
 
-/* Reloads the cursor after a function appended to the buffer. */
-static inline void
-jw_reload(struct jw *w)
-{
-    w->o = w->b->p ? w->b->p + w->b->len : NULL;
-    w->end = w->err == HAF_OK && w->b->p ? w->b->p + w->b->cap : w->o;
-}
-
 static __attribute__((noinline)) bool
 jw_grow(struct jw *w, size_t n)
 {
@@ -110,8 +116,9 @@ jw_grow(struct jw *w, size_t n)
 static inline bool
 jw_room(struct jw *w, size_t n)
 {
-    /* cap counts the NUL, so '>' keeps room for it (the same test as cap - len > n) */
-    if (__builtin_expect(w->o != NULL && (size_t)(w->end - w->o) > n, 1))
+    /* cap counts the NUL, so '>' keeps room for it (the same test as cap - len > n); compared
+     * as integers: o and end are both NULL before the buffer has memory (no room then). */
+    if (__builtin_expect((uintptr_t)w->end - (uintptr_t)w->o > n, 1))
         return true;
     return jw_grow(w, n);
 }
@@ -196,9 +203,25 @@ put_digits(char *end, uint64_t v)
 static inline __attribute__((always_inline)) void
 jw_num(struct jw *w, const char *pre, size_t plen, uint64_t v, const char *suf, size_t slen)
 {
-    unsigned n = u64_digits(v);
+    unsigned n;
     char *o;
 
+    if (v < 100) {
+        /* Codes and counters, most numbers of an entry: no digit count, no division loop. Two
+         * bytes are stored for one digit too: room is checked for the bytes that count, and '>'
+         * in jw_room leaves one more (the NUL's), which the spare byte uses until overwritten. */
+        if (!jw_room(w, plen + 1 + (v >= 10) + slen))
+            return;
+        o = w->o;
+        memcpy(o, pre, plen);
+        o += plen;
+        memcpy(o, dec2 + 2 * v + (v < 10), 2);
+        o += 1 + (v >= 10);
+        memcpy(o, suf, slen);
+        w->o = o + slen;
+        return;
+    }
+    n = u64_digits(v);
     if (!jw_room(w, plen + n + slen))
         return;
     o = w->o;

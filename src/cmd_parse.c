@@ -95,8 +95,13 @@ parse_on_entry(void *ctx, const struct haf_entry *e)
     struct parse_run *r = ctx;
     enum haf_err err = audit_format(e, r->fmt, &r->fctx, &r->out);
 
-    if (err == HAF_OK)
+    if (err == HAF_OK && r->fmt == AUDIT_FORMAT_JSON && r->out.cap - r->out.len > 1) {
+        /* the common case in two stores (the buffer keeps its NUL) */
+        r->out.p[r->out.len++] = '\n';
+        r->out.p[r->out.len] = '\0';
+    } else if (err == HAF_OK) {
         err = r->fmt == AUDIT_FORMAT_RAW ? buf_add(&r->out, "\n\n", 2) : buf_addc(&r->out, '\n');
+    }
     if (err != HAF_OK) {
         r->fmt_err = err;
         return 1;

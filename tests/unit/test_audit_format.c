@@ -481,6 +481,39 @@ test_audit_format_capped_buffer_fails_cleanly(void **state)
     one_free(&o);
 }
 
+/* Numbers below 100 take a shortcut that stores two bytes: a buffer capped at exactly the message
+ * still takes it, one byte less still fails, for one and two digits, at the end of the message. */
+static void
+test_audit_format_capped_exact_fit_small_numbers(void **state)
+{
+    static const uint64_t values[] = {0, 5, 9, 10, 42, 99, 100, 12345};
+    struct haf_entry e;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.present = HAF_F_SEQUENCE_NO;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char want[64];
+        struct buf b;
+        size_t need;
+
+        e.sequence_no = values[i];
+        need = (size_t)snprintf(want, sizeof(want), "{\"sequence_no\":%llu}",
+                                (unsigned long long)values[i]);
+        for (size_t max = need - 1; max <= need + 1; max++) {
+            buf_init(&b, max);
+            if (max < need) {
+                assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, NULL, &b), HAF_ETOOLONG);
+                assert_int_equal(b.len, 0);
+            } else {
+                assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, NULL, &b), HAF_OK);
+                assert_string_equal(buf_cstr(&b), want);
+            }
+            buf_clean_up(&b);
+        }
+    }
+}
+
 static void
 test_audit_format_never_empty_and_rejects_unknown_format(void **state)
 {
@@ -568,6 +601,7 @@ main(void)
         cmocka_unit_test(test_audit_format_ctx_rendered_equals_members),
         cmocka_unit_test(test_audit_format_time_mismatch_and_export_time),
         cmocka_unit_test(test_audit_format_capped_buffer_fails_cleanly),
+        cmocka_unit_test(test_audit_format_capped_exact_fit_small_numbers),
         cmocka_unit_test(test_audit_format_never_empty_and_rejects_unknown_format),
         cmocka_unit_test(test_audit_format_all_data_files_are_valid_json),
     };
