@@ -530,6 +530,18 @@ line_finish(struct audit_parser *p, audit_entry_cb cb, void *ctx, int *stop)
     return err;
 }
 
+/* What a plain line's first byte (ASCII) says to lines_fast, as a digit: 0 the line may start an
+ * entry or be blank (a control byte, space, '{', or a digit of an export prefix), 2 it may start
+ * "Time:", 1 it continues the entry. */
+static const char cont_start[129] = "0000000000000000"  /* 0x00 */
+                                    "0000000000000000"  /* 0x10 */
+                                    "0111111111111111"  /* 0x20: ' ' */
+                                    "0000000000111111"  /* 0x30: '0'..'9' */
+                                    "1111111111111111"  /* 0x40 */
+                                    "1111211111111111"  /* 0x50: 'T' */
+                                    "1111111111111111"  /* 0x60 */
+                                    "1111111111101111"; /* 0x70: '{' */
+
 /*
  * The fast path for the bulk of the input: continuation lines of an open entry that need none of
  * line_process's decisions. A line qualifies when it lies whole in the chunk, is plain ASCII
@@ -545,9 +557,12 @@ lines_fast(struct audit_parser *p, const char *data, size_t pos, size_t len)
 {
     char *ent = p->ent.p;
     size_t el = p->ent.len, cap = p->ent.cap, ns = p->n_starts;
-    const size_t max_line = p->max_line, max_entry = p->max_entry, raw_off = p->raw_off;
+    const size_t max_line = p->max_line, raw_off = p->raw_off;
     const char *const end = data + len;
     const size_t pos0 = pos;
+    /* The entry bound and the room in one: a line of n bytes is taken when el + 1 + n <= lim
+     * (room for '\n', the line, the 16-byte copy's spill and the NUL: cap - el > n + 17). */
+    const size_t lim = cap < 17 ? 0 : p->max_entry < cap - 17 ? p->max_entry : cap - 17;
 
     if (ent == NULL)
         return pos;
@@ -560,14 +575,11 @@ lines_fast(struct audit_parser *p, const char *data, size_t pos, size_t len)
 
         nl = find_newline(s, end, &plain);
         n = (size_t)(nl - s);
-        if (nl == end || !plain || n == 0 || n >= max_line || s[n - 1] == '\r')
+        /* n - 1 < max_line - 1: neither empty nor at the line bound */
+        if (nl == end || !plain || n - 1 >= max_line - 1 || s[n - 1] == '\r')
             break;
-        c0 = (unsigned char)s[0];
-        if (c0 <= ' ' || c0 == '{' || digit((char)c0) <= 9 ||
-            (c0 == 'T' && n >= 5 && memcmp(s, "Time:", 5) == 0))
-            break;
-        /* The entry bound, and room for '\n', the line, the 16-byte copy's spill and the NUL. */
-        if (el + 1 + n > max_entry || cap - el <= n + 1 + 16)
+        c0 = (unsigned)(cont_start[(unsigned char)s[0] & 0x7f] - '0'); /* plain: s[0] < 0x80 */
+        if (c0 == 0 || (c0 == 2 && n >= 5 && memcmp(s, "Time:", 5) == 0) || el + 1 + n > lim)
             break;
         ent[el++] = '\n';
         if (ns < LINE_STARTS_MAX)
