@@ -561,7 +561,11 @@ entry_parse_fields(struct haf_entry *e, struct span text, const uint32_t *starts
         struct span label, value;
         enum field_id id;
 
-        le = ++li < n_starts ? text.p + starts[li] - 1 : find_byte(p, end, '\n');
+        /* the last line ends at the end of the text when every start is known */
+        if (++li < n_starts)
+            le = text.p + starts[li] - 1;
+        else
+            le = n_starts < AUDIT_LINE_STARTS_MAX ? end : find_byte(p, end, '\n');
         colon = find_byte(p, le, ':');
         if (colon == le) {
             entry_flag(e, "line without a label");

@@ -36,6 +36,11 @@ entry_flag(struct haf_entry *e, const char *reason)
 /* audit_parse.c, for tests: bytes the parser holds in its buffers (their capacities). */
 size_t audit_parser_buffer_bytes(const struct audit_parser *p);
 
+/* Line starts remembered per entry, so the field pass needs no second newline search; lines past
+ * this (only in odd entries) are found with a search. Fewer than this means every line's start is
+ * known. */
+#define AUDIT_LINE_STARTS_MAX 32
+
 /* audit_fields.c */
 
 /* Fill e's fields from the lines of a Time entry's text; starts[0..n_starts) are known line

@@ -47,9 +47,6 @@
 #define CUT_MARKER_MAX 48
 /* The export prefix token ("2023-04-27T18:33:55.150Z") is short; anything longer is not one. */
 #define EXPORT_PREFIX_MAX 64
-/* Line starts remembered per entry, so the field pass needs no second newline search; lines past
- * this (only in odd entries) are found with memchr. */
-#define LINE_STARTS_MAX 32
 /* Offsets into an entry are uint32_t. */
 #define AUDIT_MAX_ENTRY_LIMIT (1u << 30)
 
@@ -78,7 +75,7 @@ struct audit_parser {
     bool split;     /* set on the part emitted when an entry is split */
     bool seen_time; /* a Time entry was emitted since the reset */
     uint32_t e_invalid, e_nul, e_cut;
-    uint32_t starts[LINE_STARTS_MAX]; /* line starts, relative to the raw text */
+    uint32_t starts[AUDIT_LINE_STARTS_MAX]; /* line starts, relative to the raw text */
     size_t n_starts;
     struct cert_json_track jt; /* ENT_JSON: where the object ends */
     uint32_t in_json;          /* 1 while the open entry is ENT_JSON */
@@ -441,7 +438,7 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     }
     if (!first)
         p->ent.p[p->ent.len++] = '\n';
-    if (p->n_starts < LINE_STARTS_MAX)
+    if (p->n_starts < AUDIT_LINE_STARTS_MAX)
         p->starts[p->n_starts++] = (uint32_t)(p->ent.len - p->raw_off);
     n = sanitize(p->ent.p + p->ent.len, s + time_at, kept - time_at, p->max_line, plain, kept < len,
                  len - kept, &inv, &nul, &cut);
@@ -582,7 +579,7 @@ lines_fast(struct audit_parser *p, const char *data, size_t pos, size_t len)
         if (c0 == 0 || (c0 == 2 && n >= 5 && memcmp(s, "Time:", 5) == 0) || el + 1 + n > lim)
             break;
         ent[el++] = '\n';
-        if (ns < LINE_STARTS_MAX)
+        if (ns < AUDIT_LINE_STARTS_MAX)
             p->starts[ns++] = (uint32_t)(el - raw_off);
         dst = ent + el;
         src = s;
