@@ -164,7 +164,7 @@ static const unsigned char hex1[256] = {
 
 /* "0x" or "0X" then 1..16 significant hex digits (leading zeros allowed), as span_to_u64_hex: up
  * to 16 digits cannot overflow, so only longer spans pay the check. */
-static bool
+static inline __attribute__((always_inline)) bool
 read_hex0x(struct span s, uint64_t *out)
 {
     uint64_t v = 0;
