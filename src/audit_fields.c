@@ -565,7 +565,7 @@ entry_parse_fields(struct haf_entry *e, struct span text, const uint32_t *starts
         if (++li < n_starts)
             le = text.p + starts[li] - 1;
         else
-            le = n_starts < AUDIT_LINE_STARTS_MAX ? end : find_byte(p, end, '\n');
+            le = n_starts > 0 && n_starts < AUDIT_LINE_STARTS_MAX ? end : find_byte(p, end, '\n');
         colon = find_byte(p, le, ':');
         if (colon == le) {
             entry_flag(e, "line without a label");
