@@ -102,6 +102,8 @@ jw_finish(struct jw *w, size_t old_len)
     return w->err;
 }
 
+/* The slow side of jw_room: grows the buffer for n more bytes (buf_reserve: it may move), or
+ * keeps the first error. Out of line so every inlined room check stays two instructions. */
 static __attribute__((noinline)) bool
 jw_grow(struct jw *w, size_t n)
 {
