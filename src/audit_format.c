@@ -38,30 +38,100 @@
 #include <stdio.h>
 #include <string.h>
 
-/* An appender over struct buf: `err` sticks at the first failure, so call sites stay flat. */
+/*
+ * An appender over struct buf through a cursor: `o` is where the next byte goes and `end` is
+ * b->p + b->cap, so a room check is one compare of two registers and a write is a store through
+ * `o` (b->len is written back only when the buffer is handed to a function, and at the end).
+ * `err` sticks at the first failure, which also empties the room (end = o), so call sites stay
+ * flat and every later check takes the slow path that sees it.
+ */
 struct jw {
     struct buf *b;
+    char *o;
+    char *end;
     enum haf_err err;
 };
+
+/* (Re)loads the cursor from the buffer: at the start, and after a function appended to it. The
+ * room ends at the capacity, or at the cap when the buffer has one below it (the capacity may
+ * pass `max` by doubling), so a write past `max` always goes to buf_reserve, which refuses it. */
+static inline void
+jw_reload(struct jw *w)
+{
+    const struct buf *b = w->b;
+    size_t lim = b->cap;
+
+    if (b->max != 0 && b->max < SIZE_MAX && b->max + 1 < lim)
+        lim = b->max + 1;
+    w->o = b->p ? b->p + b->len : NULL;
+    w->end = w->err == HAF_OK && b->p ? b->p + lim : w->o;
+}
+
+static inline void
+jw_init(struct jw *w, struct buf *b)
+{
+    w->b = b;
+    w->err = HAF_OK;
+    jw_reload(w);
+}
+
+/* Writes the cursor back to b->len (before the buffer is used by anything else). */
+static inline void
+jw_sync(struct jw *w)
+{
+    if (w->o != NULL)
+        w->b->len = (size_t)(w->o - w->b->p);
+}
+
+/* Bytes in the buffer, the cursor's included. */
+static inline size_t
+jw_len(const struct jw *w)
+{
+    return w->o != NULL ? (size_t)(w->o - w->b->p) : w->b->len;
+}
+
+/* Ends the writing: the buffer gets its length and NUL back, or on failure its old length. */
+static enum haf_err
+jw_finish(struct jw *w, size_t old_len)
+{
+    jw_sync(w);
+    if (w->err != HAF_OK)
+        w->b->len = old_len;
+    if (w->b->p)
+        w->b->p[w->b->len] = '\0';
+    return w->err;
+}
+
+/* The slow side of jw_room: grows the buffer for n more bytes (buf_reserve: it may move), or
+ * keeps the first error. Out of line so every inlined room check stays two instructions. */
+static __attribute__((noinline)) bool
+jw_grow(struct jw *w, size_t n)
+{
+    if (w->err != HAF_OK)
+        return false;
+    jw_sync(w);
+    w->err = buf_reserve(w->b, n);
+    jw_reload(w);
+    return w->err == HAF_OK;
+}
 
 static inline bool
 jw_room(struct jw *w, size_t n)
 {
-    if (w->err != HAF_OK)
-        return false;
-    if (w->b->cap - w->b->len > n) /* cap counts the NUL, so '>' keeps room for it */
+    /* cap counts the NUL, so '>' keeps room for it (the same test as cap - len > n); compared
+     * as integers: o and end are both NULL before the buffer has memory (no room then). */
+    if (__builtin_expect((uintptr_t)w->end - (uintptr_t)w->o > n, 1))
         return true;
-    w->err = buf_reserve(w->b, n);
-    return w->err == HAF_OK;
+    return jw_grow(w, n);
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 jw_raw(struct jw *w, const char *s, size_t n)
 {
     if (!jw_room(w, n))
         return;
-    memcpy(w->b->p + w->b->len, s, n);
-    w->b->len += n;
+    memcpy(w->o, s, n);
+    w->o += n;
 }
 
 #define JW_LIT(w, lit) jw_raw((w), (lit), sizeof(lit) - 1)
@@ -135,20 +205,36 @@ put_digits(char *end, uint64_t v)
 static inline __attribute__((always_inline)) void
 jw_num(struct jw *w, const char *pre, size_t plen, uint64_t v, const char *suf, size_t slen)
 {
-    unsigned n = u64_digits(v);
+    unsigned n;
     char *o;
 
+    if (v < 100) {
+        /* Codes and counters, most numbers of an entry: no digit count, no division loop. Two
+         * bytes are stored for one digit too: room is checked for the bytes that count, and '>'
+         * in jw_room leaves one more (the NUL's), which the spare byte uses until overwritten. */
+        if (!jw_room(w, plen + 1 + (v >= 10) + slen))
+            return;
+        o = w->o;
+        memcpy(o, pre, plen);
+        o += plen;
+        memcpy(o, dec2 + 2 * v + (v < 10), 2);
+        o += 1 + (v >= 10);
+        memcpy(o, suf, slen);
+        w->o = o + slen;
+        return;
+    }
+    n = u64_digits(v);
     if (!jw_room(w, plen + n + slen))
         return;
-    o = w->b->p + w->b->len;
+    o = w->o;
     memcpy(o, pre, plen);
     o += plen;
     put_digits(o + n, v);
     memcpy(o + n, suf, slen);
-    w->b->len += plen + n + slen;
+    w->o = o + n + slen;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_u64(struct jw *w, uint64_t v)
 {
     jw_num(w, "", 0, v, "", 0);
@@ -158,8 +244,11 @@ jw_u64(struct jw *w, uint64_t v)
 static void
 jw_escaped(struct jw *w, const char *s, size_t n)
 {
-    if (w->err == HAF_OK)
-        w->err = json_write_escaped(w->b, span_make(s, n), NULL);
+    if (w->err != HAF_OK)
+        return;
+    jw_sync(w);
+    w->err = json_write_escaped(w->b, span_make(s, n), NULL);
+    jw_reload(w);
 }
 
 /* ,"key": from a literal written with its comma. Every member of the top object is written with
@@ -174,29 +263,36 @@ jw_key(struct jw *w, const char *ckey, size_t n)
 #define JW_CKEY(lit)   (",\"" lit "\":")
 #define JW_KEY(w, lit) jw_key((w), JW_CKEY(lit), sizeof(JW_CKEY(lit)) - 1)
 
+/* jw_pstr for a string that needs escaping: out of line, so the common case stays short. */
+static __attribute__((noinline)) void
+jw_pstr_escaped(struct jw *w, const char *pre, size_t plen, struct span s)
+{
+    jw_raw(w, pre, plen);
+    JW_LIT(w, "\"");
+    jw_escaped(w, s.p, s.len);
+    JW_LIT(w, "\"");
+}
+
 /* pre (a short literal, written as is) then s as a JSON string. Most values need no escaping: one
  * room check, one copy. */
-static inline void
+static inline __attribute__((always_inline)) void
 jw_pstr(struct jw *w, const char *pre, size_t plen, struct span s)
 {
     if (json_write_plain(s.p, s.len)) {
         char *o;
         if (!jw_room(w, plen + s.len + 2))
             return;
-        o = w->b->p + w->b->len;
+        o = w->o;
         memcpy(o, pre, plen);
         o += plen;
         o[0] = '"';
         if (s.len)
             memcpy(o + 1, s.p, s.len);
         o[s.len + 1] = '"';
-        w->b->len += plen + s.len + 2;
+        w->o = o + s.len + 2;
         return;
     }
-    jw_raw(w, pre, plen);
-    JW_LIT(w, "\"");
-    jw_escaped(w, s.p, s.len);
-    JW_LIT(w, "\"");
+    jw_pstr_escaped(w, pre, plen, s);
 }
 
 /* "name"} of a category: quoted names with their lengths, made once from opcode_category_name
@@ -230,33 +326,33 @@ jw_category(struct jw *w, enum opcode_category c)
         return;
     /* A fixed 32-byte copy when there is room (the entries are padded to 40): the compiler
      * inlines it, and no size-dependent branch is taken per entry. The length added is exact. */
-    if (w->b->cap - w->b->len > 32)
-        memcpy(w->b->p + w->b->len, cat_json[i].s, 32);
+    if (w->end - w->o > 32)
+        memcpy(w->o, cat_json[i].s, 32);
     else
-        memcpy(w->b->p + w->b->len, cat_json[i].s, cat_json[i].n);
-    w->b->len += cat_json[i].n;
+        memcpy(w->o, cat_json[i].s, cat_json[i].n);
+    w->o += cat_json[i].n;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_str(struct jw *w, struct span s)
 {
     jw_pstr(w, "", 0, s);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_kstr(struct jw *w, const char *key, size_t klen, struct span s)
 {
     jw_pstr(w, key, klen, s);
 }
 
-static void
+static inline __attribute__((always_inline)) void
 jw_ku64(struct jw *w, const char *key, size_t klen, uint64_t v)
 {
     jw_num(w, key, klen, v, "", 0);
 }
 
 /* key is the member's key literal followed by {"name": */
-static void
+static inline __attribute__((always_inline)) void
 jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_code *nc)
 {
     jw_pstr(w, key, klen, nc->name);
@@ -264,7 +360,7 @@ jw_knamed(struct jw *w, const char *key, size_t klen, const struct haf_named_cod
 }
 
 /* key is the member's key literal followed by {"time": */
-static void
+static inline __attribute__((always_inline)) void
 jw_ktimeinfo(struct jw *w, const char *key, size_t klen, struct span human, uint64_t usecs)
 {
     jw_pstr(w, key, klen, human);
@@ -304,19 +400,17 @@ put2(char *o, unsigned v)
     return o + 2;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from epoch microseconds (years past 9999 get more digits). */
-static void
-jw_iso_time(struct jw *w, uint64_t usecs)
+/* "YYYY-MM-DD" of a day since 1970-01-01 (years past 9999 get more digits, years before 1000
+ * leading zeros) into o; returns the end. */
+static char *
+put_date(char *o, int64_t days)
 {
-    char tmp[64], *o = tmp;
-    uint64_t secs = usecs / 1000000u, days = secs / 86400u;
-    unsigned sod = (unsigned)(secs % 86400u), frac = (unsigned)(usecs % 1000000u), m, d;
     int64_t y;
+    unsigned m, d;
     char ybuf[24];
     size_t yn = sizeof(ybuf);
 
-    civil_from_days((int64_t)days, &y, &m, &d);
-    *o++ = '"';
+    civil_from_days(days, &y, &m, &d);
     if (y >= 1000 && y <= 9999) {
         o = put2(o, (unsigned)(y / 100));
         o = put2(o, (unsigned)(y % 100));
@@ -333,7 +427,40 @@ jw_iso_time(struct jw *w, uint64_t usecs)
     *o++ = '-';
     o = put2(o, m);
     *o++ = '-';
-    o = put2(o, d);
+    return put2(o, d);
+}
+
+/*
+ * The date part of the last time formatted by this thread: entries come in time order, so
+ * consecutive ones nearly always share their day and the calendar arithmetic runs once a day.
+ * Per thread, so formatters on several threads never share it.
+ */
+static _Thread_local struct {
+    uint64_t days; /* UINT64_MAX: nothing cached yet */
+    unsigned char n;
+    char s[32];
+} date_cache = {.days = UINT64_MAX};
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from epoch microseconds (years past 9999 get more digits). */
+static void
+jw_iso_time(struct jw *w, uint64_t usecs)
+{
+    char *o;
+    uint64_t secs = usecs / 1000000u, days = secs / 86400u;
+    unsigned sod = (unsigned)(secs % 86400u), frac = (unsigned)(usecs % 1000000u);
+
+    /* The date is under 32 bytes (a u64 of microseconds is a 6-digit year at most), copied as a
+     * fixed 32; the rest is 19. */
+    if (!jw_room(w, 1 + sizeof(date_cache.s) + 19))
+        return;
+    if (days != date_cache.days) {
+        date_cache.n = (unsigned char)(put_date(date_cache.s, (int64_t)days) - date_cache.s);
+        date_cache.days = days;
+    }
+    o = w->o;
+    *o++ = '"';
+    memcpy(o, date_cache.s, sizeof(date_cache.s));
+    o += date_cache.n;
     *o++ = 'T';
     o = put2(o, sod / 3600);
     *o++ = ':';
@@ -346,7 +473,7 @@ jw_iso_time(struct jw *w, uint64_t usecs)
     o = put2(o, frac % 100);
     *o++ = 'Z';
     *o++ = '"';
-    jw_raw(w, tmp, (size_t)(o - tmp));
+    w->o = o;
 }
 
 /* How many earlier extras share extra[i]'s key (0 for the first). */
@@ -382,7 +509,24 @@ jw_json_compact(struct jw *w, struct span v)
     jw_raw(w, v.p + run, v.len - run);
 }
 
-/* The members every event ends with: parse_error and raw when flagged, then the context. */
+/* The members the context adds, written from its members. */
+static void
+format_ctx_members(const struct audit_format_ctx *ctx, struct jw *w)
+{
+    if (ctx->host)
+        KSTR(w, "host", span_cstr(ctx->host));
+    if (ctx->source)
+        KSTR(w, "source", span_cstr(ctx->source));
+    if (ctx->hsm_id)
+        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
+    if (ctx->reclocked) {
+        JW_KEY(w, "reclocked");
+        JW_LIT(w, "true");
+    }
+}
+
+/* The members every event ends with: parse_error and raw when flagged, then the context (its
+ * rendered text when the caller made it, one copy per entry). */
 static void
 format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
@@ -390,16 +534,12 @@ format_tail(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
         KSTR(w, "parse_error", span_cstr(e->parse_error));
         KSTR(w, "raw", e->raw);
     }
-    if (ctx && ctx->host)
-        KSTR(w, "host", span_cstr(ctx->host));
-    if (ctx && ctx->source)
-        KSTR(w, "source", span_cstr(ctx->source));
-    if (ctx && ctx->hsm_id)
-        KSTR(w, "hsm_id", span_cstr(ctx->hsm_id));
-    if (ctx && ctx->reclocked) {
-        JW_KEY(w, "reclocked");
-        JW_LIT(w, "true");
-    }
+    if (ctx == NULL)
+        return;
+    if (ctx->rendered.len > 0)
+        jw_raw(w, ctx->rendered.p, ctx->rendered.len);
+    else
+        format_ctx_members(ctx, w);
 }
 
 /*
@@ -470,7 +610,7 @@ static void
 format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struct jw *w)
 {
     uint32_t f = e->present;
-    size_t obj = w->b->len;
+    size_t obj = jw_len(w);
 
     if (e->kind == HAF_KIND_CERT_STORAGE) {
         format_cert_json(e, ctx, w);
@@ -575,7 +715,7 @@ format_json(const struct haf_entry *e, const struct audit_format_ctx *ctx, struc
     /* Members were written each with its comma: the first comma becomes the '{'. */
     if (w->err != HAF_OK)
         return;
-    if (w->b->len == obj) {
+    if (jw_len(w) == obj) {
         JW_LIT(w, "{}");
         return;
     }
@@ -587,9 +727,10 @@ enum haf_err
 audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audit_format_ctx *ctx,
              struct buf *out)
 {
-    struct jw w = {.b = out, .err = HAF_OK};
+    struct jw w;
     size_t old_len = out->len;
 
+    jw_init(&w, out);
     if (fmt == AUDIT_FORMAT_RAW) {
         /* raw is valid UTF-8 from the parser; an entry built elsewhere is sanitised here too. */
         size_t i = 0;
@@ -618,12 +759,16 @@ audit_format(const struct haf_entry *e, enum audit_format fmt, const struct audi
     } else {
         return HAF_EINVAL;
     }
-    if (w.err != HAF_OK) {
-        out->len = old_len;
-        if (out->p)
-            out->p[old_len] = '\0';
-        return w.err;
-    }
-    out->p[out->len] = '\0';
-    return HAF_OK;
+    return jw_finish(&w, old_len);
+}
+
+enum haf_err
+audit_format_ctx_render(const struct audit_format_ctx *ctx, struct buf *out)
+{
+    struct jw w;
+    size_t old_len = out->len;
+
+    jw_init(&w, out);
+    format_ctx_members(ctx, &w);
+    return jw_finish(&w, old_len);
 }

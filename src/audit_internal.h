@@ -13,10 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Space or tab. Most bytes tested are above ' ', so one compare settles them. */
 static inline bool
 is_sp(char c)
 {
-    return c == ' ' || c == '\t';
+    return (unsigned char)c <= ' ' && (c == ' ' || c == '\t');
 }
 
 static inline unsigned
@@ -31,6 +32,14 @@ entry_flag(struct haf_entry *e, const char *reason)
     if (e->parse_error == NULL)
         e->parse_error = reason;
 }
+
+/* audit_parse.c, for tests: bytes the parser holds in its buffers (their capacities). */
+size_t audit_parser_buffer_bytes(const struct audit_parser *p);
+
+/* Line starts remembered per entry, so the field pass needs no second newline search; lines past
+ * this (only in odd entries) are found with a search. Fewer than this means every line's start is
+ * known. */
+#define AUDIT_LINE_STARTS_MAX 32
 
 /* audit_fields.c */
 

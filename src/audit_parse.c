@@ -14,7 +14,8 @@
  * Invariants:
  *  - off counts every byte taken; ent_start is the src_end of the last emitted entry (or the reset
  *    offset), so emitted ranges tile the input. Every src_end is a line boundary.
- *  - ent.len <= max_entry_bytes + max_line_bytes + CUT_MARKER_MAX + 1 and line.len <=
+ *  - ent grows only as the lines it takes need (it starts empty, not at max_line_bytes), and
+ *    ent.len <= max_entry_bytes + max_line_bytes + CUT_MARKER_MAX + 1 and line.len <=
  *    max_line_bytes: memory is bounded whatever the input.
  *  - At most one entry is emitted per processed line, so a callback's stop is honoured at the end
  * of that line and *consumed is exact.
@@ -46,9 +47,6 @@
 #define CUT_MARKER_MAX 48
 /* The export prefix token ("2023-04-27T18:33:55.150Z") is short; anything longer is not one. */
 #define EXPORT_PREFIX_MAX 64
-/* Line starts remembered per entry, so the field pass needs no second newline search; lines past
- * this (only in odd entries) are found with memchr. */
-#define LINE_STARTS_MAX 32
 /* Offsets into an entry are uint32_t. */
 #define AUDIT_MAX_ENTRY_LIMIT (1u << 30)
 
@@ -77,7 +75,7 @@ struct audit_parser {
     bool split;     /* set on the part emitted when an entry is split */
     bool seen_time; /* a Time entry was emitted since the reset */
     uint32_t e_invalid, e_nul, e_cut;
-    uint32_t starts[LINE_STARTS_MAX]; /* line starts, relative to the raw text */
+    uint32_t starts[AUDIT_LINE_STARTS_MAX]; /* line starts, relative to the raw text */
     size_t n_starts;
     struct cert_json_track jt; /* ENT_JSON: where the object ends */
     uint32_t in_json;          /* 1 while the open entry is ENT_JSON */
@@ -401,7 +399,7 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
              uint64_t lstart, uint64_t lend, audit_entry_cb cb, void *ctx, int *stop)
 {
     size_t kept = len < p->max_line ? (size_t)len : p->max_line;
-    size_t time_at = 0, pfx_len = 0, old_len, need, n;
+    size_t time_at = 0, pfx_len = 0, old_len, need, n, text_max;
     enum line_start ls;
     bool first;
     uint32_t inv = 0, nul = 0, cut = 0;
@@ -420,11 +418,12 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     if (first)
         entry_start(p, ls == LS_TIME ? ENT_TIME : ls == LS_JSON ? ENT_JSON : ENT_OUTSIDE);
 
-    /* Room for what sanitize can write (at most 3 bytes per input byte, at most max_line, and
-     * the marker), not for the longest line: a parser of short lines then holds a few KiB, not
-     * 128 KiB, which counts with one parser per followed file. */
-    n = kept - time_at <= p->max_line / 3 ? 3 * (kept - time_at) : p->max_line;
-    need = pfx_len + 1 + n + CUT_MARKER_MAX;
+    /* Room for this line only, so the buffer starts small and grows with what the entries really
+     * hold (a file of ordinary entries keeps well under 1 KiB instead of max_line up front): the
+     * sanitised text is at most 3 bytes per input byte (U+FFFD for one) and at most max_line. */
+    text_max = kept - time_at;
+    text_max = text_max <= p->max_line / 3 ? 3 * text_max : p->max_line;
+    need = pfx_len + 1 + text_max + CUT_MARKER_MAX;
     if (p->ent.cap - p->ent.len <= need) {
         err = buf_reserve(&p->ent, need);
         if (err != HAF_OK)
@@ -439,7 +438,7 @@ line_process(struct audit_parser *p, const char *s, uint64_t len, bool nonblank,
     }
     if (!first)
         p->ent.p[p->ent.len++] = '\n';
-    if (p->n_starts < LINE_STARTS_MAX)
+    if (p->n_starts < AUDIT_LINE_STARTS_MAX)
         p->starts[p->n_starts++] = (uint32_t)(p->ent.len - p->raw_off);
     n = sanitize(p->ent.p + p->ent.len, s + time_at, kept - time_at, p->max_line, plain, kept < len,
                  len - kept, &inv, &nul, &cut);
@@ -528,6 +527,80 @@ line_finish(struct audit_parser *p, audit_entry_cb cb, void *ctx, int *stop)
     return err;
 }
 
+/* What a plain line's first byte (ASCII) says to lines_fast, as a digit: 0 the line may start an
+ * entry or be blank (a control byte, space, '{', or a digit of an export prefix), 2 it may start
+ * "Time:", 1 it continues the entry. */
+static const char cont_start[129] = "0000000000000000"  /* 0x00 */
+                                    "0000000000000000"  /* 0x10 */
+                                    "0111111111111111"  /* 0x20: ' ' */
+                                    "0000000000111111"  /* 0x30: '0'..'9' */
+                                    "1111111111111111"  /* 0x40 */
+                                    "1111211111111111"  /* 0x50: 'T' */
+                                    "1111111111111111"  /* 0x60 */
+                                    "1111111111101111"; /* 0x70: '{' */
+
+/*
+ * The fast path for the bulk of the input: continuation lines of an open entry that need none of
+ * line_process's decisions. A line qualifies when it lies whole in the chunk, is plain ASCII
+ * without NUL or CR at its end, starts with a byte that is neither blank nor the start of an entry
+ * ("Time:", '{', or the digit of an export prefix), is shorter than max_line and keeps the entry
+ * within max_entry and the buffer's room; its sanitised form is then the line itself, so it is
+ * appended with a '\n' and a copy, with the entry's state held in locals. Takes lines from
+ * data[pos] on and returns where it stopped: the first line it does not take goes through
+ * line_process, which gives the same result for any line (this is only a shortcut).
+ */
+static size_t
+lines_fast(struct audit_parser *p, const char *data, size_t pos, size_t len)
+{
+    char *ent = p->ent.p;
+    size_t el = p->ent.len, cap = p->ent.cap, ns = p->n_starts;
+    const size_t max_line = p->max_line, raw_off = p->raw_off;
+    const char *const end = data + len;
+    const size_t pos0 = pos;
+    /* The entry bound and the room in one: a line of n bytes is taken when el + 1 + n <= lim
+     * (room for '\n', the line, the 16-byte copy's spill and the NUL: cap - el > n + 17). */
+    const size_t lim = cap < 17 ? 0 : p->max_entry < cap - 17 ? p->max_entry : cap - 17;
+
+    if (ent == NULL)
+        return pos;
+    while (pos < len) {
+        const char *s = data + pos, *nl, *src;
+        char *dst;
+        bool plain;
+        size_t n;
+        unsigned c0;
+
+        nl = find_newline(s, end, &plain);
+        n = (size_t)(nl - s);
+        /* n - 1 < max_line - 1: neither empty nor at the line bound */
+        if (nl == end || !plain || n - 1 >= max_line - 1 || s[n - 1] == '\r')
+            break;
+        c0 = (unsigned)(cont_start[(unsigned char)s[0] & 0x7f] - '0'); /* plain: s[0] < 0x80 */
+        if (c0 == 0 || (c0 == 2 && n >= 5 && memcmp(s, "Time:", 5) == 0) || el + 1 + n > lim)
+            break;
+        ent[el++] = '\n';
+        if (ns < AUDIT_LINE_STARTS_MAX)
+            p->starts[ns++] = (uint32_t)(el - raw_off);
+        dst = ent + el;
+        src = s;
+        if ((size_t)(end - s) >= n + 16) {
+            /* 16 bytes a step: the source reads stop inside the chunk (the '\n' and more follow),
+             * and the spill past the line is overwritten next or lies in the room checked above. */
+            for (size_t i = 0; i < n; i += 16)
+                memcpy(dst + i, src + i, 16);
+        } else {
+            memcpy(dst, src, n);
+        }
+        el += n;
+        pos += n + 1;
+    }
+    ent[el] = '\0';
+    p->off += pos - pos0;
+    p->ent.len = el;
+    p->n_starts = ns;
+    return pos;
+}
+
 /* ---- public ---- */
 
 struct audit_parser *
@@ -602,9 +675,15 @@ audit_parser_feed(struct audit_parser *p, const char *data, size_t len, size_t *
     }
     while (pos < len) {
         bool plain;
-        const char *nl = find_newline(data + pos, data + len, &plain);
+        const char *nl;
         int stop = 0;
 
+        if (p->have_ent && p->kind != ENT_JSON && p->line_total == 0) {
+            pos = lines_fast(p, data, pos, len);
+            if (pos == len)
+                break;
+        }
+        nl = find_newline(data + pos, data + len, &plain);
         if (nl == data + len) {
             err = line_add(p, data + pos, len - pos);
             if (err == HAF_OK)
@@ -680,6 +759,12 @@ uint64_t
 audit_parser_offset(const struct audit_parser *p)
 {
     return p->off;
+}
+
+size_t
+audit_parser_buffer_bytes(const struct audit_parser *p)
+{
+    return p->ent.cap + p->line.cap;
 }
 
 void

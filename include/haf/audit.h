@@ -233,7 +233,17 @@ struct audit_format_ctx {
     const char *source; /* "source": file path */
     const char *hsm_id; /* "hsm_id" */
     bool reclocked;     /* adds "reclocked":true: sent with the current time, not the entry's */
+    /* Optional: the four members above as audit_format_ctx_render wrote them, copied as they are
+     * after each entry's own members instead of being measured and checked again per entry. Set it
+     * again whenever a member above changes; empty (the zero value) writes them from the members.
+     */
+    struct span rendered;
 };
+
+/* Append to out the JSON members that ctx adds to every message (",\"host\":...", "" when it adds
+ * none), for ctx->rendered. out is left as it was on error (HAF_ENOMEM, HAF_ETOOLONG). */
+HAF_MUST_USE enum haf_err audit_format_ctx_render(const struct audit_format_ctx *ctx,
+                                                  struct buf *out);
 
 /*
  * Append the CloudWatch message for `e` to `out` (not NUL-counted, valid UTF-8, never empty).

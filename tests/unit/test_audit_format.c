@@ -376,6 +376,48 @@ test_audit_format_ctx_hsm_id_and_reclocked(void **state)
     buf_clean_up(&b);
 }
 
+/* A context rendered once (audit_format_ctx_render) gives the same messages as the members
+ * written per entry, escaping included, for a plain and a flagged entry. */
+static void
+test_audit_format_ctx_rendered_equals_members(void **state)
+{
+    static const struct audit_format_ctx ctxs[] = {
+        {.host = "h1", .source = "/var/log/cloudhsm/a.log", .hsm_id = "hsm-x", .reclocked = true},
+        {.source = "/tmp/we\"ird\\path\x01\xff.log"},
+        {.reclocked = true},
+        {0},
+    };
+    struct haf_entry e;
+    struct buf want, got, r;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.present = HAF_F_TIME;
+    e.usecs = 1516815865013218;
+    buf_init(&want, 0);
+    buf_init(&got, 0);
+    buf_init(&r, 0);
+    for (size_t i = 0; i < sizeof(ctxs) / sizeof(ctxs[0]); i++) {
+        for (int flagged = 0; flagged < 2; flagged++) {
+            struct audit_format_ctx c = ctxs[i];
+            e.parse_error = flagged ? "bad Opcode" : NULL;
+            e.raw = SPAN_LIT("Time: x");
+            buf_reset(&want);
+            buf_reset(&got);
+            buf_reset(&r);
+            assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, &c, &want), HAF_OK);
+            assert_int_equal(audit_format_ctx_render(&c, &r), HAF_OK);
+            c.rendered = buf_span(&r);
+            assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, &c, &got), HAF_OK);
+            assert_string_equal(buf_cstr(&got), buf_cstr(&want));
+            assert_valid_json(&got);
+        }
+    }
+    buf_clean_up(&want);
+    buf_clean_up(&got);
+    buf_clean_up(&r);
+}
+
 static void
 test_audit_format_time_mismatch_and_export_time(void **state)
 {
@@ -437,6 +479,39 @@ test_audit_format_capped_buffer_fails_cleanly(void **state)
     }
     buf_clean_up(&b);
     one_free(&o);
+}
+
+/* Numbers below 100 take a shortcut that stores two bytes: a buffer capped at exactly the message
+ * still takes it, one byte less still fails, for one and two digits, at the end of the message. */
+static void
+test_audit_format_capped_exact_fit_small_numbers(void **state)
+{
+    static const uint64_t values[] = {0, 5, 9, 10, 42, 99, 100, 12345};
+    struct haf_entry e;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.present = HAF_F_SEQUENCE_NO;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char want[64];
+        struct buf b;
+        size_t need;
+
+        e.sequence_no = values[i];
+        need = (size_t)snprintf(want, sizeof(want), "{\"sequence_no\":%llu}",
+                                (unsigned long long)values[i]);
+        for (size_t max = need - 1; max <= need + 1; max++) {
+            buf_init(&b, max);
+            if (max < need) {
+                assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, NULL, &b), HAF_ETOOLONG);
+                assert_int_equal(b.len, 0);
+            } else {
+                assert_int_equal(audit_format(&e, AUDIT_FORMAT_JSON, NULL, &b), HAF_OK);
+                assert_string_equal(buf_cstr(&b), want);
+            }
+            buf_clean_up(&b);
+        }
+    }
 }
 
 static void
@@ -523,8 +598,10 @@ main(void)
         cmocka_unit_test(test_audit_format_iso_time_edges),
         cmocka_unit_test(test_audit_format_extra_repeated_labels_get_suffixes),
         cmocka_unit_test(test_audit_format_ctx_hsm_id_and_reclocked),
+        cmocka_unit_test(test_audit_format_ctx_rendered_equals_members),
         cmocka_unit_test(test_audit_format_time_mismatch_and_export_time),
         cmocka_unit_test(test_audit_format_capped_buffer_fails_cleanly),
+        cmocka_unit_test(test_audit_format_capped_exact_fit_small_numbers),
         cmocka_unit_test(test_audit_format_never_empty_and_rejects_unknown_format),
         cmocka_unit_test(test_audit_format_all_data_files_are_valid_json),
     };

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "audit_internal.h"
 #include "haf/audit.h"
 #include "testlib.h"
 
@@ -1368,6 +1369,107 @@ test_audit_parse_numbers_at_uint64_max_and_one_past(void **state)
     }
 }
 
+/* Decimal fields are read 8 digits at a time: a non-digit at any position of a 16-digit value
+ * (bytes just outside '0'..'9', and ones that pass a nibble test alone) flags the field, and
+ * every digit counts. */
+static void
+test_audit_parse_decimal_bad_byte_at_every_position(void **state)
+{
+    static const char bad_bytes[] = {'/', ':', ' ', 'a', 0x1a, 0x1f, 0x7f, '0' - 1, '9' + 1};
+    const char *rest = strchr(login_lf, '\n') + 1;
+    struct coll c;
+
+    (void)state;
+    for (size_t pos = 0; pos < 16; pos++) {
+        for (size_t k = 0; k < sizeof(bad_bytes); k++) {
+            char line[64];
+            struct buf b;
+            snprintf(line, sizeof(line), "Key Handle : 1234567890123456\n");
+            line[13 + pos] = bad_bytes[k];
+            buf_init(&b, 0);
+            assert_int_equal(buf_add(&b, login_lf, (size_t)(rest - login_lf)), HAF_OK);
+            assert_int_equal(buf_adds(&b, line), HAF_OK);
+            assert_int_equal(buf_adds(&b, rest), HAF_OK);
+            coll_init(&c);
+            parse_all(&c, b.p, b.len);
+            assert_int_equal(c.n, 1);
+            /* a space at the ends is trimmed: the value is then shorter, not bad */
+            if (bad_bytes[k] == ' ' && (pos == 0 || pos == 15)) {
+                assert_null(c.v[0].e.parse_error);
+                assert_int_equal(c.v[0].e.key_handle,
+                                 pos == 0 ? 234567890123456ull : 123456789012345ull);
+            } else {
+                assert_false(c.v[0].e.present & HAF_F_KEY_HANDLE);
+                assert_string_equal(c.v[0].e.parse_error, "bad Key Handle");
+            }
+            coll_free(&c);
+            buf_clean_up(&b);
+        }
+    }
+    {
+        struct buf b;
+        buf_init(&b, 0);
+        assert_int_equal(buf_add(&b, login_lf, (size_t)(rest - login_lf)), HAF_OK);
+        assert_int_equal(buf_adds(&b, "Key Handle : 0987654321098765\n"
+                                      "Public Key Handle : 98765432\n"
+                                      "Priv/Secret Key Handle : 123456789\n"),
+                         HAF_OK);
+        assert_int_equal(buf_adds(&b, rest), HAF_OK);
+        coll_init(&c);
+        parse_all(&c, b.p, b.len);
+        assert_int_equal(c.n, 1);
+        assert_null(c.v[0].e.parse_error);
+        assert_int_equal(c.v[0].e.key_handle, 987654321098765ull);
+        assert_int_equal(c.v[0].e.public_key_handle, 98765432ull);
+        assert_int_equal(c.v[0].e.priv_secret_key_handle, 123456789ull);
+        coll_free(&c);
+        buf_clean_up(&b);
+    }
+}
+
+/* The entry buffer grows with what the entries hold, not to max_line_bytes up front (one parser
+ * per tailed file: 64 KiB each was the largest per-stream cost); a long line still fits whole,
+ * and is still cut at the bound. */
+static void
+test_audit_parser_buffers_start_small_and_grow(void **state)
+{
+    struct audit_parser *p = audit_parser_new(NULL);
+    struct coll c;
+    struct buf b;
+    size_t consumed;
+
+    (void)state;
+    assert_non_null(p);
+    coll_init(&c);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(
+            audit_parser_feed(p, login_lf, sizeof(login_lf) - 1, &consumed, coll_cb, &c), HAF_OK);
+    assert_int_equal(c.n, 99);
+    assert_true(audit_parser_buffer_bytes(p) <= 2048);
+    coll_free(&c);
+
+    /* a 50,000-byte value: kept whole (under the 64 KiB line bound) */
+    buf_init(&b, 0);
+    assert_int_equal(buf_add(&b, login_lf, (size_t)(strchr(login_lf, '\n') + 1 - login_lf)),
+                     HAF_OK);
+    assert_int_equal(buf_adds(&b, "User Name : "), HAF_OK);
+    for (int i = 0; i < 50000; i++)
+        assert_int_equal(buf_addc(&b, (char)('a' + i % 26)), HAF_OK);
+    assert_int_equal(buf_adds(&b, "\n"), HAF_OK);
+    assert_int_equal(buf_adds(&b, strchr(login_lf, '\n') + 1), HAF_OK);
+    coll_init(&c);
+    assert_int_equal(audit_parser_flush(p, coll_cb, &c), HAF_OK);
+    assert_int_equal(audit_parser_feed(p, b.p, b.len, &consumed, coll_cb, &c), HAF_OK);
+    assert_int_equal(audit_parser_flush(p, coll_cb, &c), HAF_OK);
+    assert_int_equal(c.n, 2);
+    assert_null(c.v[1].e.parse_error);
+    assert_int_equal(c.v[1].e.user_name.len, 50000);
+    assert_true(audit_parser_buffer_bytes(p) >= 50000);
+    coll_free(&c);
+    buf_clean_up(&b);
+    audit_parser_free(p);
+}
+
 static void
 test_audit_parse_time_cross_check(void **state)
 {
@@ -1464,6 +1566,8 @@ main(void)
         cmocka_unit_test(test_audit_parse_garbage_without_newlines_is_bounded),
         cmocka_unit_test(test_audit_parser_entry_bound_splits_and_flags),
         cmocka_unit_test(test_audit_parse_numbers_at_uint64_max_and_one_past),
+        cmocka_unit_test(test_audit_parse_decimal_bad_byte_at_every_position),
+        cmocka_unit_test(test_audit_parser_buffers_start_small_and_grow),
         cmocka_unit_test(test_audit_parse_time_cross_check),
         cmocka_unit_test(test_audit_parser_new_clamps_options),
     };
