@@ -359,8 +359,10 @@ file_flush(struct replay_ledger *l, struct ledger_file *lf, struct buf *msg)
         done += k;
         l->unsynced = true;
     }
-    memmove(lf->pend, lf->pend + done, (lf->n_pend - done) * sizeof(lf->pend[0]));
-    lf->n_pend -= done;
+    if (done > 0) {
+        memmove(lf->pend, lf->pend + done, (lf->n_pend - done) * sizeof(lf->pend[0]));
+        lf->n_pend -= done;
+    }
     return e;
 }
 

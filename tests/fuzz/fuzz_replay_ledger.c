@@ -43,7 +43,7 @@ bytes_read(void *ctx, uint64_t first, size_t n, struct replay_mark *out)
 }
 
 static char dir[64];
-static char mainp[256];
+static char mainp[512];
 
 /* At exit: the temp directory and what the inputs left in it (set-aside files included). */
 static void

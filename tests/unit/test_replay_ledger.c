@@ -59,7 +59,8 @@ ledger_path(const char *dir, const char *suffix)
     assert_non_null(dh);
     while ((de = readdir(dh)) != NULL) {
         const char *dot = strrchr(de->d_name, '.');
-        if (dot != NULL && strcmp(dot + 1, suffix) == 0 && strlen(de->d_name) == 33 + strlen(suffix)) {
+        if (dot != NULL && strcmp(dot + 1, suffix) == 0 &&
+            strlen(de->d_name) == 33 + strlen(suffix)) {
             out = malloc(strlen(ldir) + strlen(de->d_name) + 2);
             assert_non_null(out);
             (void)sprintf(out, "%s/%s", ldir, de->d_name);
@@ -91,10 +92,10 @@ test_replay_ledger_survives_reopen(void **state)
     (void)state;
     assert_non_null(l);
     assert_int_equal(look(l, mk(1, 1, 1)), REPLAY_UNKNOWN); /* empty */
-    for (uint64_t s = 0; s < 2000; s++)                      /* past LEDGER_FLUSH_RECS */
+    for (uint64_t s = 0; s < 2000; s++)                     /* past LEDGER_FLUSH_RECS */
         add(l, mk(3, s, s * 11), &CEIL);
-    add(l, mk(3, 10, 999), &CEIL); /* out of order: a reused pair */
-    add(l, mk(3, 10, 999), &CEIL); /* again: not recorded twice */
+    add(l, mk(3, 10, 999), &CEIL);         /* out of order: a reused pair */
+    add(l, mk(3, 10, 999), &CEIL);         /* again: not recorded twice */
     add(l, mk(3, 1999, 1999 * 11), &CEIL); /* the newest again */
     assert_int_equal(replay_ledger_sync(l, NULL), HAF_OK);
     replay_ledger_get_info(l, &info);
