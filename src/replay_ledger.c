@@ -27,8 +27,9 @@
 
 struct ledger_file {
     const char *suffix;
-    int fd;     /* -1: not open (or, read-only, absent) */
-    uint64_t n; /* whole records on disk */
+    int fd;        /* -1: not open (or, read-only, absent) */
+    uint64_t n;    /* whole records on disk */
+    bool unsynced; /* written since its last fdatasync */
     struct replay_mark *pend;
     size_t n_pend;
     size_t cap_pend;
@@ -39,7 +40,6 @@ struct replay_ledger {
     char name[33]; /* hex of SHA-256(group NUL stream), first 16 bytes */
     bool writable;
     bool opened;
-    bool unsynced;  /* written since the last fdatasync */
     bool new_entry; /* a file was created since: fsync the directory */
     int dfd;
     struct ledger_file main, side;
@@ -232,7 +232,7 @@ file_adopt(struct replay_ledger *l, struct ledger_file *lf, const char *fname, s
         ledger_hdr_encode(hdr);
         if (ftruncate(lf->fd, 0) != 0 || pwrite_all(lf->fd, hdr, sizeof(hdr), 0) != HAF_OK)
             goto io;
-        l->unsynced = l->new_entry = true;
+        lf->unsynced = l->new_entry = true;
         return HAF_OK;
     }
     if (pread_all(lf->fd, hdr, sizeof(hdr), 0) != HAF_OK)
@@ -357,7 +357,7 @@ file_flush(struct replay_ledger *l, struct ledger_file *lf, struct buf *msg)
         }
         lf->n += k;
         done += k;
-        l->unsynced = true;
+        lf->unsynced = true;
     }
     if (done > 0) {
         memmove(lf->pend, lf->pend + done, (lf->n_pend - done) * sizeof(lf->pend[0]));
@@ -446,24 +446,42 @@ replay_ledger_add(struct replay_ledger *l, const struct replay_mark *m,
     return HAF_OK;
 }
 
+static enum haf_err
+file_sync(struct replay_ledger *l, struct ledger_file *lf, struct buf *msg)
+{
+    if (!lf->unsynced)
+        return HAF_OK;
+    if (fdatasync(lf->fd) != 0) {
+        ledger_msgf(msg, "cannot sync the replay ledger %s/%s.%s: %s", l->dir, l->name, lf->suffix,
+                    strerror(errno));
+        return HAF_EIO;
+    }
+    lf->unsynced = false;
+    return HAF_OK;
+}
+
 enum haf_err
 replay_ledger_sync(struct replay_ledger *l, struct buf *msg)
 {
     enum haf_err e;
 
-    if (!l->writable || (l->main.n_pend + l->side.n_pend == 0 && !l->unsynced))
+    if (!l->writable ||
+        (l->main.n_pend + l->side.n_pend == 0 && !l->main.unsynced && !l->side.unsynced))
         return HAF_OK;
     e = ledger_flush(l, msg);
-    if (e != HAF_OK)
-        return e;
-    if (fdatasync(l->main.fd) != 0 || fdatasync(l->side.fd) != 0 ||
-        (l->new_entry && fsync(l->dfd) != 0)) {
-        ledger_msgf(msg, "cannot sync the replay ledger %s/%s: %s", l->dir, l->name,
-                    strerror(errno));
-        return HAF_EIO;
+    if (e == HAF_OK)
+        e = file_sync(l, &l->main, msg);
+    if (e == HAF_OK)
+        e = file_sync(l, &l->side, msg);
+    if (e == HAF_OK && l->new_entry) {
+        if (fsync(l->dfd) != 0) {
+            ledger_msgf(msg, "cannot sync the replay ledger directory %s: %s", l->dir,
+                        strerror(errno));
+            return HAF_EIO;
+        }
+        l->new_entry = false;
     }
-    l->unsynced = l->new_entry = false;
-    return HAF_OK;
+    return e;
 }
 
 /* ---------------------------------------------------------------- lookups */
