@@ -284,36 +284,74 @@ file_open(struct replay_ledger *l, struct ledger_file *lf, struct buf *msg)
     return e == HAF_EAGAIN ? HAF_EIO : e;
 }
 
+/* Creates (writable) and opens the ledger directory, checked as the state directory is: *dfd, or
+ * -1 when a read-only ledger has no directory yet. */
+static enum haf_err
+ledger_dir_open(const char *dir, bool writable, int *dfd, struct buf *msg)
+{
+    struct stat sb;
+    enum haf_err e;
+    int fd;
+
+    *dfd = -1;
+    if (writable && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ledger_msgf(msg, "cannot create the replay ledger directory %s: %s", dir, strerror(errno));
+        return HAF_EIO;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (!writable && errno == ENOENT)
+            return HAF_OK; /* nothing recorded yet */
+        ledger_msgf(msg, "replay ledger directory %s: %s", dir, strerror(errno));
+        return errno == ELOOP || errno == ENOTDIR ? HAF_EPERM : HAF_EIO;
+    }
+    if (fstat(fd, &sb) != 0) {
+        ledger_msgf(msg, "replay ledger directory %s: %s", dir, strerror(errno));
+        close(fd);
+        return HAF_EIO;
+    }
+    e = ckpt_check_owner_mode(&sb, "replay ledger directory", dir, msg);
+    if (e != HAF_OK) {
+        close(fd);
+        return e;
+    }
+    *dfd = fd;
+    return HAF_OK;
+}
+
+enum haf_err
+replay_ledger_prepare(const char *state_dir, bool writable, struct buf *msg)
+{
+    char *dir = malloc(strlen(state_dir) + sizeof("/" LEDGER_DIR_NAME));
+    enum haf_err e;
+    int dfd = -1;
+
+    if (dir == NULL)
+        return HAF_ENOMEM;
+    memcpy(dir, state_dir, strlen(state_dir));
+    memcpy(dir + strlen(state_dir), "/" LEDGER_DIR_NAME, sizeof("/" LEDGER_DIR_NAME));
+    e = ledger_dir_open(dir, writable, &dfd, msg);
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    return e;
+}
+
 static enum haf_err
 ledger_open(struct replay_ledger *l, struct buf *msg)
 {
-    struct stat sb;
     enum haf_err e;
 
     if (l->opened)
         return HAF_OK;
-    if (l->writable && mkdir(l->dir, 0700) != 0 && errno != EEXIST) {
-        ledger_msgf(msg, "cannot create the replay ledger directory %s: %s", l->dir,
-                    strerror(errno));
-        return HAF_EIO;
-    }
-    l->dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    e = ledger_dir_open(l->dir, l->writable, &l->dfd, msg);
+    if (e != HAF_OK)
+        return e;
     if (l->dfd < 0) {
-        if (!l->writable && errno == ENOENT) {
-            l->opened = true; /* nothing recorded yet */
-            return HAF_OK;
-        }
-        ledger_msgf(msg, "replay ledger directory %s: %s", l->dir, strerror(errno));
-        return HAF_EIO;
+        l->opened = true; /* read-only, nothing recorded yet */
+        return HAF_OK;
     }
-    if (fstat(l->dfd, &sb) != 0) {
-        ledger_msgf(msg, "replay ledger directory %s: %s", l->dir, strerror(errno));
-        e = HAF_EIO;
-        goto out;
-    }
-    e = ckpt_check_owner_mode(&sb, "replay ledger directory", l->dir, msg);
-    if (e == HAF_OK)
-        e = file_open(l, &l->main, msg);
+    e = file_open(l, &l->main, msg);
     if (e == HAF_OK)
         e = file_open(l, &l->side, msg);
     if (e == HAF_OK && l->main.fd >= 0 && l->main.n > 0) {
@@ -324,7 +362,6 @@ ledger_open(struct replay_ledger *l, struct buf *msg)
         else
             ledger_msgf(msg, "replay ledger %s/%s.main cannot be read", l->dir, l->name);
     }
-out:
     if (e != HAF_OK) {
         ledger_close(l);
         return e;

@@ -53,6 +53,11 @@ struct replay_ledger_info {
 struct replay_ledger *replay_ledger_new(const char *state_dir, const char *group,
                                         const char *stream, bool writable);
 void replay_ledger_free(struct replay_ledger *l);
+/* At start: creates (writable) and checks <state_dir>/ledger as the state directory is checked,
+ * so an unsafe one stops the start with its fix in msg (HAF_EPERM) rather than holding deliveries
+ * later. */
+HAF_MUST_USE enum haf_err replay_ledger_prepare(const char *state_dir, bool writable,
+                                                struct buf *msg);
 
 /* A mark left the window. `ceiling` is the highest pair trusted for the main file (the stream's
  * acknowledged pair; its hash is ignored). A mark equal to one already recorded is not added

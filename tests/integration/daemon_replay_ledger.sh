@@ -13,6 +13,7 @@
 #      appended. --once: a-rot.log's 8200 entries skipped, 8100..8199 shipped.
 # After each step CloudWatch holds every entry exactly once and nothing else. On main (window
 # only), step 2 shipped the 1976 entries older than the window a second time (replay_older=1976).
+# 6. A group-writable ledger directory stops the start with the fix (as the state directory).
 # Bounded: about 60 s.
 set -uo pipefail
 source "$HAF_SOURCE_DIR/tests/tools/daemon_lib.sh"
@@ -140,5 +141,15 @@ seqs = {m[1] for m in ledger + window}
 assert seqs == set(range(8200)), sorted(set(range(8200)) - seqs)[:10]
 print("marks: main %d side %d window %d, every entry of 0..8199" % (len(main), len(side), len(window)))
 PY
+# An unsafe ledger directory stops the start with the fix, as an unsafe state directory does.
+chmod 0770 "$T/state/ledger"
+: >"$T/daemon.log"
+haf_start --once
+wait "$HAF_PID"
+rc=$?
+HAF_PID=
+[ "$rc" != 0 ] || haf_fail "started with a group-writable ledger directory"
+grep -q "replay ledger directory .* chmod go-w" "$T/daemon.log" ||
+    haf_fail "no clear message for the group-writable ledger directory"
 front_assert_clean
 echo "PASS daemon_replay_ledger"

@@ -337,6 +337,30 @@ test_replay_ledger_read_only_writes_nothing(void **state)
     free(dir);
 }
 
+static void
+test_replay_ledger_prepare_checks_the_directory(void **state)
+{
+    char *dir = testlib_mkdtemp(), ldir[512];
+    struct stat sb;
+    struct buf msg;
+
+    (void)state;
+    buf_init(&msg, 0);
+    (void)snprintf(ldir, sizeof(ldir), "%s/ledger", dir);
+    assert_int_equal(replay_ledger_prepare(dir, false, &msg), HAF_OK); /* --dry-run */
+    assert_int_not_equal(stat(ldir, &sb), 0);
+    assert_int_equal(replay_ledger_prepare(dir, true, &msg), HAF_OK);
+    assert_int_equal(stat(ldir, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(chmod(ldir, 0720), 0);
+    assert_int_equal(replay_ledger_prepare(dir, true, &msg), HAF_EPERM);
+    assert_non_null(strstr(buf_cstr(&msg), "chmod go-w"));
+    assert_int_equal(chmod(ldir, 0700), 0);
+    buf_clean_up(&msg);
+    testlib_rmtree(dir);
+    free(dir);
+}
+
 int
 main(void)
 {
@@ -347,6 +371,7 @@ main(void)
         cmocka_unit_test(test_replay_ledger_corrupt_set_aside_newer_refused),
         cmocka_unit_test(test_replay_ledger_unsafe_refused),
         cmocka_unit_test(test_replay_ledger_read_only_writes_nothing),
+        cmocka_unit_test(test_replay_ledger_prepare_checks_the_directory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
