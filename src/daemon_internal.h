@@ -335,9 +335,8 @@ void stream_ledger_open(struct daemon *d, struct stream *st);
 void stream_replay_note(struct daemon *d, struct stream *st, uint64_t reboot, uint64_t seq,
                         uint64_t hash);
 bool stream_ledgers_sync(struct daemon *d);
-enum replay_verdict stream_replay_lookup(struct daemon *d, struct stream *st,
-                                         const struct replay_mark *m, bool queued_too,
-                                         bool *unreadable);
+enum replay_verdict stream_replay_lookup(struct stream *st, const struct replay_mark *m,
+                                         bool queued_too, bool *unreadable);
 
 /* ---- recover.c */
 void recover_checkpoints(struct daemon *d);

@@ -260,7 +260,7 @@ replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e,
         .reboot = e->reboot_counter, .seq = e->sequence_no, .hash = replay_hash(e->raw)};
     bool unreadable;
 
-    switch (stream_replay_lookup(d, st, &m, read_before, &unreadable)) {
+    switch (stream_replay_lookup(st, &m, read_before, &unreadable)) {
     case REPLAY_SAME:
         return true;
     case REPLAY_DIFFERENT:

@@ -550,7 +550,11 @@ replay_ledger_lookup(struct replay_ledger *l, const struct replay_mark *m, enum 
     if (e != HAF_OK)
         return e;
     found = ledger_verdict_merge(pend_lookup(&l->main, m), pend_lookup(&l->side, m));
-    if (found != REPLAY_SAME) {
+    /* A pair after the newest main record cannot be in the main file (an entry still on its way,
+     * or never delivered): no binary search for it. */
+    if (found != REPLAY_SAME &&
+        !(l->has_last &&
+          (m->reboot > l->last.reboot || (m->reboot == l->last.reboot && m->seq > l->last.seq)))) {
         r = file_reader(&l->main);
         e = ledger_search_sorted(&r, &l->cur, m, &more);
         if (e != HAF_OK)

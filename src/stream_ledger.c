@@ -132,32 +132,32 @@ inflight_lookup(const struct stream *st, const struct replay_mark *m)
 }
 
 enum replay_verdict
-stream_replay_lookup(struct daemon *d, struct stream *st, const struct replay_mark *m,
-                     bool queued_too, bool *unreadable)
+stream_replay_lookup(struct stream *st, const struct replay_mark *m, bool queued_too,
+                     bool *unreadable)
 {
     enum replay_verdict v = replay_lookup(&st->replay, m->reboot, m->seq, m->hash);
     enum replay_verdict more;
     struct buf msg;
 
     *unreadable = false;
+    if (v != REPLAY_SAME && st->ledger != NULL) {
+        buf_init(&msg, 0);
+        if (replay_ledger_lookup(st->ledger, m, &more, &msg) == HAF_OK) {
+            v = ledger_verdict_merge(v, more);
+            st->ledger_unreadable = false;
+        } else {
+            *unreadable = true;
+            if (!st->ledger_unreadable)
+                log_err("%s/%s: %.*s; entries that may be copies are shipped (counted: "
+                        "replay_older)",
+                        st->group, st->name, (int)msg.len, msg.p);
+            st->ledger_unreadable = true;
+        }
+        buf_clean_up(&msg);
+    }
+    /* Last: the scan of the queued entries is the longest (the ring's events), and an entry
+     * acknowledged already is answered before it. */
     if (v != REPLAY_SAME && queued_too)
         v = ledger_verdict_merge(v, inflight_lookup(st, m));
-    if (v == REPLAY_SAME || st->ledger == NULL)
-        return v;
-    buf_init(&msg, 0);
-    if (replay_ledger_lookup(st->ledger, m, &more, &msg) == HAF_OK) {
-        v = ledger_verdict_merge(v, more);
-    } else {
-        *unreadable = true;
-        if (!st->ledger_unreadable)
-            log_err("%s/%s: %.*s; entries that may be copies are shipped (counted: "
-                    "replay_older)",
-                    st->group, st->name, (int)msg.len, msg.p);
-        st->ledger_unreadable = true;
-        buf_clean_up(&msg);
-        return v;
-    }
-    st->ledger_unreadable = false;
-    buf_clean_up(&msg);
     return v;
 }
