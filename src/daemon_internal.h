@@ -200,7 +200,6 @@ struct file_rt {
     uint64_t processed;   /* end of the last entry taken from the parser */
     uint64_t pending;     /* its events in unacknowledged batches */
     bool superseded;      /* truncated: a newer generation owns the checkpoint */
-    bool fresh;           /* opened without a matching checkpoint: may repeat delivered entries */
     uint64_t open_seq;    /* age order (file_age_key), for reading a stream's files oldest first */
     int64_t last_data_ms; /* monotonic */
     bool last_byte_nl;

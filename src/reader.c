@@ -442,7 +442,6 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
         log_info("%s: resuming at byte %" PRIu64 " (stream %s/%s)", tf->path, start, st->group,
                  st->name);
     } else {
-        f->fresh = true;
         if (cf != NULL)
             log_info("%s: inode %" PRIu64 " was reused by a new file; reading it from the start",
                      tf->path, tf->ino);
@@ -479,7 +478,6 @@ reader_on_tail_truncate(void *ctx, struct tail_file *tf)
      * this (dev, inode) now belongs to the new generation. */
     f = file_new(d, tf, old->src, old->st);
     tf->user = f;
-    f->fresh = true;
     f->acked = f->processed = 0;
     old->superseded = true;
     old->tf = NULL;
