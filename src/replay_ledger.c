@@ -207,8 +207,29 @@ file_set_aside(struct replay_ledger *l, const char *fname, struct buf *msg)
     return HAF_OK;
 }
 
+/* Records of zeros at the end are not marks (a mark's hash is never 0 but with odds of 2^-64):
+ * they are what a power loss can leave of an append whose size reached the disk before its data.
+ * They are dropped from the count, so the sorted file stays sorted. */
+static enum haf_err
+zero_tail_cut(struct ledger_file *lf)
+{
+    static const unsigned char zero[LEDGER_REC_BYTES];
+    unsigned char raw[LEDGER_REC_BYTES];
+
+    while (lf->n > 0) {
+        if (pread_all(lf->fd, raw, sizeof(raw),
+                      LEDGER_HDR_BYTES + (lf->n - 1) * LEDGER_REC_BYTES) != HAF_OK)
+            return HAF_EIO;
+        if (memcmp(raw, zero, sizeof(raw)) != 0)
+            break;
+        lf->n--;
+    }
+    return HAF_OK;
+}
+
 /* Checks an open file and takes its size: a new or torn header starts it afresh, a torn tail is
- * cut. HAF_EAGAIN when it was set aside (the caller opens it again). */
+ * cut, as are records of zeros at its end. HAF_EAGAIN when it was set aside (the caller opens it
+ * again). */
 static enum haf_err
 file_adopt(struct replay_ledger *l, struct ledger_file *lf, const char *fname, struct buf *msg)
 {
@@ -250,9 +271,13 @@ file_adopt(struct replay_ledger *l, struct ledger_file *lf, const char *fname, s
         return e == HAF_OK ? HAF_EAGAIN : e;
     }
     rem = (size - LEDGER_HDR_BYTES) % LEDGER_REC_BYTES;
-    if (rem != 0 && l->writable && ftruncate(lf->fd, (off_t)(size - rem)) != 0)
-        goto io;
     lf->n = (size - LEDGER_HDR_BYTES) / LEDGER_REC_BYTES;
+    e = zero_tail_cut(lf);
+    if (e != HAF_OK)
+        goto io;
+    if ((rem != 0 || lf->n * LEDGER_REC_BYTES + LEDGER_HDR_BYTES != size - rem) && l->writable &&
+        ftruncate(lf->fd, (off_t)(LEDGER_HDR_BYTES + lf->n * LEDGER_REC_BYTES)) != 0)
+        goto io;
     return HAF_OK;
 io:
     ledger_msgf(msg, "replay ledger %s/%s: %s", l->dir, fname, strerror(errno));
