@@ -13,9 +13,10 @@
  * end (the common case: marks are forgotten in sequence order); a mark that does not extend it
  * (an entry acknowledged out of order, a pair reused with another text, a pair beyond the
  * stream's trusted acknowledged one, as a forged line would carry) goes to "side", which is
- * scanned. A torn last record (a crash mid-append) is cut off at open; a file with a bad header is
- * renamed <name>.corrupt-<epoch> and started afresh (its marks are forgotten: copies of those
- * entries would be shipped again, never dropped); a file of a newer format is refused.
+ * scanned. A torn last record (a crash mid-append) and records of zeros at the end (a power loss)
+ * are cut off at open; a file with a bad header is renamed <name>.corrupt-<epoch> and started
+ * afresh (its marks are forgotten: copies of those entries would be shipped again, never dropped);
+ * a file of a newer format is refused.
  *
  * Cost: 24 bytes on disk per acknowledged entry beyond the window (2.3 MiB per 100,000 entries),
  * never reclaimed. Memory: the pending marks (flushed every LEDGER_FLUSH_RECS, and at each sync;
