@@ -29,8 +29,9 @@
 
 /* ---- files ---- */
 
-/* Owned by us and not writable by group or others. */
-static enum haf_err
+/* Owned by us and not writable by group or others (also the replay ledger's check: checkpoint.h).
+ */
+enum haf_err
 ckpt_check_owner_mode(const struct stat *st, const char *what, const char *path, struct buf *msg)
 {
     uid_t me = geteuid();

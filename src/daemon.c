@@ -413,6 +413,8 @@ daemon_setup(struct daemon *d)
     /* State first: without a safe place for checkpoints we do not start. */
     e = ckpt_prepare_dir(d->cfg->state_dir, &msg);
     if (e == HAF_OK)
+        e = replay_ledger_prepare(d->cfg->state_dir, !d->opts->dry_run, &msg);
+    if (e == HAF_OK)
         e = ckpt_load(d->cfg->state_dir, &d->state, &msg);
     if (e != HAF_OK) {
         log_err("state directory %s: %s%s%s", d->cfg->state_dir, haf_err_str(e),

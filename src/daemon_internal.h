@@ -29,7 +29,9 @@
 #include "haf/cmd.h"
 #include "haf/config.h"
 #include "haf/cwl.h"
+#include "haf/ledger_search.h"
 #include "haf/replay.h"
+#include "haf/replay_ledger.h"
 #include "haf/seqtrack.h"
 #include "haf/span.h"
 #include "haf/stats.h"
@@ -168,7 +170,10 @@ struct stream {
     int64_t next_ms;
     int attempts;
     struct seqtrack seq;
-    struct replay_window replay; /* acknowledged entries by content (replay.h), persisted */
+    struct replay_window replay;  /* acknowledged entries by content (replay.h), persisted */
+    struct replay_ledger *ledger; /* what left the window (stream_ledger.c) */
+    bool ledger_failing;          /* the ledger cannot be written: state saves are held */
+    bool ledger_unreadable;       /* the last ledger lookup failed */
     bool start_acked; /* the acknowledged pair restored from the state when this process started */
     uint64_t start_reboot;
     uint64_t start_seq;
@@ -196,7 +201,6 @@ struct file_rt {
     uint64_t processed;   /* end of the last entry taken from the parser */
     uint64_t pending;     /* its events in unacknowledged batches */
     bool superseded;      /* truncated: a newer generation owns the checkpoint */
-    bool fresh;           /* opened without a matching checkpoint: may repeat delivered entries */
     uint64_t open_seq;    /* age order (file_age_key), for reading a stream's files oldest first */
     int64_t last_data_ms; /* monotonic */
     bool last_byte_nl;
@@ -331,6 +335,14 @@ void stream_schedule_retry(struct daemon *d, struct stream *st, int64_t delay_ms
 int64_t deliver_retry_delay_ms(struct daemon *d, struct stream *st, enum cwl_class cls);
 void deliver_retry(struct daemon *d, struct stream *st, enum cwl_class cls);
 void send_due(struct daemon *d);
+
+/* ---- stream_ledger.c: the replay window and its ledger */
+void stream_ledger_open(struct daemon *d, struct stream *st);
+void stream_replay_note(struct daemon *d, struct stream *st, uint64_t reboot, uint64_t seq,
+                        uint64_t hash);
+bool stream_ledgers_sync(struct daemon *d);
+enum replay_verdict stream_replay_lookup(struct stream *st, const struct replay_mark *m,
+                                         bool queued_too, bool *unreadable);
 
 /* ---- recover.c */
 void recover_checkpoints(struct daemon *d);

@@ -92,7 +92,9 @@ state_save(struct daemon *d)
         return true;
     if (d->save_retry_at_ms > d->now_ms)
         return false;
-    if (ckpt_save(d->cfg->state_dir, &d->state) != HAF_OK) {
+    /* The replay ledger first: the state about to be written may no longer hold marks that only
+     * the ledger keeps then (stream_ledger.c). */
+    if (!stream_ledgers_sync(d) || ckpt_save(d->cfg->state_dir, &d->state) != HAF_OK) {
         d->stats.state_save_failures++;
         d->save_retry_at_ms = d->now_ms + SAVE_RETRY_MS;
         if (!d->warned_save)
@@ -137,7 +139,7 @@ stream_apply_ack_event(struct daemon *d, struct stream *st, uint32_t source_id, 
                        bool has_seq, uint64_t reboot, uint64_t seq, uint64_t entry_hash)
 {
     if (has_seq)
-        replay_note(&st->replay, reboot, seq, entry_hash);
+        stream_replay_note(d, st, reboot, seq, entry_hash);
     if (has_seq && seq_plausible(&st->seq, reboot, seq)) {
         seqtrack_ack(&st->seq, reboot, seq);
     } else if (has_seq) {

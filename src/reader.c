@@ -243,19 +243,24 @@ stream_feed_from(struct daemon *d, struct stream *st, struct file_rt *f)
     st->last_fed = f;
 }
 
-/* An entry of a file without a checkpoint whose pair says "delivered before" is skipped only when
- * its text is what was acknowledged under that pair (replay.h): the pair alone would drop an
- * entry never delivered (a forged or corrupted line, a reused pair). A pair acknowledged with
- * another text is shipped and warned about, each one (they may be forged); one not in the window
- * is shipped (at-least-once), warned about once per file (a big copy would flood the log). An entry
- * read before in this process but not acknowledged yet has no mark to compare with: its pair
- * decides, as it is on its way. */
+/* An entry whose pair says "delivered before" is skipped only when its text is what was
+ * acknowledged, or is on its way, under that pair: the pair alone would drop an entry never
+ * delivered (a forged or corrupted line, a reused pair). The stream's window and its ledger hold
+ * every acknowledged entry's mark, however old, and an entry read before in this process is
+ * compared with the entries queued and in flight too (stream_replay_lookup), so the answer is
+ * exact: the same pair and text is a replay (skipped); the pair with another text is shipped and
+ * warned about, each one (they may be forged); a pair never acknowledged is shipped (an entry the
+ * copy alone holds, delivered late). When the ledger cannot be read the entry is shipped
+ * (at-least-once: never a loss), counted (replay_older) and warned about once per file. */
 static bool
 replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e, bool read_before)
 {
     struct stream *st = f->st;
+    struct replay_mark m = {
+        .reboot = e->reboot_counter, .seq = e->sequence_no, .hash = replay_hash(e->raw)};
+    bool unreadable;
 
-    switch (replay_lookup(&st->replay, e->reboot_counter, e->sequence_no, replay_hash(e->raw))) {
+    switch (stream_replay_lookup(st, &m, read_before, &unreadable)) {
     case REPLAY_SAME:
         return true;
     case REPLAY_DIFFERENT:
@@ -266,15 +271,17 @@ replay_confirmed(struct daemon *d, struct file_rt *f, const struct haf_entry *e,
         return false;
     case REPLAY_UNKNOWN:
     default:
-        if (read_before)
-            return true;
+        if (!unreadable) {
+            log_trace("%s: entry %" PRIu64 "/%" PRIu64 " shipped: never delivered before", f->path,
+                      e->reboot_counter, e->sequence_no);
+            return false;
+        }
         d->stats.replay_older++;
         if (f->older++ == 0)
-            log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: at or before the stream's "
-                      "acknowledged entry but not among the last %d delivered, so it cannot be "
-                      "told from a copy (it may be a duplicate); later ones in this file are "
-                      "counted (replay_older) and logged at -vv",
-                      f->path, e->reboot_counter, e->sequence_no, REPLAY_WINDOW);
+            log_warnx("%s: entry %" PRIu64 "/%" PRIu64 " shipped: the replay ledger cannot be "
+                      "read, so it cannot be told from a copy (it may be a duplicate); later ones "
+                      "in this file are counted (replay_older) and logged at -vv",
+                      f->path, e->reboot_counter, e->sequence_no);
         else
             log_trace("%s: entry %" PRIu64 "/%" PRIu64 " shipped, may be a copy", f->path,
                       e->reboot_counter, e->sequence_no);
@@ -308,18 +315,22 @@ on_entry(void *ctx, const struct haf_entry *e)
     }
     if (has_seq) {
         struct seq_gap gap = {0};
-        bool read_before = f->fresh && seqtrack_seen(&st->seq, e->reboot_counter, e->sequence_no);
+        bool read_before = seqtrack_seen(&st->seq, e->reboot_counter, e->sequence_no);
         enum seq_verdict v = seqtrack_check(&st->seq, e->reboot_counter, e->sequence_no, &gap);
-        bool acked_before = st->start_acked && e->reboot_counter == st->start_reboot &&
-                            e->sequence_no <= st->start_seq;
+        bool acked_before =
+            st->start_acked &&
+            (e->reboot_counter < st->start_reboot ||
+             (e->reboot_counter == st->start_reboot && e->sequence_no <= st->start_seq));
 
-        /* Only a file we hold no checkpoint for (a copy made by copytruncate, a file that came
-         * back under a new inode) can repeat entries: those read before in this process, or
-         * acknowledged before it started. A known file is read from its checkpoint, and a crash's
-         * uncertainty is settled by the read-back instead. An entry of such a file that is older
-         * than what this process acknowledged but was never read (the copy alone holds what was
-         * appended between our last read and the truncation) is shipped, late. */
-        if ((read_before || (v == SEQ_REPLAY && f->fresh && acked_before)) &&
+        /* Entries that can repeat delivered ones: those read before in this process (from another
+         * file: a copy made by copytruncate or cp, a file back under a new inode) and those at or
+         * before the pair acknowledged when this process started; in any file, since a copy's
+         * checkpoint can be saved before its replays were passed (a crash). They are checked by
+         * content against every acknowledged, queued or in-flight entry (replay_confirmed): one
+         * never delivered (the copy alone holds what was appended between our last read and the
+         * truncation) is shipped, late. Other entries of a known file are settled by its
+         * checkpoint and, after a crash, the read-back. */
+        if ((read_before || (v == SEQ_REPLAY && acked_before)) &&
             replay_confirmed(d, f, e, read_before)) {
             d->stats.replays_skipped++;
             if (f->skipped++ == 0)
@@ -431,7 +442,6 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
         log_info("%s: resuming at byte %" PRIu64 " (stream %s/%s)", tf->path, start, st->group,
                  st->name);
     } else {
-        f->fresh = true;
         if (cf != NULL)
             log_info("%s: inode %" PRIu64 " was reused by a new file; reading it from the start",
                      tf->path, tf->ino);
@@ -468,7 +478,6 @@ reader_on_tail_truncate(void *ctx, struct tail_file *tf)
      * this (dev, inode) now belongs to the new generation. */
     f = file_new(d, tf, old->src, old->st);
     tf->user = f;
-    f->fresh = true;
     f->acked = f->processed = 0;
     old->superseded = true;
     old->tf = NULL;

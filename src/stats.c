@@ -23,7 +23,7 @@ stats_format(const struct haf_stats *s, char *out, size_t len)
         " throttled_or_5xx=%" PRIu64 " ambiguous=%" PRIu64 " access_denied=%" PRIu64
         " invalid=%" PRIu64 " connection_errors=%" PRIu64 " state_save_failures=%" PRIu64
         " readback_fallbacks=%" PRIu64 " files_lost=%" PRIu64 " implausible_seq=%" PRIu64
-        " seq_reused=%" PRIu64 " replay_older=%" PRIu64,
+        " seq_reused=%" PRIu64 " replay_older=%" PRIu64 " ledger_dropped=%" PRIu64,
         s->entries_read, s->entries_flagged, s->events_queued, s->events_shipped, s->bytes_shipped,
         s->batches_sent, s->requests, s->retries, s->replays_skipped, s->sequence_gaps,
         s->sequence_missing, s->reboots, s->reclocked, s->dropped_out_of_range, s->rejected_too_new,
@@ -31,7 +31,7 @@ stats_format(const struct haf_stats *s, char *out, size_t len)
         s->cut_lines, s->errors_by_class[CWL_RETRY], s->errors_by_class[CWL_AMBIGUOUS],
         s->errors_by_class[CWL_ACCESS_DENIED], s->errors_by_class[CWL_INVALID],
         s->errors_by_class[CWL_CONNECTION], s->state_save_failures, s->readback_fallbacks,
-        s->files_lost, s->implausible_seq, s->seq_reused, s->replay_older);
+        s->files_lost, s->implausible_seq, s->seq_reused, s->replay_older, s->ledger_dropped);
 }
 
 void

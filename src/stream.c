@@ -269,6 +269,7 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
             fatal("out of memory");
     seqtrack_init(&st->seq);
     replay_init(&st->replay);
+    stream_ledger_open(d, st);
     cs = ckpt_find_stream(&d->state, group, name);
     if (cs != NULL) {
         replay_restore(&st->replay, cs->marks, cs->n_marks);
@@ -304,6 +305,7 @@ stream_free(struct stream *st)
     free(st->ring);
     free(st->ring_first_ms);
     free(st->late);
+    replay_ledger_free(st->ledger);
     readback_set_free(st->rb);
     free(st->rb_token);
     free(st->group);

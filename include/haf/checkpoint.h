@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "haf/buf.h"
 #include "haf/err.h"
@@ -78,6 +79,11 @@ HAF_MUST_USE enum haf_err ckpt_save(const char *dir, const struct ckpt_state *s)
 
 /* Create the directory 0700 if missing; HAF_EPERM if it exists with unsafe ownership/mode. */
 HAF_MUST_USE enum haf_err ckpt_prepare_dir(const char *dir, struct buf *msg);
+/* The check every file and directory of the state passes (the replay ledger's too): owned by the
+ * effective uid, not writable by group or others. HAF_EPERM, with the fix in msg, otherwise;
+ * `what` names it in the message ("state directory"). */
+HAF_MUST_USE enum haf_err ckpt_check_owner_mode(const struct stat *st, const char *what,
+                                                const char *path, struct buf *msg);
 
 /* Find by (dev, ino) whose fingerprint matches `fp` on the stored length; NULL when none. The
  * caller passes the fingerprint of the file's first ckpt->fp.len bytes. */

@@ -8,9 +8,10 @@
  * So each acknowledged entry leaves a mark (pair, 64-bit hash of its text) in a window of the last
  * REPLAY_WINDOW acknowledged entries, persisted with the stream's checkpoint, and an entry is a
  * replay only when its pair AND its hash are in the window. A pair in the window with another hash
- * is a different entry (shipped, and the caller warns); a pair older than the window is unknown
- * and is shipped (at-least-once: a possible duplicate, never a loss). The hash is not
- * cryptographic: finding a second text with the hash of a delivered one lets a writer of the
+ * is a different entry (shipped, and the caller warns). The marks the window forgets go to the
+ * stream's replay ledger on disk (replay_ledger.h), so the window and the ledger together answer
+ * for every acknowledged entry, however old (the daemon asks both: stream_ledger.c). The hash is
+ * not cryptographic: finding a second text with the hash of a delivered one lets a writer of the
  * audit file have that text skipped, which it could as well achieve by not writing it.
  * Pure: no I/O, no logging, no allocation.
  */
@@ -22,9 +23,8 @@
 
 #include "haf/span.h"
 
-/* Acknowledged entries remembered per stream: about 30 KiB in the state file per stream, and what
- * a file without a checkpoint can repeat without duplicates (a copytruncate copy repeats at most
- * what was read since the last rotation). */
+/* Acknowledged entries remembered per stream in the state file (about 30 KiB per stream); older
+ * ones are in the replay ledger. */
 #define REPLAY_WINDOW 1024
 
 struct replay_mark {

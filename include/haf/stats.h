@@ -34,8 +34,9 @@ struct haf_stats {
     uint64_t readback_fallbacks;  /* read-backs given up: the batch resent (at-least-once) */
     uint64_t files_lost;          /* checkpointed files with unread bytes that could not be found */
     uint64_t implausible_seq;     /* acknowledged entries whose pair jumped too far to be trusted */
-    uint64_t seq_reused;   /* shipped: pair acknowledged before with another text (replay.h) */
-    uint64_t replay_older; /* shipped: pair acknowledged before the replay window (maybe a copy) */
+    uint64_t seq_reused;     /* shipped: pair acknowledged before with another text (replay.h) */
+    uint64_t replay_older;   /* shipped: the replay ledger could not be read (maybe a copy) */
+    uint64_t ledger_dropped; /* marks the replay ledger could not keep (copies would be shipped) */
     uint64_t state_saves;
     uint64_t state_save_failures;
     int64_t last_ack_ms;

@@ -26,17 +26,8 @@ WRITER=$!
 REL_BG_PIDS+=("$WRITER")
 REL_WRITTEN=$COUNT
 
-kills=0
-for i in $(seq 1 "$KILLS"); do
-    haf_start
-    sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2.5), 3))')"
-    kill -9 "$HAF_PID" 2>/dev/null && kills=$((kills + 1))
-    wait "$HAF_PID" 2>/dev/null
-    HAF_PID=
-    sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2), 3))')"
-done
-echo "killed the daemon $kills times"
-[ "$kills" -ge "$KILLS" ] || rel_fail "only $kills of $KILLS kills landed (daemon exited early?)"
+rel_kill_cycles "$KILLS" 0.3 2.5 2
+kills=$KILLS
 
 wait "$WRITER" || rel_fail "the writer failed: $(cat "$T/writer.out")"
 haf_start

@@ -12,6 +12,7 @@
 #                                   # record file and the front's violation count; writes the
 #                                   # result line; exits 1 on loss, duplicates or violations
 #   rel_bg CMD...                   # a background helper (stdout dropped) stopped by the EXIT trap
+#   rel_kill_cycles N UP_MIN UP_MAX DOWN_MAX  # N kill -9 / restart cycles at random moments
 #   rel_imds_start LIFETIME         # imds_server.py (keys issued to $T/issued.jsonl) as the only
 #                                   # credential source; sets IMDS_PORT
 #
@@ -167,4 +168,21 @@ rel_verify() {
 # rel_rss_kib PID: resident set size of a process in KiB.
 rel_rss_kib() {
     awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# rel_kill_cycles KILLS UP_MIN UP_MAX DOWN_MAX: start the daemon, kill it with SIGKILL after a
+# random UP_MIN..UP_MAX s, keep it down a random 0.3..DOWN_MAX s; KILLS times. Fails unless every
+# kill landed on a running daemon.
+rel_kill_cycles() {
+    local kills=0 i
+    for i in $(seq 1 "$1"); do
+        haf_start
+        sleep "$(python3 -c "import random; print(round(random.uniform($2, $3), 3))")"
+        kill -9 "$HAF_PID" 2>/dev/null && kills=$((kills + 1))
+        wait "$HAF_PID" 2>/dev/null
+        HAF_PID=
+        sleep "$(python3 -c "import random; print(round(random.uniform(0.3, $4), 3))")"
+    done
+    echo "killed the daemon $kills times"
+    [ "$kills" -ge "$1" ] || rel_fail "only $kills of $1 kills landed (daemon exited early?)"
 }
