@@ -169,12 +169,53 @@ report_lost(struct daemon *d, const struct ckpt_file *cf, size_t src_idx)
     queue_file_lost(d, f, cf);
 }
 
+/* Whether the file is a compressed rotation (logrotate's compress, with or without delaycompress,
+ * or a compressor that resets the mtime): by its name's suffix, or by the compression magic of its
+ * first bytes. Such a file is not a plain-text continuation of the checkpointed one: its entries
+ * were in a plain file read already (or lost with it), and its bytes are no audit entries. */
+static bool
+is_compressed(const char *path)
+{
+    static const char *const suffixes[] = {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z"};
+    static const struct {
+        size_t len;
+        uint8_t b[6];
+    } magics[] = {
+        {2, {0x1f, 0x8b}},                     /* gzip */
+        {2, {0x1f, 0x9d}},                     /* compress (.Z) */
+        {3, {'B', 'Z', 'h'}},                  /* bzip2 */
+        {6, {0xfd, '7', 'z', 'X', 'Z', 0x00}}, /* xz */
+        {4, {0x28, 0xb5, 0x2f, 0xfd}},         /* zstd */
+        {4, {0x04, 0x22, 0x4d, 0x18}},         /* lz4 frame */
+    };
+    size_t len = strlen(path);
+    uint8_t head[6];
+    ssize_t got;
+    int fd;
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (len > sl && strcmp(path + len - sl, suffixes[i]) == 0)
+            return true;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    got = read(fd, head, sizeof(head));
+    (void)close(fd);
+    for (size_t i = 0; got > 0 && i < sizeof(magics) / sizeof(magics[0]); i++)
+        if ((size_t)got >= magics[i].len && memcmp(head, magics[i].b, magics[i].len) == 0)
+            return true;
+    return false;
+}
+
 /* Rotated files of the same family that no checkpoint knows: created and rotated away while we
  * were not running (two rotations in one outage). In the found file's directory, a regular file
  * whose name starts with the checkpoint's base name, that no glob matches, that is neither
  * followed nor checkpointed, and that is not older than the found file, is adopted as well (from
  * its start: entries delivered already are recognised as replays), into the same stream; files
- * are read oldest first, so the stream keeps sequence order. */
+ * are read oldest first, so the stream keeps sequence order. A compressed rotation is no
+ * continuation (is_compressed) and is left alone. */
 static void
 adopt_successors(struct daemon *d, const struct ckpt_file *cf, const char *found, size_t idx)
 {
@@ -211,6 +252,11 @@ adopt_successors(struct daemon *d, const struct ckpt_file *cf, const char *found
             st.st_mtim.tv_sec < fst.st_mtim.tv_sec ||
             (st.st_mtim.tv_sec == fst.st_mtim.tv_sec && st.st_mtim.tv_nsec < fst.st_mtim.tv_nsec))
             continue;
+        if (is_compressed(buf_cstr(&path))) {
+            log_info("%s: a compressed rotation, not a continuation: not read (family of %s)",
+                     buf_cstr(&path), cf->path);
+            continue;
+        }
         log_notice("%s: %s was created and rotated away while we were not running: reading it "
                    "into the same stream",
                    cf->path, buf_cstr(&path));
