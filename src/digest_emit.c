@@ -298,11 +298,17 @@ chain_restore(struct daemon *d, struct digest_chain *c, const char *text)
     }
     c->acc.first = first;
     c->acc.last = last;
+    /* All or nothing: every pending record is checked before any is queued (a queued event
+     * cannot be taken back from the digest stream). */
     for (size_t i = 0; i < json_array_size(pending); i++) {
         const json_t *p = json_array_get(pending, i);
 
         if (!json_is_integer(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1)))
             goto out;
+    }
+    for (size_t i = 0; i < json_array_size(pending); i++) {
+        const json_t *p = json_array_get(pending, i);
+
         chain_queue(d, c, json_integer_value(json_array_get(p, 0)),
                     json_string_value(json_array_get(p, 1)), true);
     }
