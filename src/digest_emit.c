@@ -67,6 +67,8 @@ struct digest_chain {
     struct digest_pending *pending;
     size_t n_pending;
     size_t cap_pending;
+    uint64_t not_added;     /* acknowledged events not added to the digest, not yet reported */
+    int64_t not_added_next; /* monotonic: no report of them before (rate limit) */
 };
 
 struct digest_emit {
@@ -513,6 +515,23 @@ chain_seal(struct daemon *d, struct digest_chain *c, enum digest_kind kind)
     return true;
 }
 
+/* Acknowledged events that could not be added to the digest (the accumulator is full and the
+ * record cannot be signed): one line per sign back-off with their count, not one per event; at a
+ * stop (force) what is left is reported. */
+static void
+not_added_report(struct daemon *d, struct digest_chain *c, bool force)
+{
+    int64_t next = d->now_ms + DIGEST_SIGN_RETRY_MS;
+
+    if (c->not_added == 0 || (!force && d->now_ms < c->not_added_next))
+        return;
+    log_err("digest %s/%s: %" PRIu64 " acknowledged events could not be added to the digest (the "
+            "record could not be signed); verify will report them as not covered",
+            c->st->group, c->st->name, c->not_added);
+    c->not_added = 0;
+    c->not_added_next = d->digest->sign_retry_ms > next ? d->digest->sign_retry_ms : next;
+}
+
 static void
 chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t leaf[32],
           const struct digest_pos *pos)
@@ -524,10 +543,10 @@ chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t le
          digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES) &&
         sign_allowed(d->digest, d->now_ms))
         IGNORE_RESULT(chain_seal(d, c, DIGEST_KIND_DIGEST));
-    if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK)
-        log_err("digest %s/%s: an acknowledged event could not be added to the digest (the "
-                "record could not be signed); verify will report it as not covered",
-                c->st->group, c->st->name);
+    if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK) {
+        c->not_added++;
+        not_added_report(d, c, false);
+    }
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -666,6 +685,7 @@ digest_emit_stop(struct daemon *d)
     for (size_t i = 0; i < g->n_chains; i++) {
         struct digest_chain *c = g->chains[i];
 
+        not_added_report(d, c, true);
         if (c->stopped)
             continue;
         c->stopped = true;
