@@ -378,14 +378,17 @@ source_of(struct daemon *d, size_t idx)
 }
 
 /* The checkpoint belongs to this file when the file still starts with the bytes fingerprinted
- * then (a checkpoint taken when the file was shorter covers a shorter prefix). */
+ * then (a checkpoint taken when the file was shorter covers a shorter prefix). An empty
+ * fingerprint proves nothing: it is taken for this file only at offset 0 (reading it whole loses
+ * nothing); at a later offset (as an older binary wrote it) the file is read from its start, and
+ * entries delivered already are recognised as replays. */
 static bool
 checkpoint_matches(struct tail_file *tf, const struct ckpt_file *cf)
 {
     struct tail_fingerprint fp;
 
     if (cf->fp.len == 0)
-        return true;
+        return cf->offset == 0;
     if (cf->fp.len == tf->fp.len)
         return tail_fingerprint_eq(&cf->fp, &tf->fp);
     if (cf->fp.len > tf->fp.len)
@@ -488,6 +491,11 @@ reader_on_tail_close(void *ctx, struct tail_file *tf)
 
     if (f == NULL)
         return;
+    /* The tail's fingerprint goes with it: keep it as file_checkpoint would (a file opened empty
+     * and acknowledged only after its release would else be checkpointed at an offset with an
+     * empty fingerprint, which any file that reuses its inode matches). */
+    if (tf->fp.len > f->fp.len && f->acked >= f->fp.len)
+        f->fp = tf->fp;
     f->tf = NULL;
     tf->user = NULL;
     if (d->tearing_down)
