@@ -109,6 +109,7 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     if (e >= 0)
         cfg->out_of_range = e == 0 ? OUT_OF_RANGE_RECLOCK : OUT_OF_RANGE_DROP;
     cfg_sources(c, root, cfg);
+    cfg_digest_streams(c, root, cfg);
 }
 
 void

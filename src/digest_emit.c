@@ -37,6 +37,7 @@
 
 #include "daemon_internal.h"
 #include "haf/digest.h"
+#include "haf/digest_name.h"
 #include "haf/json_write.h"
 #include "haf/kms.h"
 #include "haf/log.h"
@@ -715,4 +716,27 @@ digest_emit_deadline(struct daemon *d)
         if (!d->digest->chains[i]->stopped && d->digest->chains[i]->next_seal_ms < t)
             t = d->digest->chains[i]->next_seal_ms;
     return t;
+}
+
+/* ---------------------------------------------------------------- data stream names */
+
+void
+digest_emit_data_name(struct daemon *d, const char *group, const char *path, struct buf *name)
+{
+    const char *dg = d->cfg->digest.log_group ? d->cfg->digest.log_group : group;
+    struct buf old;
+    bool changed = false;
+
+    if (!d->cfg->digest.enabled || strcmp(dg, group) != 0 ||
+        !digest_name_match(d->cfg->digest.log_stream, buf_cstr(name)))
+        return;
+    buf_init(&old, 0);
+    if (buf_add(&old, name->p, name->len) != HAF_OK ||
+        digest_name_unreserve(d->cfg->digest.log_stream, name, &changed) == HAF_ENOMEM)
+        fatal("out of memory");
+    if (changed)
+        log_err("%s: stream %s/%s has the form of a digest stream name (digest.log_stream %s): "
+                "its entries go to stream %s instead",
+                path, group, buf_cstr(&old), d->cfg->digest.log_stream, buf_cstr(name));
+    buf_clean_up(&old);
 }

@@ -419,6 +419,7 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     buf_init(&name, 1024);
     if (streamname_expand(src->log_stream, &names, &name) != HAF_OK)
         fatal("out of memory");
+    digest_emit_data_name(d, src->log_group, name_path, &name);
     st = stream_get(d, src->log_group, buf_cstr(&name), src->format);
     buf_clean_up(&name);
     f = file_new(d, tf, src, st);

@@ -199,6 +199,7 @@ report_lost(struct daemon *d, const struct ckpt_file *cf, size_t src_idx)
     buf_init(&name, 1024);
     if (streamname_expand(src->log_stream, &names, &name) != HAF_OK)
         fatal("out of memory");
+    digest_emit_data_name(d, src->log_group, cf->path, &name);
     st = stream_get(d, src->log_group, buf_cstr(&name), src->format);
     buf_clean_up(&name);
     log_err("%s: file lost: its checkpoint (inode %" PRIu64 ", byte %" PRIu64 ") was not done, "
