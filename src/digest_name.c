@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "haf/streamname.h"
+#include "haf/utf8.h"
 
 #define DIGEST_NAME_PLACEHOLDER "{stream}"
 
@@ -31,18 +32,6 @@ digest_name_match(const char *tmpl, const char *name)
     slen = strlen(suffix);
     return nlen > plen + slen && strncmp(name, tmpl, plen) == 0 &&
            memcmp(name + nlen - slen, suffix, slen) == 0;
-}
-
-/* The length of the longest prefix of p[0..len) not longer than max that ends at a UTF-8
- * character boundary. */
-static size_t
-char_cut(const char *p, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)p[max] & 0xc0) == 0x80)
-        max--;
-    return max;
 }
 
 enum haf_err
@@ -64,7 +53,7 @@ digest_name_unreserve(const char *tmpl, struct buf *name, bool *changed)
     buf_init(&out, 0);
     for (size_t i = 0; i < 2 && e != HAF_OK; i++) {
         const char *fix = append ? suffixes[i] : prefixes[i];
-        size_t keep = char_cut(name->p, name->len, STREAMNAME_MAX_BYTES - strlen(fix));
+        size_t keep = utf8_cut(name->p, name->len, STREAMNAME_MAX_BYTES - strlen(fix));
 
         buf_reset(&out);
         if ((!append && buf_adds(&out, fix) != HAF_OK) || buf_add(&out, name->p, keep) != HAF_OK ||

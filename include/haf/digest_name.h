@@ -27,7 +27,6 @@ bool digest_name_match(const char *tmpl, const char *name);
  * name is cut at a UTF-8 character boundary first). HAF_OK with *changed telling whether it was
  * rewritten; HAF_EINVAL when tmpl is "{stream}" (every name matches; config.c refuses it in the
  * data streams' group); HAF_ENOMEM. */
-HAF_MUST_USE enum haf_err digest_name_unreserve(const char *tmpl, struct buf *name,
-                                                bool *changed);
+HAF_MUST_USE enum haf_err digest_name_unreserve(const char *tmpl, struct buf *name, bool *changed);
 
 #endif
