@@ -113,6 +113,7 @@ cfg_walk(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
     /* After the sources: the health stream must not be one of theirs. */
     if ((n = ytree_get(root, "health")) != NULL)
         cfg_health(c, n, cfg);
+    cfg_digest_streams(c, root, cfg);
 }
 
 void

@@ -60,6 +60,7 @@ void cfg_batch(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 void cfg_digest(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 void cfg_health(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 void cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg);
+void cfg_digest_streams(struct cfg_ctx *c, const struct ynode *root, const struct haf_config *cfg);
 void cfg_tags(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg);
 
 #endif

@@ -7,6 +7,7 @@
  * decides, once every section has been seen, whether the config is handed out.
  */
 #include "config_internal.h"
+#include "haf/digest_name.h"
 
 #include "haf/json_write.h"
 #include "haf/streamname.h"
@@ -462,6 +463,47 @@ cfg_sources(struct cfg_ctx *c, const struct ynode *root, struct haf_config *cfg)
                 cfg_error(c, ytree_get(n->kids[i], "path"), kp, "same path as sources[%zu]", j);
                 break;
             }
+    }
+}
+
+/* With digests on, no data stream may be a digest stream too (digest_name.h): a static
+ * source stream name with the form of digest.log_stream in the digest streams' group is refused
+ * here (names from files are renamed at run time), and so is "{stream}" in a source's group
+ * (every name has its form). Runs after cfg_digest and cfg_sources. */
+void
+cfg_digest_streams(struct cfg_ctx *c, const struct ynode *root, const struct haf_config *cfg)
+{
+    const struct ynode *srcs = ytree_get(root, "sources");
+    const char *tmpl =
+        cfg->digest.log_stream ? cfg->digest.log_stream : CONFIG_DEFAULT_DIGEST_STREAM;
+    const char *dg = cfg->digest.log_group;
+
+    if (!cfg->digest.enabled || srcs == NULL || srcs->type != YN_SEQ)
+        return;
+    if (strcmp(tmpl, "{stream}") == 0) {
+        bool shared = dg == NULL;
+        for (size_t i = 0; i < cfg->n_sources && !shared; i++)
+            shared = cfg->sources[i].log_group && strcmp(cfg->sources[i].log_group, dg) == 0;
+        if (shared)
+            cfg_error(c, ytree_get(ytree_get(root, "digest"), "log_stream"), "digest.log_stream",
+                      "\"%s\" names each digest stream like its data stream: set "
+                      "digest.log_group to a group no source uses",
+                      tmpl);
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_sources && i < srcs->n; i++) {
+        const struct config_source *s = &cfg->sources[i];
+        char kp[64];
+
+        if (s->log_stream == NULL || s->log_group == NULL || strchr(s->log_stream, '{') ||
+            (dg != NULL && strcmp(dg, s->log_group) != 0) ||
+            !digest_name_match(tmpl, s->log_stream))
+            continue;
+        snprintf(kp, sizeof(kp), "sources[%zu].log_stream", i);
+        cfg_error(c, ytree_get(srcs->kids[i], "log_stream"), kp,
+                  "\"%s\" has the form of a digest stream name (digest.log_stream \"%s\", in the "
+                  "same log group): choose another name, digest.log_stream or digest.log_group",
+                  s->log_stream, tmpl);
     }
 }
 

@@ -285,7 +285,9 @@ on_page_answer(void *arg, const struct cwl_result *res, const struct http_respon
         e = cwl_page_parse(resp, true, &page);
         if (e == HAF_OK)
             e = cwl_page_deliver(&page, pc->cb, pc->arg, 0, &delivered, &stop);
-        if (e == HAF_OK && page.next != NULL && (pc->token == NULL || strcmp(page.next, pc->token)))
+        /* The callback's stop request ends the paging too: no next token. */
+        if (e == HAF_OK && !stop && page.next != NULL &&
+            (pc->token == NULL || strcmp(page.next, pc->token)))
             next = page.next;
     }
     pc->done(pc->arg, res, e, next);

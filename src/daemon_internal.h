@@ -380,6 +380,10 @@ void digest_emit_acked(struct daemon *d, struct stream *st, const struct batch *
 void digest_emit_tick(struct daemon *d);
 bool digest_emit_stop(struct daemon *d);
 int64_t digest_emit_deadline(struct daemon *d);
+/* A data stream name from a file (expanded into *name) that has the form of a digest stream
+ * name in the digest streams' group is renamed deterministically (digest_name.h), with an error
+ * logged naming the file: its entries are still delivered, under the new name. */
+void digest_emit_data_name(struct daemon *d, const char *group, const char *path, struct buf *name);
 
 /* ---- health_emit.c (docs/health.md): no-ops when health records are off */
 bool health_emit_setup(struct daemon *d);

@@ -37,6 +37,7 @@
 
 #include "daemon_internal.h"
 #include "haf/digest.h"
+#include "haf/digest_name.h"
 #include "haf/json_write.h"
 #include "haf/kms.h"
 #include "haf/log.h"
@@ -67,6 +68,8 @@ struct digest_chain {
     struct digest_pending *pending;
     size_t n_pending;
     size_t cap_pending;
+    uint64_t not_added;     /* acknowledged events not added to the digest, not yet reported */
+    int64_t not_added_next; /* monotonic: no report of them before (rate limit) */
 };
 
 struct digest_emit {
@@ -298,11 +301,17 @@ chain_restore(struct daemon *d, struct digest_chain *c, const char *text)
     }
     c->acc.first = first;
     c->acc.last = last;
+    /* All or nothing: every pending record is checked before any is queued (a queued event
+     * cannot be taken back from the digest stream). */
     for (size_t i = 0; i < json_array_size(pending); i++) {
         const json_t *p = json_array_get(pending, i);
 
         if (!json_is_integer(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1)))
             goto out;
+    }
+    for (size_t i = 0; i < json_array_size(pending); i++) {
+        const json_t *p = json_array_get(pending, i);
+
         chain_queue(d, c, json_integer_value(json_array_get(p, 0)),
                     json_string_value(json_array_get(p, 1)), true);
     }
@@ -508,6 +517,23 @@ chain_seal(struct daemon *d, struct digest_chain *c, enum digest_kind kind)
     return true;
 }
 
+/* Acknowledged events that could not be added to the digest (the accumulator is full and the
+ * record cannot be signed): one line per sign back-off with their count, not one per event; at a
+ * stop (force) what is left is reported. */
+static void
+not_added_report(struct daemon *d, struct digest_chain *c, bool force)
+{
+    int64_t next = d->now_ms + DIGEST_SIGN_RETRY_MS;
+
+    if (c->not_added == 0 || (!force && d->now_ms < c->not_added_next))
+        return;
+    log_err("digest %s/%s: %" PRIu64 " acknowledged events could not be added to the digest (the "
+            "record could not be signed); verify will report them as not covered",
+            c->st->group, c->st->name, c->not_added);
+    c->not_added = 0;
+    c->not_added_next = d->digest->sign_retry_ms > next ? d->digest->sign_retry_ms : next;
+}
+
 static void
 chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t leaf[32],
           const struct digest_pos *pos)
@@ -519,10 +545,10 @@ chain_add(struct daemon *d, struct digest_chain *c, int64_t ts, const uint8_t le
          digest_acc_count(&c->acc) >= DIGEST_EMIT_MAX_LEAVES) &&
         sign_allowed(d->digest, d->now_ms))
         IGNORE_RESULT(chain_seal(d, c, DIGEST_KIND_DIGEST));
-    if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK)
-        log_err("digest %s/%s: an acknowledged event could not be added to the digest (the "
-                "record could not be signed); verify will report it as not covered",
-                c->st->group, c->st->name);
+    if (digest_acc_add_leaf(&c->acc, ts, leaf, pos) != HAF_OK) {
+        c->not_added++;
+        not_added_report(d, c, false);
+    }
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -661,6 +687,7 @@ digest_emit_stop(struct daemon *d)
     for (size_t i = 0; i < g->n_chains; i++) {
         struct digest_chain *c = g->chains[i];
 
+        not_added_report(d, c, true);
         if (c->stopped)
             continue;
         c->stopped = true;
@@ -690,4 +717,27 @@ digest_emit_deadline(struct daemon *d)
         if (!d->digest->chains[i]->stopped && d->digest->chains[i]->next_seal_ms < t)
             t = d->digest->chains[i]->next_seal_ms;
     return t;
+}
+
+/* ---------------------------------------------------------------- data stream names */
+
+void
+digest_emit_data_name(struct daemon *d, const char *group, const char *path, struct buf *name)
+{
+    const char *dg = d->cfg->digest.log_group ? d->cfg->digest.log_group : group;
+    struct buf old;
+    bool changed = false;
+
+    if (!d->cfg->digest.enabled || strcmp(dg, group) != 0 ||
+        !digest_name_match(d->cfg->digest.log_stream, buf_cstr(name)))
+        return;
+    buf_init(&old, 0);
+    if (buf_add(&old, name->p, name->len) != HAF_OK ||
+        digest_name_unreserve(d->cfg->digest.log_stream, name, &changed) == HAF_ENOMEM)
+        fatal("out of memory");
+    if (changed)
+        log_err("%s: stream %s/%s has the form of a digest stream name (digest.log_stream %s): "
+                "its entries go to stream %s instead",
+                path, group, buf_cstr(&old), d->cfg->digest.log_stream, buf_cstr(name));
+    buf_clean_up(&old);
 }

@@ -389,14 +389,17 @@ source_of(struct daemon *d, size_t idx)
 }
 
 /* The checkpoint belongs to this file when the file still starts with the bytes fingerprinted
- * then (a checkpoint taken when the file was shorter covers a shorter prefix). */
+ * then (a checkpoint taken when the file was shorter covers a shorter prefix). An empty
+ * fingerprint proves nothing: it is taken for this file only at offset 0 (reading it whole loses
+ * nothing); at a later offset (as an older binary wrote it) the file is read from its start, and
+ * entries delivered already are recognised as replays. */
 static bool
 checkpoint_matches(struct tail_file *tf, const struct ckpt_file *cf)
 {
     struct tail_fingerprint fp;
 
     if (cf->fp.len == 0)
-        return true;
+        return cf->offset == 0;
     if (cf->fp.len == tf->fp.len)
         return tail_fingerprint_eq(&cf->fp, &tf->fp);
     if (cf->fp.len > tf->fp.len)
@@ -427,6 +430,7 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     buf_init(&name, 1024);
     if (streamname_expand(src->log_stream, &names, &name) != HAF_OK)
         fatal("out of memory");
+    digest_emit_data_name(d, src->log_group, name_path, &name);
     st = stream_get(d, src->log_group, buf_cstr(&name), src->format);
     buf_clean_up(&name);
     f = file_new(d, tf, src, st);
@@ -497,6 +501,11 @@ reader_on_tail_close(void *ctx, struct tail_file *tf)
 
     if (f == NULL)
         return;
+    /* The tail's fingerprint goes with it: keep it as file_checkpoint would (a file opened empty
+     * and acknowledged only after its release would else be checkpointed at an offset with an
+     * empty fingerprint, which any file that reuses its inode matches). */
+    if (tf->fp.len > f->fp.len && f->acked >= f->fp.len)
+        f->fp = tf->fp;
     f->tf = NULL;
     tf->user = NULL;
     if (d->tearing_down)

@@ -53,8 +53,53 @@ followed(const struct daemon *d, uint64_t dev, uint64_t ino)
     return false;
 }
 
+/* Whether the file is a compressed rotation (logrotate's compress, with or without delaycompress,
+ * or a compressor that resets the mtime): by its name's suffix, or by the compression magic of its
+ * first bytes. Such a file is not a plain-text continuation of the checkpointed one: its entries
+ * were in a plain file read already (or lost with it), and its bytes are no audit entries. */
+static bool
+is_compressed(const char *path)
+{
+    static const char *const suffixes[] = {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z"};
+    static const struct {
+        size_t len;
+        uint8_t b[6];
+    } magics[] = {
+        {2, {0x1f, 0x8b}},                     /* gzip */
+        {2, {0x1f, 0x9d}},                     /* compress (.Z) */
+        {3, {'B', 'Z', 'h'}},                  /* bzip2 */
+        {6, {0xfd, '7', 'z', 'X', 'Z', 0x00}}, /* xz */
+        {4, {0x28, 0xb5, 0x2f, 0xfd}},         /* zstd */
+        {4, {0x04, 0x22, 0x4d, 0x18}},         /* lz4 frame */
+    };
+    size_t len = strlen(path);
+    uint8_t head[6];
+    ssize_t got;
+    int fd;
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (len > sl && strcmp(path + len - sl, suffixes[i]) == 0)
+            return true;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    got = read(fd, head, sizeof(head));
+    (void)close(fd);
+    for (size_t i = 0; got > 0 && i < sizeof(magics) / sizeof(magics[0]); i++)
+        if ((size_t)got >= magics[i].len && memcmp(head, magics[i].b, magics[i].len) == 0)
+            return true;
+    return false;
+}
+
 /* Whether the regular file at path is the checkpoint's: same (dev, inode) and the same first
- * fp.len bytes. *size gets its size. */
+ * fp.len bytes. *size gets its size. An empty fingerprint (the file was empty when opened) proves
+ * nothing: it identifies the file only when nothing of it was acknowledged (offset 0: adopting
+ * whatever has the inode reads it whole and loses nothing); at a later offset (as an older binary
+ * wrote it), adopting a file that reused the inode would skip its first bytes and hide the real
+ * loss, so the file counts as not found and its loss is reported. Nor is a compressed file that
+ * reused the inode the checkpoint's (its bytes are no continuation of an empty file). */
 static bool
 is_checkpointed_file(const char *path, const struct ckpt_file *cf, uint64_t *size)
 {
@@ -70,7 +115,8 @@ is_checkpointed_file(const char *path, const struct ckpt_file *cf, uint64_t *siz
     if (fd < 0)
         return false;
     if (tail_fingerprint_fd(fd, cf->fp.len, &fp) == HAF_OK)
-        same = cf->fp.len == 0 || tail_fingerprint_eq(&fp, &cf->fp);
+        same = cf->fp.len == 0 ? cf->offset == 0 && !is_compressed(path)
+                               : tail_fingerprint_eq(&fp, &cf->fp);
     (void)close(fd);
     *size = (uint64_t)st.st_size;
     return same;
@@ -153,6 +199,7 @@ report_lost(struct daemon *d, const struct ckpt_file *cf, size_t src_idx)
     buf_init(&name, 1024);
     if (streamname_expand(src->log_stream, &names, &name) != HAF_OK)
         fatal("out of memory");
+    digest_emit_data_name(d, src->log_group, cf->path, &name);
     st = stream_get(d, src->log_group, buf_cstr(&name), src->format);
     buf_clean_up(&name);
     log_err("%s: file lost: its checkpoint (inode %" PRIu64 ", byte %" PRIu64 ") was not done, "
@@ -174,7 +221,8 @@ report_lost(struct daemon *d, const struct ckpt_file *cf, size_t src_idx)
  * whose name starts with the checkpoint's base name, that no glob matches, that is neither
  * followed nor checkpointed, and that is not older than the found file, is adopted as well (from
  * its start: entries delivered already are recognised as replays), into the same stream; files
- * are read oldest first, so the stream keeps sequence order. */
+ * are read oldest first, so the stream keeps sequence order. A compressed rotation is no
+ * continuation (is_compressed) and is left alone. */
 static void
 adopt_successors(struct daemon *d, const struct ckpt_file *cf, const char *found, size_t idx)
 {
@@ -211,6 +259,11 @@ adopt_successors(struct daemon *d, const struct ckpt_file *cf, const char *found
             st.st_mtim.tv_sec < fst.st_mtim.tv_sec ||
             (st.st_mtim.tv_sec == fst.st_mtim.tv_sec && st.st_mtim.tv_nsec < fst.st_mtim.tv_nsec))
             continue;
+        if (is_compressed(buf_cstr(&path))) {
+            log_info("%s: a compressed rotation, not a continuation: not read (family of %s)",
+                     buf_cstr(&path), cf->path);
+            continue;
+        }
         log_notice("%s: %s was created and rotated away while we were not running: reading it "
                    "into the same stream",
                    cf->path, buf_cstr(&path));

@@ -122,23 +122,12 @@ emit_value(struct emitter *em, const char *v)
     return e;
 }
 
-/* Cut at most `max` bytes, backing off to the start of a UTF-8 sequence. */
-static size_t
-char_boundary(const char *p, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)p[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
-
 static enum haf_err
 shorten(struct emitter *em)
 {
     char suffix[HASH_SUFFIX_BYTES + 1];
     struct buf *out = em->out;
-    size_t keep = char_boundary(out->p, out->len, STREAMNAME_MAX_BYTES - HASH_SUFFIX_BYTES);
+    size_t keep = utf8_cut(out->p, out->len, STREAMNAME_MAX_BYTES - HASH_SUFFIX_BYTES);
 
     (void)snprintf(suffix, sizeof(suffix), "~%016" PRIx64, em->hash);
     out->len = keep;

@@ -229,12 +229,12 @@ HAF_MUST_USE enum haf_err cwl_put_retention_policy_submit(struct cwl_client *c, 
 
 /* One page of GetLogEvents from the head over [start_ms, end_ms) (<= 0: left out), at most
  * `limit` events (0: the service's default), from `token` (NULL: the first page). When the answer
- * is a page, cb is called for each of its events (its return value is ignored) and then done
- * with err HAF_OK and the token of the next page, or NULL when this was the last (absent, or the
- * one passed in: docs/cloudwatch-limits.md section 1); the token is valid only during the call.
- * A 200 answer that is not a GetLogEvents document gives err HAF_EPARSE, an answer over the
- * response cap err HAF_ETOOLONG (ask again with a smaller limit); other answers give err HAF_OK
- * and res->cls says what happened. */
+ * is a page, cb is called for each of its events (a non-zero return stops: no more events, and
+ * no next token) and then done with err HAF_OK and the token of the next page, or NULL when this
+ * was the last (absent, or the one passed in: docs/cloudwatch-limits.md section 1) or cb stopped;
+ * the token is valid only during the call. A 200 answer that is not a GetLogEvents document gives
+ * err HAF_EPARSE, an answer over the response cap err HAF_ETOOLONG (ask again with a smaller
+ * limit); other answers give err HAF_OK and res->cls says what happened. */
 typedef void (*cwl_page_done_fn)(void *arg, const struct cwl_result *res, enum haf_err err,
                                  const char *next_token);
 HAF_MUST_USE enum haf_err cwl_get_log_events_page_submit(struct cwl_client *c, const char *group,

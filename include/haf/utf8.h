@@ -53,6 +53,18 @@ utf8_seq_len(const unsigned char *s, size_t n)
     return k > 0 ? (size_t)k : 0;
 }
 
+/* The length of the longest prefix of p[0..len) of at most max bytes that does not end inside a
+ * UTF-8 sequence (it backs off over continuation bytes). */
+static inline size_t
+utf8_cut(const char *p, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char)p[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 /* True when s[0..n) is all valid UTF-8 (ASCII, NUL included, or complete valid sequences). */
 static inline bool
 utf8_valid(const unsigned char *s, size_t n)

@@ -1120,6 +1120,52 @@ test_config_load_buffer_digest_section(void **state)
     expect_error_part(SRC "digest:\n  intervals: 5\n", "digest.intervals");
 }
 
+/* A static data stream name with the form of a digest stream name in the digest streams' group
+ * would be one stream with two roles (digest_name.h): refused. */
+#define DIGEST_ON "digest:\n  enabled: true\n  kms_key_id: k\n"
+static void
+test_config_load_buffer_digest_stream_conflict(void **state)
+{
+    struct haf_config *cfg = NULL;
+    struct buf err;
+
+    (void)state;
+    expect_error(SRC "    log_stream: a.log.digest\n" DIGEST_ON,
+                 "t.yaml:4:17: sources[0].log_stream: \"a.log.digest\" has the form of a digest "
+                 "stream name (digest.log_stream \"{stream}.digest\", in the same log group): "
+                 "choose another name, digest.log_stream or digest.log_group");
+    expect_error(SRC "    log_stream: digests/x\n" DIGEST_ON "  log_stream: \"digests/{stream}\"\n"
+                     "  log_group: g\n",
+                 "t.yaml:4:17: sources[0].log_stream: \"digests/x\" has the form of a digest "
+                 "stream name (digest.log_stream \"digests/{stream}\", in the same log group): "
+                 "choose another name, digest.log_stream or digest.log_group");
+    expect_error(SRC DIGEST_ON "  log_stream: \"{stream}\"\n",
+                 "t.yaml:7:15: digest.log_stream: \"{stream}\" names each digest stream like its "
+                 "data stream: set digest.log_group to a group no source uses");
+    expect_error(SRC DIGEST_ON "  log_stream: \"{stream}\"\n  log_group: g\n",
+                 "t.yaml:7:15: digest.log_stream: \"{stream}\" names each digest stream like its "
+                 "data stream: set digest.log_group to a group no source uses");
+    /* Other groups, a name of another form, digests off: no conflict. */
+    buf_init(&err, 4096);
+    {
+        static const char ok1[] =
+            SRC "    log_stream: a.log.digest\n" DIGEST_ON "  log_group: /hsm/digests\n";
+        static const char ok2[] = SRC "    log_stream: a.log\n" DIGEST_ON;
+        static const char ok3[] = SRC "    log_stream: a.log.digest\n";
+        static const char ok4[] = SRC DIGEST_ON "  log_stream: \"{stream}\"\n"
+                                                "  log_group: /hsm/digests\n";
+        assert_int_equal(config_load_buffer("t.yaml", ok1, strlen(ok1), &cfg, &err), HAF_OK);
+        config_free(cfg);
+        assert_int_equal(config_load_buffer("t.yaml", ok2, strlen(ok2), &cfg, &err), HAF_OK);
+        config_free(cfg);
+        assert_int_equal(config_load_buffer("t.yaml", ok3, strlen(ok3), &cfg, &err), HAF_OK);
+        config_free(cfg);
+        assert_int_equal(config_load_buffer("t.yaml", ok4, strlen(ok4), &cfg, &err), HAF_OK);
+        config_free(cfg);
+    }
+    buf_clean_up(&err);
+}
+
 int
 main(void)
 {
@@ -1153,6 +1199,7 @@ main(void)
         cmocka_unit_test(test_config_free_accepts_null),
         cmocka_unit_test(test_config_load_buffer_digest_section),
         cmocka_unit_test(test_config_load_buffer_health_section),
+        cmocka_unit_test(test_config_load_buffer_digest_stream_conflict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

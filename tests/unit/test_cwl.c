@@ -1186,6 +1186,20 @@ test_cwl_get_log_events_page_submit_pages(void **state)
         assert_string_equal(pr.got.msg[i], want);
     }
     rig_close(&r);
+    /* The callback's stop request ends the paging: no token of a next page (before: the token was
+     * passed on, and a caller following it read on after being told to stop). */
+    memset(&pr, 0, sizeof(pr));
+    pr.got.stop_after = 1;
+    rig_open(&r, "pages");
+    assert_int_equal(cwl_get_log_events_page_submit(r.cwl, "/haf/g", "s", 0, 0, 0, NULL, 3000,
+                                                    collect_page, on_page_read, &pr, NULL, 0),
+                     HAF_OK);
+    drive(r.http, 10000);
+    assert_int_equal(pr.pg.calls, 1);
+    assert_int_equal(pr.pg.err, HAF_OK);
+    assert_int_equal(pr.got.n, 1);
+    assert_false(pr.pg.has_next);
+    rig_close(&r);
     /* A 200 that is not a GetLogEvents document, and an error answer. */
     memset(&pr, 0, sizeof(pr));
     rig_open(&r, "json");
