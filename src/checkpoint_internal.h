@@ -1,12 +1,14 @@
 /*
- * checkpoint_internal.h: what checkpoint.c (the state model, its serializer and parser) and
- * checkpoint_file.c (the file on disk: atomic save, checked load) share. Not for other callers.
+ * checkpoint_internal.h: what checkpoint.c (the state model and its parser), checkpoint_write.c
+ * (its serializer) and checkpoint_file.c (the file on disk: atomic save, checked load) share. Not
+ * for other callers.
  */
 #ifndef HAF_CHECKPOINT_INTERNAL_H
 #define HAF_CHECKPOINT_INTERNAL_H
 
 #include "haf/buf.h"
 
+#define CKPT_VERSION   1 /* of the format; a newer file is refused */
 #define CKPT_NAME      "state.json"
 #define CKPT_TMP_NAME  "state.json.tmp"
 #define CKPT_MAX_BYTES (64u * 1024 * 1024)
