@@ -258,10 +258,22 @@ ckpt_save(const char *dir, const struct ckpt_state *s)
 {
     struct buf text;
     enum haf_err e;
+
+    buf_init(&text, 0);
+    e = ckpt_save_with(dir, s, &text);
+    buf_clean_up(&text);
+    return e;
+}
+
+enum haf_err
+ckpt_save_with(const char *dir, const struct ckpt_state *s, struct buf *scratch)
+{
+    struct buf text = *scratch;
+    enum haf_err e;
     int dfd = -1, fd = -1, saved = 0;
     bool tmp_exists = false;
 
-    buf_init(&text, 0);
+    buf_reset(&text);
     e = ckpt_serialize(s, &text);
     if (e != HAF_OK) {
         saved = ENOMEM;
@@ -313,7 +325,7 @@ out:
         (void)unlinkat(dfd, CKPT_TMP_NAME, 0);
     if (dfd >= 0)
         close(dfd);
-    buf_clean_up(&text);
+    *scratch = text; /* it may have grown */
     if (e != HAF_OK)
         errno = saved;
     return e;

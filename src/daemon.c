@@ -497,6 +497,7 @@ daemon_teardown(struct daemon *d)
     d->streams = NULL;
     d->n_streams = 0;
     ckpt_state_clean_up(&d->state);
+    buf_clean_up(&d->state_text);
     buf_clean_up(&d->scratch);
     buf_clean_up(&d->part);
     free(d->readbuf);

@@ -217,6 +217,7 @@ struct daemon {
     struct cwl_client *cwl;
     struct tail *tail;
     struct ckpt_state state;
+    struct buf state_text; /* state_save's scratch, kept between saves */
     bool state_dirty;
     int64_t save_retry_at_ms;
     int64_t dirty_since_ms; /* monotonic: when the state became dirty without a send to save it */

@@ -92,7 +92,7 @@ state_save(struct daemon *d)
         return true;
     if (d->save_retry_at_ms > d->now_ms)
         return false;
-    if (ckpt_save(d->cfg->state_dir, &d->state) != HAF_OK) {
+    if (ckpt_save_with(d->cfg->state_dir, &d->state, &d->state_text) != HAF_OK) {
         d->stats.state_save_failures++;
         d->save_retry_at_ms = d->now_ms + SAVE_RETRY_MS;
         if (!d->warned_save)

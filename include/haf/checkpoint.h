@@ -75,6 +75,11 @@ HAF_MUST_USE enum haf_err ckpt_load(const char *dir, struct ckpt_state *out, str
  * state.json.tmp is left behind. A leftover or planted state.json.tmp is removed, never written
  * through. The file is created 0600 whatever the umask. */
 HAF_MUST_USE enum haf_err ckpt_save(const char *dir, const struct ckpt_state *s);
+/* The same, serializing into the caller's `scratch` (reset first, kept for the next save): the
+ * daemon saves before every request, and a fresh buffer of ~100 KiB per save cost a mapping, its
+ * page faults and a wipe each time. The text is not secret (it is the file's content). */
+HAF_MUST_USE enum haf_err ckpt_save_with(const char *dir, const struct ckpt_state *s,
+                                         struct buf *scratch);
 
 /* Create the directory 0700 if missing; HAF_EPERM if it exists with unsafe ownership/mode. */
 HAF_MUST_USE enum haf_err ckpt_prepare_dir(const char *dir, struct buf *msg);

@@ -434,6 +434,45 @@ test_ckpt_save_load_round_trip(void **state)
     free(dir);
 }
 
+/* ckpt_save_with reuses the caller's buffer: it holds exactly the file's text after each save
+ * (a bigger state first, then a smaller one: no bytes of the first are left in the second). */
+static void
+test_ckpt_save_with_reuses_scratch(void **state)
+{
+    char *dir = testlib_mkdtemp();
+    struct ckpt_state s, r;
+    struct buf msg, scratch;
+    char *text;
+    size_t len;
+
+    (void)state;
+    sample_state(&s);
+    ckpt_state_init(&r);
+    buf_init(&msg, 0);
+    buf_init(&scratch, 0);
+    assert_int_equal(ckpt_prepare_dir(dir, &msg), HAF_OK);
+    assert_int_equal(ckpt_save_with(dir, &s, &scratch), HAF_OK);
+    text = read_file(dir, "state.json", &len);
+    assert_int_equal(len, scratch.len);
+    assert_memory_equal(text, scratch.p, len);
+    free(text);
+    ckpt_remove_file(&s, s.files[0].dev, s.files[0].ino);
+    assert_int_equal(ckpt_save_with(dir, &s, &scratch), HAF_OK);
+    text = read_file(dir, "state.json", &len);
+    assert_int_equal(len, scratch.len);
+    assert_memory_equal(text, scratch.p, len);
+    free(text);
+    assert_false(exists(dir, "state.json.tmp"));
+    assert_int_equal(ckpt_load(dir, &r, &msg), HAF_OK);
+    assert_same_state(&s, &r);
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&msg);
+    buf_clean_up(&scratch);
+    testlib_rmtree(dir);
+    free(dir);
+}
+
 static void
 test_ckpt_load_missing_is_empty(void **state)
 {
@@ -1158,6 +1197,7 @@ main(void)
         cmocka_unit_test(test_ckpt_parse_rejects_every_truncation),
         cmocka_unit_test(test_ckpt_parse_newer_version_is_einval),
         cmocka_unit_test(test_ckpt_save_load_round_trip),
+        cmocka_unit_test(test_ckpt_save_with_reuses_scratch),
         cmocka_unit_test(test_ckpt_load_missing_is_empty),
         cmocka_unit_test(test_ckpt_load_ignores_leftover_tmp),
         cmocka_unit_test(test_ckpt_save_never_follows_planted_symlink),
