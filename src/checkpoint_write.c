@@ -42,11 +42,18 @@ jc_ws(const char *s, size_t n, size_t *i)
 static bool
 jc_string(const char *s, size_t n, size_t *i)
 {
+    const char *q;
     size_t start;
 
     if (*i >= n || s[*i] != '"')
         return false;
     start = ++(*i);
+    /* Fast path, the common case (hex digests, names): printable ASCII up to the closing quote. */
+    q = memchr(s + start, '"', n - start);
+    if (q != NULL && json_write_plain(s + start, (size_t)(q - s) - start)) {
+        *i = (size_t)(q - s) + 1;
+        return true;
+    }
     while (*i < n && s[*i] != '"') {
         unsigned char c = (unsigned char)s[*i];
         if (c < 0x20)
