@@ -603,6 +603,7 @@ daemon_loop(struct daemon *d)
         if (!d->stopping && !d->reload_requested) {
             uint64_t entries_before = d->stats.entries_read;
 
+            stream_budget_update(d); /* who shares the batch budget this turn */
             read_files(d);
             if (d->stats.entries_read != entries_before && !d->opts->once)
                 tail_quiet_until_ms = d->now_ms + READ_COALESCE_MS;

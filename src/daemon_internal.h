@@ -86,6 +86,7 @@
 #define STREAM_SHARE_MIN_BYTES  (64 * 1024)
 #define ACCEPT_ROOM_BYTES       512
 #define STREAM_EVENT_COST_BYTES 128 /* JSON around a message and its record, reckoned */
+#define STREAM_BUDGET_IDLE_MS   250 /* idle this long, a stream leaves its share to the others */
 #define DEADLINE_NEVER          INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
@@ -178,6 +179,10 @@ struct stream {
     int readback_failures;    /* in a row; READBACK_MAX_FAILURES falls back to at-least-once */
     struct file_rt *reader;   /* the file read this turn */
     struct file_rt *last_fed; /* the file the stream's last entry came from */
+    /* A digest stream (digest_emit.c): records of a few KiB, kept out of the budget's count. */
+    bool records_only;
+    bool budget_counted;          /* counted in daemon.n_budget_streams (stream_budget_update) */
+    int64_t budget_idle_since_ms; /* monotonic; -1 while it holds events or a request */
 };
 
 struct file_rt {
@@ -230,6 +235,9 @@ struct daemon {
 
     struct stream **streams;
     size_t n_streams;
+    /* Streams sharing the batch memory budget: those holding events or a request at the start
+     * of this loop turn, plus those that got their first event since (stream_budget_update). */
+    size_t n_budget_streams;
     struct file_rt **files;
     size_t n_files;
 
@@ -282,6 +290,7 @@ struct batch *stream_open_batch(struct stream *st);
 struct batch *stream_head(struct stream *st);
 bool stream_accepting(const struct stream *st);
 size_t stream_batch_target_bytes(const struct stream *st);
+void stream_budget_update(struct daemon *d);
 size_t stream_read_bytes(const struct stream *st);
 void stream_trim(struct stream *st, struct batch *emptied);
 size_t stream_pending_events(const struct stream *st);

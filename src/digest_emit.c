@@ -364,6 +364,7 @@ digest_stream_of(struct daemon *d, const struct stream *st)
         fatal("out of memory");
     dst = stream_get(d, d->cfg->digest.log_group ? d->cfg->digest.log_group : st->group,
                      buf_cstr(&name), st->format);
+    dst->records_only = true; /* outside the batch budget's count (stream.c) */
     buf_clean_up(&name);
     return dst;
 }
