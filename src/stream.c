@@ -135,10 +135,10 @@ stream_head(struct stream *st)
  * start-up every stream with a backlog takes its fair part at once, not a big share that the
  * first read fills before the others are seen (the batches of a stream that cannot deliver keep
  * their size). A stream idle for longer that gets an event adds itself (stream_budget_join).
- * When a share shrinks, a stream may hold more than its new share until its
- * current batches are sent: at most the share it had, so the total stays within about twice the
- * budget for one request cycle, and within the budget after it. Cost: with many busy streams the
- * requests get smaller (28 under the 2 MiB default: ~55 events of ~330 bytes each).
+ * When a share shrinks, a stream may hold more than its new share until its current batches are
+ * sent: at most the share it had, so the total stays within about twice the budget for one
+ * request cycle, and within the budget after it. Cost: with many busy streams the requests get
+ * smaller (28 under the 2 MiB default: ~55 events of ~330 bytes each).
  */
 static bool
 stream_needs_budget(const struct stream *st)
