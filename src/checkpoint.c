@@ -156,6 +156,7 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
 {
     struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
     char *group = NULL, *stream = NULL, *digest = NULL;
+    bool digest_ok = false;
     struct replay_mark *marks = NULL;
 
     if (st->group == NULL || st->stream == NULL || st->n_marks > REPLAY_WINDOW)
@@ -178,12 +179,14 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
         free(cur->group);
         free(cur->stream);
         digest = cur->digest;
+        digest_ok = cur->digest_ok;
         free(cur->marks);
     }
     *cur = *st;
     cur->group = group;
     cur->stream = stream;
     cur->digest = digest;
+    cur->digest_ok = digest_ok;
     cur->marks = marks;
     return HAF_OK;
 nomem:
@@ -206,6 +209,7 @@ ckpt_set_stream_digest(struct ckpt_state *s, const char *group, const char *stre
         return HAF_ENOMEM;
     free(cur->digest);
     cur->digest = copy;
+    cur->digest_ok = copy != NULL && ckpt_json_object_valid(copy, strlen(copy));
     return HAF_OK;
 }
 
@@ -506,6 +510,7 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
         st->marks = NULL;
         return ckpt_fail(msg, "streams[%zu]: out of memory", i);
     }
+    st->digest_ok = st->digest != NULL; /* jansson's dump of an object */
     return HAF_OK;
 }
 

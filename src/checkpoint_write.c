@@ -8,8 +8,8 @@
  * string went through the wiping allocator, and a stream's digest chain (up to ~360 KiB) was
  * parsed back from its text and dumped again on each save; that was a fifth of the daemon's CPU
  * with three streams. Here every value is appended with the one escaper (json_write.h), the
- * output buffer is sized once, and the digest text is copied verbatim after a syntax check that
- * allocates nothing.
+ * output buffer is sized once, and the digest text is copied verbatim: its syntax is checked once
+ * when it is set (ckpt_json_object_valid here, allocating nothing), not at every save.
  *
  * The layout is jansson's JSON_INDENT(1) with the keys in insertion order, byte for byte what
  * the tree dump gave (one space of indent per level, ": " between key and value), except that a
@@ -184,7 +184,7 @@ jc_value(const char *s, size_t n, size_t *i, int depth)
 
 /* Whether s[0..n) is exactly one JSON object (RFC 8259 syntax; duplicate keys are not looked
  * for: ckpt_parse rejects them when the file is read, and our writers never make them). */
-static bool
+bool
 ckpt_json_object_valid(const char *s, size_t n)
 {
     size_t i = 0;
@@ -387,8 +387,8 @@ w_stream(struct ckpt_w *w, const struct ckpt_stream *st)
     if (st->digest != NULL) {
         size_t n = strlen(st->digest);
 
-        if (!ckpt_json_object_valid(st->digest, n) && w->e == HAF_OK)
-            w->e = HAF_EINVAL;
+        if (!st->digest_ok && w->e == HAF_OK)
+            w->e = HAF_EINVAL; /* checked when it was set (ckpt_set_stream_digest) */
         w_key(w, 3, false, "digest");
         w_raw(w, st->digest, n);
     }

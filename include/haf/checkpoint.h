@@ -44,6 +44,9 @@ struct ckpt_stream {
      * such under "digest". Owned; NULL for none. ckpt_set_stream keeps the existing one; only
      * ckpt_set_stream_digest changes it. */
     char *digest;
+    /* The digest text was one JSON object when it was set (checked once there, not at every
+     * save); ckpt_serialize refuses a state holding one that was not. */
+    bool digest_ok;
     /* The last acknowledged entries' (pair, hash) marks, oldest first, at most REPLAY_WINDOW
      * (replay.h); owned: ckpt_set_stream copies them. */
     struct replay_mark *marks;
