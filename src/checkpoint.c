@@ -23,8 +23,9 @@
  * raised, read the same) and always writes CKPT_VERSION; a newer version is HAF_EINVAL, never
  * set aside (checkpoint_file.c refuses to start on it). A key added later raises the number again.
  *
- * Saving and loading the file (atomic writes, ownership checks, setting a corrupt file aside)
- * are checkpoint_file.c's.
+ * Writing the text is checkpoint_write.c's (directly, without a jansson tree: it runs before every
+ * request); saving and loading the file (atomic writes, ownership checks, setting a corrupt file
+ * aside) are checkpoint_file.c's.
  */
 #include "haf/checkpoint.h"
 #include "checkpoint_internal.h"
@@ -42,7 +43,6 @@
 
 #include <jansson.h>
 
-#define CKPT_VERSION       2
 #define CKPT_MAX_ITEMS     1000000
 #define CKPT_MAX_STR_BYTES 4096
 
@@ -163,6 +163,7 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
 {
     struct ckpt_stream *cur = ckpt_find_stream(s, st->group, st->stream);
     char *group = NULL, *stream = NULL, *digest = NULL;
+    bool digest_ok = false;
     struct replay_mark *marks = NULL;
 
     if (st->group == NULL || st->stream == NULL || st->n_marks > REPLAY_WINDOW)
@@ -185,12 +186,14 @@ ckpt_set_stream(struct ckpt_state *s, const struct ckpt_stream *st)
         free(cur->group);
         free(cur->stream);
         digest = cur->digest;
+        digest_ok = cur->digest_ok;
         free(cur->marks);
     }
     *cur = *st;
     cur->group = group;
     cur->stream = stream;
     cur->digest = digest;
+    cur->digest_ok = digest_ok;
     cur->marks = marks;
     return HAF_OK;
 nomem:
@@ -213,6 +216,7 @@ ckpt_set_stream_digest(struct ckpt_state *s, const char *group, const char *stre
         return HAF_ENOMEM;
     free(cur->digest);
     cur->digest = copy;
+    cur->digest_ok = copy != NULL && ckpt_json_object_valid(copy, strlen(copy));
     return HAF_OK;
 }
 
@@ -228,203 +232,6 @@ ckpt_file_stale(const struct ckpt_file *f, int64_t now_ms, int64_t age_ms)
 
 /* 9999-12-31T23:59:59.999Z in epoch milliseconds: the largest updated_ms a state file may hold. */
 #define CKPT_MAX_TIME_MS 253402300799999LL
-
-static const char ckpt_hexdigits[] = "0123456789abcdef";
-
-/* Adds key: "text" when it is UTF-8, else key_hex: "hex of the bytes". Steals nothing. */
-static int
-ckpt_put_text(json_t *obj, const char *key, const char *text)
-{
-    size_t len = strlen(text);
-    char hkey[64];
-    char *hex;
-    int rc;
-
-    if (utf8_valid((const unsigned char *)text, len))
-        return json_object_set_new(obj, key, json_stringn(text, len)); /* steals the new string */
-    if (len > SIZE_MAX / 2 - 1)
-        return -1;
-    hex = malloc(len * 2 + 1);
-    if (hex == NULL)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        hex[2 * i] = ckpt_hexdigits[(unsigned char)text[i] >> 4];
-        hex[2 * i + 1] = ckpt_hexdigits[(unsigned char)text[i] & 0xf];
-    }
-    hex[len * 2] = '\0';
-    snprintf(hkey, sizeof(hkey), "%s_hex", key);
-    rc = json_object_set_new(obj, hkey, json_string(hex)); /* steals the new string */
-    free(hex);
-    return rc;
-}
-
-static int
-ckpt_put_u64(json_t *obj, const char *key, uint64_t v)
-{
-    char s[24];
-
-    snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
-    return json_object_set_new(obj, key, json_string(s)); /* steals the new string */
-}
-
-/* Writes v in decimal at p; returns the length (at most 20). */
-static size_t
-ckpt_fmt_dec(char *p, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
-/* "acked": the replay window's marks in one string, "reboot:seq:hash" separated by spaces (see the
- * top of the file). One string rather than an array of 1024: the state is written before every
- * send, and a JSON value per mark made that 0.9 ms per stream (0.3 ms so). Nonzero on failure, like
- * jansson's setters. */
-static int
-ckpt_put_marks(json_t *obj, const struct ckpt_stream *st)
-{
-    struct buf b;
-    int rc = -1;
-
-    if (st->n_marks == 0)
-        return 0; /* written only when set: state files without it read as before */
-    buf_init(&b, 0);
-    for (size_t i = 0; i < st->n_marks; i++) {
-        const struct replay_mark *m = &st->marks[i];
-        char s[64];
-        size_t n = 0;
-
-        if (i > 0)
-            s[n++] = ' ';
-        n += ckpt_fmt_dec(s + n, m->reboot);
-        s[n++] = ':';
-        n += ckpt_fmt_dec(s + n, m->seq);
-        s[n++] = ':';
-        for (int k = 15; k >= 0; k--)
-            s[n++] = ckpt_hexdigits[(m->hash >> (4 * k)) & 0xf];
-        if (buf_add(&b, s, n) != HAF_OK)
-            goto out;
-    }
-    rc = json_object_set_new(obj, "acked", json_stringn(b.p, b.len)); /* steals the new string */
-out:
-    buf_clean_up(&b);
-    return rc;
-}
-
-/* The state as a jansson tree (a new reference), or NULL when memory ran out. */
-static json_t *
-ckpt_tree(const struct ckpt_state *s)
-{
-    json_t *root = json_object(), *files = json_array(), *streams = json_array();
-    json_t *done = NULL;
-    int bad = 0;
-
-    if (root == NULL || files == NULL || streams == NULL)
-        goto out;
-    for (size_t i = 0; i < s->n_files; i++) {
-        const struct ckpt_file *f = &s->files[i];
-        json_t *o = json_object();
-        char fp[sizeof(f->fp.hash) * 2 + 1];
-
-        if (o == NULL)
-            goto out;
-        for (size_t k = 0; k < sizeof(f->fp.hash); k++) {
-            fp[2 * k] = ckpt_hexdigits[f->fp.hash[k] >> 4];
-            fp[2 * k + 1] = ckpt_hexdigits[f->fp.hash[k] & 0xf];
-        }
-        fp[sizeof(fp) - 1] = '\0';
-        bad |= ckpt_put_text(o, "path", f->path ? f->path : "");
-        bad |= ckpt_put_u64(o, "dev", f->dev);
-        bad |= ckpt_put_u64(o, "ino", f->ino);
-        bad |= json_object_set_new(o, "fp_len", json_integer(f->fp.len));
-        bad |= json_object_set_new(o, "fp", json_string(fp));
-        bad |= ckpt_put_u64(o, "offset", f->offset);
-        bad |= json_object_set_new(o, "updated_ms", json_integer(f->updated_ms));
-        if (f->done) /* written only when set: state files without it read as before */
-            bad |= json_object_set_new(o, "done", json_true());
-        bad |= json_array_append_new(files, o); /* steals o */
-        if (bad)
-            goto out;
-    }
-    for (size_t i = 0; i < s->n_streams; i++) {
-        const struct ckpt_stream *st = &s->streams[i];
-        json_t *o = json_object();
-
-        if (o == NULL)
-            goto out;
-        bad |= ckpt_put_text(o, "group", st->group ? st->group : "");
-        bad |= ckpt_put_text(o, "stream", st->stream ? st->stream : "");
-        bad |= json_object_set_new(o, "has_seq", json_boolean(st->has_seq));
-        bad |= ckpt_put_u64(o, "reboot_counter", st->reboot_counter);
-        bad |= ckpt_put_u64(o, "sequence_no", st->sequence_no);
-        bad |= json_object_set_new(o, "inflight", json_boolean(st->inflight));
-        if (st->digest != NULL) {
-            json_t *dg = json_loads(st->digest, JSON_REJECT_DUPLICATES, NULL);
-            bad |= !json_is_object(dg) || json_object_set_new(o, "digest", dg); /* steals dg */
-            if (!json_is_object(dg))
-                json_decref(dg);
-        }
-        bad |= ckpt_put_marks(o, st);
-        bad |= json_array_append_new(streams, o); /* steals o */
-        if (bad)
-            goto out;
-    }
-    bad |= json_object_set_new(root, "version", json_integer(CKPT_VERSION));
-    bad |= json_object_set(root, "files", files);
-    bad |= json_object_set(root, "streams", streams);
-    if (!bad) {
-        done = root;
-        root = NULL;
-    }
-out:
-    json_decref(files);
-    json_decref(streams);
-    json_decref(root);
-    return done;
-}
-
-/* The text goes to the sink piece by piece as jansson writes it, so a save never holds the whole
- * file (about 30 KiB per stream with a full replay window, 0.8 MiB for 28 streams, which a buffer
- * grown by doubling held twice over at the peak). HAF_ENOMEM when the tree cannot be built or
- * written, or when the sink refused a piece (the sink knows why). */
-enum haf_err
-ckpt_serialize_to(const struct ckpt_state *s, ckpt_sink_fn sink, void *ctx)
-{
-    json_t *root = ckpt_tree(s);
-    enum haf_err e = HAF_ENOMEM;
-
-    /* A tree we built is refused only when jansson runs out of memory, or by the sink. */
-    if (root != NULL &&
-        json_dump_callback(root, sink, ctx, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 &&
-        sink("\n", 1, ctx) == 0)
-        e = HAF_OK;
-    json_decref(root);
-    return e;
-}
-
-enum haf_err
-ckpt_serialize(const struct ckpt_state *s, struct buf *out)
-{
-    json_t *root = ckpt_tree(s);
-    enum haf_err e = HAF_ENOMEM;
-
-    if (root == NULL)
-        return e;
-    e = json_write_tree(out, root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (e == HAF_EINVAL)
-        e = HAF_ENOMEM; /* a tree we built, refused only when jansson runs out of memory */
-    if (e == HAF_OK)
-        e = buf_addc(out, '\n');
-    json_decref(root);
-    return e;
-}
 
 /* ---- parsing ---- */
 
@@ -710,6 +517,7 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
         st->marks = NULL;
         return ckpt_fail(msg, "streams[%zu]: out of memory", i);
     }
+    st->digest_ok = st->digest != NULL; /* jansson's dump of an object */
     return HAF_OK;
 }
 

@@ -258,51 +258,33 @@ ckpt_write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-#define CKPT_WRITE_CHUNK_BYTES 16384
-
-/* ckpt_save's sink: the serializer's small pieces gathered into writes of up to 16 KiB. */
-struct ckpt_fd_sink {
-    int fd;
-    int err; /* errno of a failed write, or 0 */
-    size_t len;
-    char chunk[CKPT_WRITE_CHUNK_BYTES];
-};
-
-static int
-ckpt_fd_flush(struct ckpt_fd_sink *k, const char *p, size_t n)
-{
-    if (ckpt_write_all(k->fd, p, n) != 0) {
-        k->err = errno;
-        return -1;
-    }
-    return 0;
-}
-
-static int
-ckpt_fd_put(const char *p, size_t n, void *ctx)
-{
-    struct ckpt_fd_sink *k = ctx;
-
-    if (k->len + n > sizeof(k->chunk)) {
-        if (ckpt_fd_flush(k, k->chunk, k->len) != 0)
-            return -1;
-        k->len = 0;
-        if (n > sizeof(k->chunk))
-            return ckpt_fd_flush(k, p, n);
-    }
-    memcpy(k->chunk + k->len, p, n);
-    k->len += n;
-    return 0;
-}
-
 enum haf_err
 ckpt_save(const char *dir, const struct ckpt_state *s)
 {
-    struct ckpt_fd_sink *sink = NULL;
-    enum haf_err e = HAF_EIO;
+    struct buf text;
+    enum haf_err e;
+
+    buf_init(&text, 0);
+    e = ckpt_save_with(dir, s, &text);
+    buf_clean_up(&text);
+    return e;
+}
+
+enum haf_err
+ckpt_save_with(const char *dir, const struct ckpt_state *s, struct buf *scratch)
+{
+    struct buf text = *scratch;
+    enum haf_err e;
     int dfd = -1, fd = -1, saved = 0;
     bool tmp_exists = false;
 
+    buf_reset(&text);
+    e = ckpt_serialize(s, &text);
+    if (e != HAF_OK) {
+        saved = ENOMEM;
+        goto out;
+    }
+    e = HAF_EIO;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         saved = errno;
@@ -321,24 +303,7 @@ ckpt_save(const char *dir, const struct ckpt_state *s)
         goto out;
     }
     tmp_exists = true;
-    if (fchmod(fd, 0600) != 0) {
-        saved = errno;
-        goto out;
-    }
-    /* Written as it is serialized (ckpt_serialize_to); a failure leaves only the temp file,
-     * removed below, never a half-written state file. */
-    sink = malloc(sizeof(*sink));
-    if (sink == NULL) {
-        saved = ENOMEM;
-        goto out;
-    }
-    *sink = (struct ckpt_fd_sink){.fd = fd};
-    if (ckpt_serialize_to(s, ckpt_fd_put, sink) != HAF_OK) {
-        saved = sink->err != 0 ? sink->err : ENOMEM;
-        e = sink->err != 0 ? HAF_EIO : HAF_ENOMEM;
-        goto out;
-    }
-    if (ckpt_fd_flush(sink, sink->chunk, sink->len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0600) != 0 || ckpt_write_all(fd, text.p, text.len) != 0 || fsync(fd) != 0) {
         saved = errno;
         goto out;
     }
@@ -365,7 +330,7 @@ out:
         (void)unlinkat(dfd, CKPT_TMP_NAME, 0);
     if (dfd >= 0)
         close(dfd);
-    free(sink);
+    *scratch = text; /* it may have grown */
     if (e != HAF_OK)
         errno = saved;
     return e;

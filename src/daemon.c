@@ -503,6 +503,7 @@ daemon_teardown(struct daemon *d)
     d->streams = NULL;
     d->n_streams = 0;
     ckpt_state_clean_up(&d->state);
+    buf_clean_up(&d->state_text);
     buf_clean_up(&d->scratch);
     buf_clean_up(&d->part);
     free(d->readbuf);
@@ -610,6 +611,7 @@ daemon_loop(struct daemon *d)
         if (!d->stopping && !d->reload_requested) {
             uint64_t entries_before = d->stats.entries_read;
 
+            stream_budget_update(d); /* who shares the batch budget this turn */
             read_files(d);
             if (d->stats.entries_read != entries_before)
                 d->shed = false;
@@ -663,12 +665,14 @@ daemon_loop(struct daemon *d)
         }
 
         /* A burst is over (nothing to read, queue or await): its memory goes back, the batches'
-         * blocks (each stream kept up to its share of the budget) and the heap's free pages
+         * blocks (each stream kept up to its share of the budget), the state file's text and the
+         * heap's free pages
          * (footprint.h). Once per quiet spell; the next burst regrows what it needs. */
         if (!d->shed && !d->opts->once && tail_next_readable(d->tail, NULL) == NULL &&
             all_idle(d) && !any_pending_parser(d)) {
             for (size_t i = 0; i < d->n_streams; i++)
                 stream_release_idle(d->streams[i]);
+            buf_clean_up(&d->state_text); /* the state save's text, rebuilt at the next save */
             footprint_trim();
             d->shed = true;
         }

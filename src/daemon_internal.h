@@ -89,6 +89,7 @@
 #define ACCEPT_ROOM_BYTES       512
 #define STREAM_EVENT_COST_BYTES 128  /* JSON around a message and its record, reckoned */
 #define STREAM_BODY_SLACK_BYTES 4096 /* a batch body's room past its target (buf_set_hint) */
+#define STREAM_BUDGET_IDLE_MS   250  /* idle this long, a stream leaves its share to the others */
 #define DEADLINE_NEVER          INT64_MAX
 
 /* gcc's warn_unused_result is not silenced by a (void) cast. */
@@ -184,6 +185,10 @@ struct stream {
     int readback_failures;    /* in a row; READBACK_MAX_FAILURES falls back to at-least-once */
     struct file_rt *reader;   /* the file read this turn */
     struct file_rt *last_fed; /* the file the stream's last entry came from */
+    /* A digest stream (digest_emit.c): records of a few KiB, kept out of the budget's count. */
+    bool records_only;
+    bool budget_counted;          /* counted in daemon.n_budget_streams (stream_budget_update) */
+    int64_t budget_idle_since_ms; /* monotonic; -1 while it holds events or a request */
 };
 
 struct file_rt {
@@ -222,6 +227,7 @@ struct daemon {
     struct cwl_client *cwl;
     struct tail *tail;
     struct ckpt_state state;
+    struct buf state_text; /* state_save's scratch, kept between saves */
     bool state_dirty;
     int64_t save_retry_at_ms;
     int64_t dirty_since_ms; /* monotonic: when the state became dirty without a send to save it */
@@ -234,6 +240,9 @@ struct daemon {
 
     struct stream **streams;
     size_t n_streams;
+    /* Streams sharing the batch memory budget: those holding events or a request at the start
+     * of this loop turn, plus those that got their first event since (stream_budget_update). */
+    size_t n_budget_streams;
     struct file_rt **files;
     size_t n_files;
 
@@ -288,6 +297,7 @@ struct batch *stream_open_batch(struct stream *st);
 struct batch *stream_head(struct stream *st);
 bool stream_accepting(const struct stream *st);
 size_t stream_batch_target_bytes(const struct stream *st);
+void stream_budget_update(struct daemon *d);
 size_t stream_read_bytes(const struct stream *st);
 void stream_trim(struct stream *st, struct batch *emptied);
 /* Give back the blocks of every empty batch (the stream went idle). */

@@ -94,7 +94,8 @@ state_save(struct daemon *d)
         return false;
     /* The replay ledger first: the state about to be written may no longer hold marks that only
      * the ledger keeps then (stream_ledger.c). */
-    if (!stream_ledgers_sync(d) || ckpt_save(d->cfg->state_dir, &d->state) != HAF_OK) {
+    if (!stream_ledgers_sync(d) ||
+        ckpt_save_with(d->cfg->state_dir, &d->state, &d->state_text) != HAF_OK) {
         d->stats.state_save_failures++;
         d->save_retry_at_ms = d->now_ms + SAVE_RETRY_MS;
         if (!d->warned_save)

@@ -70,6 +70,11 @@ struct digest_chain {
     size_t cap_pending;
     uint64_t not_added;     /* acknowledged events not added to the digest, not yet reported */
     int64_t not_added_next; /* monotonic: no report of them before (rate limit) */
+    /* acc.leaves[0..leaves_saved) as chain_save writes them ("[ts,\"hex\"]" joined by commas),
+     * appended to as leaves come: an acknowledgement costs the new leaves, not all of them.
+     * Emptied whenever the accumulator may have changed otherwise (a seal sorts it). */
+    struct buf leaves_text;
+    size_t leaves_saved;
 };
 
 struct digest_emit {
@@ -144,6 +149,7 @@ digest_emit_free(struct daemon *d)
         for (size_t j = 0; j < c->n_pending; j++)
             free(c->pending[j].text);
         free(c->pending);
+        buf_clean_up(&c->leaves_text);
         free(c);
     }
     free(g->chains);
@@ -169,6 +175,48 @@ put_pos(struct buf *b, const char *key, const struct digest_pos *p)
         IGNORE_RESULT(buf_addf(b, ",\"%s\":null", key));
 }
 
+/* Appends the leaves acknowledged since the last call to c->leaves_text (see struct
+ * digest_chain); starts over when the accumulator holds fewer (sealed, restored). */
+static void
+chain_leaves_text(struct digest_chain *c)
+{
+    struct buf *b = &c->leaves_text;
+
+    if (c->acc.n < c->leaves_saved) {
+        buf_reset(b);
+        c->leaves_saved = 0;
+    }
+    /* ,[<int64 ts>,"<64 hex>"] is at most 1 + 1 + 20 + 2 + 64 + 2 = 90 bytes per leaf. */
+    if (buf_reserve(b, (c->acc.n - c->leaves_saved) * 96) != HAF_OK)
+        fatal("out of memory");
+    for (size_t i = c->leaves_saved; i < c->acc.n; i++) {
+        const struct digest_leaf *l = &c->acc.leaves[i];
+        char *o = b->p + b->len;
+        char dec[20];
+        uint64_t v = l->ts_ms < 0 ? 0 : (uint64_t)l->ts_ms; /* the accumulator takes ts >= 0 */
+        size_t n = 0;
+
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '[';
+        do {
+            dec[n++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (n > 0)
+            *o++ = dec[--n];
+        *o++ = ',';
+        *o++ = '"';
+        digest_hex(l->hash, 32, o);
+        o += 64;
+        *o++ = '"';
+        *o++ = ']';
+        *o = '\0';
+        b->len = (size_t)(o - b->p);
+    }
+    c->leaves_saved = c->acc.n;
+}
+
 /* The chain into the data stream's state entry (saved with the next state_save). */
 static void
 chain_save(struct daemon *d, struct digest_chain *c)
@@ -178,6 +226,7 @@ chain_save(struct daemon *d, struct digest_chain *c)
     char hex[65];
     enum haf_err e;
 
+    chain_leaves_text(c);
     buf_reset(b);
     IGNORE_RESULT(buf_addf(b, "{\"seq\":%" PRIu64, h->seq));
     digest_hex(h->chain_sha256, 32, hex);
@@ -187,11 +236,7 @@ chain_save(struct daemon *d, struct digest_chain *c)
     put_pos(b, "first", &c->acc.first);
     put_pos(b, "last", &c->acc.last);
     IGNORE_RESULT(buf_adds(b, ",\"leaves\":["));
-    for (size_t i = 0; i < c->acc.n; i++) {
-        digest_hex(c->acc.leaves[i].hash, 32, hex);
-        IGNORE_RESULT(
-            buf_addf(b, "%s[%" PRId64 ",\"%s\"]", i ? "," : "", c->acc.leaves[i].ts_ms, hex));
-    }
+    IGNORE_RESULT(buf_add(b, c->leaves_text.p, c->leaves_text.len));
     IGNORE_RESULT(buf_adds(b, "],\"pending\":["));
     for (size_t i = 0; i < c->n_pending; i++) {
         IGNORE_RESULT(buf_addf(b, "%s[%" PRId64 ",", i ? "," : "", c->pending[i].ts_ms));
@@ -344,6 +389,7 @@ digest_stream_of(struct daemon *d, const struct stream *st)
         fatal("out of memory");
     dst = stream_get(d, d->cfg->digest.log_group ? d->cfg->digest.log_group : st->group,
                      buf_cstr(&name), st->format);
+    dst->records_only = true; /* outside the batch budget's count (stream.c) */
     buf_clean_up(&name);
     return dst;
 }
@@ -475,6 +521,9 @@ chain_seal(struct daemon *d, struct digest_chain *c, enum digest_kind kind)
     struct digest_record r;
     enum haf_err e;
 
+    /* Sealing sorts the leaves in place, even when signing then fails and they are kept. */
+    buf_reset(&c->leaves_text);
+    c->leaves_saved = 0;
     e = digest_acc_seal(&c->acc, kind, c->st->name, d->wall_ms, d->cfg->digest.interval_s,
                         signer_key_id(g->signer), signer_alg(g->signer), &r);
     if (e != HAF_OK) {

@@ -117,23 +117,73 @@ stream_head(struct stream *st)
 }
 
 /*
- * The memory budget (batch.memory_budget_bytes) is shared equally by the streams: a stream's share
- * is the budget over the number of streams, never below STREAM_SHARE_MIN_BYTES. A stream holds at
- * most two batches, the one in flight and the one filling, so a batch is closed before its body and
- * event records would pass half the share (stream_batch_full). Buffers grow by doubling and keep
- * their memory for the next batch, so a batch emptied while it holds more than one doubling past
- * half the share, or while the stream's batches together (in use or kept in the ring) hold more
- * than the share, gives its memory back (stream_trim): a share shrinks when streams are added, a
- * big message needs a big batch. A stream that cannot deliver holds its share and no more: the
- * others keep theirs, and its file is the buffer. Cost: with many streams the requests get
- * smaller (28 streams under the 2 MiB default: ~55 events of ~330 bytes each).
+ * The memory budget (batch.memory_budget_bytes) is shared equally by the streams that need it: a
+ * stream's share is the budget over the streams holding events or a request (a busy stream alone
+ * gets all of it, so a backlog goes out in requests near CloudWatch's limits; under contention
+ * each gets its fair part), never below STREAM_SHARE_MIN_BYTES. Digest streams (records_only:
+ * a few KiB per record) are not counted and get the minimum. A stream holds at most two batches,
+ * the one in flight and the one filling, so a batch is closed before its body and event records
+ * would pass half the share (stream_batch_full). Buffers grow by doubling and keep their memory
+ * for the next batch, so a batch emptied while it holds more than one doubling past half the
+ * share, or while the stream's batches together (in use or kept in the ring) hold more than the
+ * share, gives its memory back (stream_trim): a share shrinks when streams become busy, a big
+ * message needs a big batch. A stream that cannot deliver holds its share and no more: the others
+ * keep theirs, and its file is the buffer.
+ *
+ * The count is taken at the start of each loop turn (stream_budget_update). A stream stays counted
+ * until it has been idle for STREAM_BUDGET_IDLE_MS, and a new stream counts from the start: at
+ * start-up every stream with a backlog takes its fair part at once, not a big share that the
+ * first read fills before the others are seen (the batches of a stream that cannot deliver keep
+ * their size). A stream idle for longer that gets an event adds itself (stream_budget_join).
+ * When a share shrinks, a stream may hold more than its new share until its current batches are
+ * sent: at most the share it had, so the total stays within about twice the budget for one
+ * request cycle, and within the budget after it. Cost: with many busy streams the requests get
+ * smaller (28 under the 2 MiB default: ~55 events of ~330 bytes each).
  */
+static bool
+stream_needs_budget(const struct stream *st)
+{
+    return st->n > 1 || batch_count(&st->ring[st->head]) > 0 || stream_busy(st);
+}
+
+void
+stream_budget_update(struct daemon *d)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_streams; i++) {
+        struct stream *st = d->streams[i];
+
+        if (stream_needs_budget(st))
+            st->budget_idle_since_ms = -1;
+        else if (st->budget_idle_since_ms < 0)
+            st->budget_idle_since_ms = d->now_ms;
+        st->budget_counted =
+            !st->records_only && (st->budget_idle_since_ms < 0 ||
+                                  d->now_ms - st->budget_idle_since_ms < STREAM_BUDGET_IDLE_MS);
+        n += st->budget_counted;
+    }
+    d->n_budget_streams = n;
+}
+
+/* A stream about to queue an event is counted from now on (until the next update). */
+static void
+stream_budget_join(struct stream *st)
+{
+    if (!st->budget_counted && !st->records_only) {
+        st->budget_counted = true;
+        st->d->n_budget_streams++;
+    }
+}
+
 size_t
 stream_batch_target_bytes(const struct stream *st)
 {
-    size_t n = st->d->n_streams ? st->d->n_streams : 1;
-    size_t share = st->d->cfg->batch.memory_budget_bytes / n;
+    size_t n = st->d->n_budget_streams, share;
 
+    if (!st->budget_counted)
+        n++; /* as if counted: its share if it took events now */
+    share = st->records_only ? 0 : st->d->cfg->batch.memory_budget_bytes / n;
     return (share > STREAM_SHARE_MIN_BYTES ? share : STREAM_SHARE_MIN_BYTES) / 2;
 }
 
@@ -258,6 +308,7 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
     st->format = format;
     st->n = 1;
     st->state = STREAM_SETUP;
+    st->budget_idle_since_ms = -1; /* counted for the budget until seen idle (stream.c) */
     if (lim.max_bytes < BATCH_MIN_USEFUL_BYTES)
         lim.max_bytes = BATCH_MIN_USEFUL_BYTES;
     st->lim = lim;
@@ -374,6 +425,7 @@ stream_add_event(struct daemon *d, struct stream *st, int64_t ts, struct span ms
     struct batch *b = stream_open_batch(st);
     size_t idx;
 
+    stream_budget_join(st);
     if (batch_count(b) == 0)
         stream_trim(st, b);
     switch (batch_check(b, ts, msg.len)) {

@@ -127,6 +127,19 @@ idmap_clean_up(struct idmap *m)
 
 /* ---- fingerprints ---- */
 
+/* SHA-256, fetched once: OpenSSL 3 looks the implementation up again on every EVP_sha256() digest,
+ * which cost more than hashing the 1 KiB head itself, and a followed file's head is hashed again
+ * each time it grows (file_check). The tail is single-threaded; the object lives until exit. */
+static const EVP_MD *
+fp_sha256(void)
+{
+    static EVP_MD *md;
+
+    if (md == NULL)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return md != NULL ? md : EVP_sha256();
+}
+
 enum haf_err
 tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out)
 {
@@ -160,7 +173,7 @@ tail_fingerprint_fd(int fd, uint32_t len, struct tail_fingerprint *out)
     }
     memset(&fp, 0, sizeof(fp));
     fp.len = (uint32_t)got;
-    if (EVP_Digest(head, got, fp.hash, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(fp.hash))
+    if (EVP_Digest(head, got, fp.hash, &mdlen, fp_sha256(), NULL) != 1 || mdlen != sizeof(fp.hash))
         return HAF_ECRYPTO;
     *out = fp;
     return HAF_OK;

@@ -45,6 +45,9 @@ struct ckpt_stream {
      * such under "digest". Owned; NULL for none. ckpt_set_stream keeps the existing one; only
      * ckpt_set_stream_digest changes it. */
     char *digest;
+    /* The digest text was one JSON object when it was set (checked once there, not at every
+     * save); ckpt_serialize refuses a state holding one that was not. */
+    bool digest_ok;
     /* The last acknowledged entries' (pair, hash) marks, oldest first, at most REPLAY_WINDOW
      * (replay.h); owned: ckpt_set_stream copies them. */
     struct replay_mark *marks;
@@ -76,6 +79,11 @@ HAF_MUST_USE enum haf_err ckpt_load(const char *dir, struct ckpt_state *out, str
  * state.json.tmp is left behind. A leftover or planted state.json.tmp is removed, never written
  * through. The file is created 0600 whatever the umask. */
 HAF_MUST_USE enum haf_err ckpt_save(const char *dir, const struct ckpt_state *s);
+/* The same, serializing into the caller's `scratch` (reset first, kept for the next save): the
+ * daemon saves before every request, and a fresh buffer of ~100 KiB per save cost a mapping, its
+ * page faults and a wipe each time. The text is not secret (it is the file's content). */
+HAF_MUST_USE enum haf_err ckpt_save_with(const char *dir, const struct ckpt_state *s,
+                                         struct buf *scratch);
 
 /* Create the directory 0700 if missing; HAF_EPERM if it exists with unsafe ownership/mode. */
 HAF_MUST_USE enum haf_err ckpt_prepare_dir(const char *dir, struct buf *msg);
@@ -110,11 +118,5 @@ HAF_MUST_USE enum haf_err ckpt_set_stream_digest(struct ckpt_state *s, const cha
 HAF_MUST_USE enum haf_err ckpt_parse(const char *data, size_t len, struct ckpt_state *out,
                                      struct buf *msg);
 HAF_MUST_USE enum haf_err ckpt_serialize(const struct ckpt_state *s, struct buf *out);
-/* The same text, handed to sink in pieces (jansson's callback contract: return 0, or -1 to stop;
- * a stop makes this return HAF_ENOMEM and the sink keeps the real cause): ckpt_save writes the
- * file this way without holding it in memory. */
-typedef int (*ckpt_sink_fn)(const char *p, size_t n, void *ctx);
-HAF_MUST_USE enum haf_err ckpt_serialize_to(const struct ckpt_state *s, ckpt_sink_fn sink,
-                                            void *ctx);
 
 #endif

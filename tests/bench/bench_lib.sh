@@ -7,7 +7,8 @@
 #   bench_sink_start [ARGS...]  # tests/bench/bench_sink.py on an ephemeral port ($SINK_PORT)
 #   bench_tls_ca                # a test CA and a 127.0.0.1 certificate in $W/tls (openssl CLI);
 #                               # BENCH_TLS=1 then makes bench_sink_start serve https
-#   bench_config FILE GLOB [EXTRA_YAML]   # daemon config for the sink, state in $W/state
+#   bench_config FILE GLOB [EXTRA_YAML]   # daemon config for the sink, state in $W/state;
+#                               # BENCH_DIGEST=1 adds signed digests (an Ed25519 key file in $W)
 #   bench_median                # stdin numbers -> median
 #
 # Every process started here is stopped by the EXIT trap. Credentials are fixed fake ones in the
@@ -105,6 +106,13 @@ bench_json() {
     python3 -c 'import json, sys; d = json.load(sys.stdin); print(d[sys.argv[1]])' "$2" <"$1"
 }
 
+# bench_digest_yaml: the digest section (default interval), with a fresh Ed25519 key file.
+bench_digest_yaml() {
+    [ -f "$W/digest-key.pem" ] ||
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$W/digest-key.pem" 2>/dev/null)
+    printf 'digest:\n  enabled: true\n  key_file: %s\n' "$W/digest-key.pem"
+}
+
 # bench_config FILE GLOB [EXTRA_YAML]
 bench_config() {
     cat >"$1" <<YAML
@@ -113,6 +121,7 @@ endpoint: $SINK_URL
 state_dir: $W/state
 create_log_group: true
 $([ "${BENCH_TLS:-0}" = 1 ] && printf 'tls:\n  ca_file: %s\n' "$W/tls/ca.pem")
+$([ "${BENCH_DIGEST:-0}" = 1 ] && bench_digest_yaml)
 ${3:-}
 sources:
   - path: $2

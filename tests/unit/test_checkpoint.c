@@ -195,51 +195,6 @@ test_ckpt_serialize_parse_round_trip(void **state)
     buf_clean_up(&msg);
 }
 
-/* A sink that takes at most `room` bytes, then refuses (ckpt_save's write failing midway). */
-struct capped_sink {
-    struct buf got;
-    size_t room;
-    int calls;
-};
-
-static int
-capped_put(const char *p, size_t n, void *ctx)
-{
-    struct capped_sink *k = ctx;
-
-    k->calls++;
-    if (k->got.len + n > k->room)
-        return -1;
-    return buf_add(&k->got, p, n) == HAF_OK ? 0 : -1;
-}
-
-/* Serializing through a sink gives, piece by piece, the text ckpt_serialize makes in one buffer;
- * a sink that refuses stops it with HAF_ENOMEM and leaves a buffer caller's text untouched. */
-static void
-test_ckpt_serialize_to_streams_the_same_text(void **state)
-{
-    struct ckpt_state s;
-    struct buf text;
-    struct capped_sink k = {.room = SIZE_MAX};
-
-    (void)state;
-    sample_state(&s);
-    buf_init(&text, 0);
-    buf_init(&k.got, 0);
-    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
-    assert_int_equal(ckpt_serialize_to(&s, capped_put, &k), HAF_OK);
-    assert_true(k.calls > 1);
-    assert_int_equal(k.got.len, text.len);
-    assert_memory_equal(k.got.p, text.p, text.len);
-    buf_reset(&k.got);
-    k.room = text.len / 2;
-    assert_int_equal(ckpt_serialize_to(&s, capped_put, &k), HAF_ENOMEM);
-    assert_true(k.got.len <= text.len / 2);
-    ckpt_state_clean_up(&s);
-    buf_clean_up(&text);
-    buf_clean_up(&k.got);
-}
-
 /* "done" (a file released after its last byte was acknowledged) round-trips, is written only when
  * set (state files of earlier versions read the same), and must be a boolean. */
 static void
@@ -537,6 +492,45 @@ test_ckpt_save_load_round_trip(void **state)
     ckpt_state_clean_up(&s);
     ckpt_state_clean_up(&r);
     buf_clean_up(&msg);
+    testlib_rmtree(dir);
+    free(dir);
+}
+
+/* ckpt_save_with reuses the caller's buffer: it holds exactly the file's text after each save
+ * (a bigger state first, then a smaller one: no bytes of the first are left in the second). */
+static void
+test_ckpt_save_with_reuses_scratch(void **state)
+{
+    char *dir = testlib_mkdtemp();
+    struct ckpt_state s, r;
+    struct buf msg, scratch;
+    char *text;
+    size_t len;
+
+    (void)state;
+    sample_state(&s);
+    ckpt_state_init(&r);
+    buf_init(&msg, 0);
+    buf_init(&scratch, 0);
+    assert_int_equal(ckpt_prepare_dir(dir, &msg), HAF_OK);
+    assert_int_equal(ckpt_save_with(dir, &s, &scratch), HAF_OK);
+    text = read_file(dir, "state.json", &len);
+    assert_int_equal(len, scratch.len);
+    assert_memory_equal(text, scratch.p, len);
+    free(text);
+    ckpt_remove_file(&s, s.files[0].dev, s.files[0].ino);
+    assert_int_equal(ckpt_save_with(dir, &s, &scratch), HAF_OK);
+    text = read_file(dir, "state.json", &len);
+    assert_int_equal(len, scratch.len);
+    assert_memory_equal(text, scratch.p, len);
+    free(text);
+    assert_false(exists(dir, "state.json.tmp"));
+    assert_int_equal(ckpt_load(dir, &r, &msg), HAF_OK);
+    assert_same_state(&s, &r);
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&msg);
+    buf_clean_up(&scratch);
     testlib_rmtree(dir);
     free(dir);
 }
@@ -1105,6 +1099,119 @@ test_ckpt_set_stream_digest_round_trip(void **state)
     buf_clean_up(&msg);
 }
 
+/* The serializer writes the digest text as it is, after a syntax check: every text that is not
+ * exactly one JSON object is refused with HAF_EINVAL and leaves the output as it was, and valid
+ * ones (escapes, numbers, nesting, whitespace) are written verbatim and parse back. */
+static void
+test_ckpt_serialize_digest_text_checked(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "{",
+        "{]",
+        "[]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":-}",
+        "{\"a\":tru}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12g4\"}",
+        "{\"a\":\"\xff\"}",
+        "{} {}",
+        "{}x",
+        "{\"a\":[1 2]}",
+        "{1:2}",
+        "{\"a\":\"unterminated}",
+    };
+    static const char *const good[] = {
+        "{}",
+        " { \"a\" : [ 1 , -2.5e+3 , true , false , null , \"\\u00e9\\n\\\"\" ] } ",
+        "{\"a\":{\"b\":{\"c\":[[]]}},\"\xc3\xa9\":0}",
+    };
+    char deep[300];
+    struct ckpt_state s, back;
+    struct ckpt_stream st = {.group = "g", .stream = "s"};
+    struct buf out, msg;
+
+    (void)state;
+    ckpt_state_init(&s);
+    buf_init(&out, 0);
+    buf_init(&msg, 0);
+    assert_int_equal(ckpt_set_stream(&s, &st), HAF_OK);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", bad[i]), HAF_OK);
+        assert_int_equal(buf_add(&out, "x", 1), HAF_OK);
+        assert_int_equal(ckpt_serialize(&s, &out), HAF_EINVAL);
+        assert_string_equal(buf_cstr(&out), "x"); /* left as it was */
+        buf_reset(&out);
+    }
+    /* 100 levels of nesting: deeper than the check allows. */
+    memset(deep, '[', 100);
+    memcpy(deep, "{\"a\":", 5);
+    memset(deep + 100, ']', 95);
+    strcpy(deep + 195, "}");
+    assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", deep), HAF_OK);
+    assert_int_equal(ckpt_serialize(&s, &out), HAF_EINVAL);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ckpt_state_init(&back);
+        buf_reset(&out);
+        assert_int_equal(ckpt_set_stream_digest(&s, "g", "s", good[i]), HAF_OK);
+        assert_int_equal(ckpt_serialize(&s, &out), HAF_OK);
+        assert_non_null(strstr(buf_cstr(&out), good[i]));
+        assert_int_equal(ckpt_parse(out.p, out.len, &back, &msg), HAF_OK);
+        ckpt_state_clean_up(&back);
+    }
+    ckpt_state_clean_up(&s);
+    buf_clean_up(&out);
+    buf_clean_up(&msg);
+}
+
+/* The layout is jansson's indented dump (what the file always looked like). */
+static void
+test_ckpt_serialize_layout(void **state)
+{
+    static const char want[] = "{\n \"version\": 1,\n \"files\": [\n  {\n   \"path\": \"/a\\\"\",\n"
+                               "   \"dev\": \"1\",\n   \"ino\": \"2\",\n   \"fp_len\": 3,\n"
+                               "   \"fp\": \"0000000000000000000000000000000000000000000000000000"
+                               "000000000000\",\n   \"offset\": \"18446744073709551615\",\n"
+                               "   \"updated_ms\": 5,\n   \"done\": true\n  }\n ],\n"
+                               " \"streams\": [\n  {\n   \"group\": \"g\",\n   \"stream\": \"s\",\n"
+                               "   \"has_seq\": true,\n   \"reboot_counter\": \"7\",\n"
+                               "   \"sequence_no\": \"8\",\n   \"inflight\": true,\n"
+                               "   \"acked\": \"7:8:00000000000000ff\"\n  }\n ]\n}\n";
+    struct replay_mark m = {.reboot = 7, .seq = 8, .hash = 0xff};
+    struct ckpt_file f = {
+        .path = "/a\"", .dev = 1, .ino = 2, .offset = UINT64_MAX, .updated_ms = 5, .done = true};
+    struct ckpt_stream st = {.group = "g",
+                             .stream = "s",
+                             .has_seq = true,
+                             .reboot_counter = 7,
+                             .sequence_no = 8,
+                             .inflight = true,
+                             .marks = &m,
+                             .n_marks = 1};
+    struct ckpt_state s;
+    struct buf out;
+
+    (void)state;
+    f.fp.len = 3;
+    ckpt_state_init(&s);
+    buf_init(&out, 0);
+    assert_int_equal(ckpt_serialize(&s, &out), HAF_OK);
+    assert_string_equal(buf_cstr(&out),
+                        "{\n \"version\": 1,\n \"files\": [],\n \"streams\": []\n}\n");
+    buf_reset(&out);
+    assert_int_equal(ckpt_set_file(&s, &f), HAF_OK);
+    assert_int_equal(ckpt_set_stream(&s, &st), HAF_OK);
+    assert_int_equal(ckpt_serialize(&s, &out), HAF_OK);
+    assert_string_equal(buf_cstr(&out), want);
+    ckpt_state_clean_up(&s);
+    buf_clean_up(&out);
+}
+
 /* Regression (issue 11, finding 9): a state file with updated_ms at the int64 extremes made the
  * daemon's pruning (now - updated_ms) overflow, undefined behaviour that UBSan reports. Such a
  * file is refused on load, and the age test cannot overflow whatever it is given. */
@@ -1162,7 +1269,6 @@ main(void)
         cmocka_unit_test(test_ckpt_file_stale_extremes_do_not_overflow),
         cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
-        cmocka_unit_test(test_ckpt_serialize_to_streams_the_same_text),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
         cmocka_unit_test(test_ckpt_done_round_trip_and_type),
         cmocka_unit_test(test_ckpt_parse_rejects_bad_documents),
@@ -1170,6 +1276,7 @@ main(void)
         cmocka_unit_test(test_ckpt_parse_newer_version_is_einval),
         cmocka_unit_test(test_ckpt_load_previous_version_is_read),
         cmocka_unit_test(test_ckpt_save_load_round_trip),
+        cmocka_unit_test(test_ckpt_save_with_reuses_scratch),
         cmocka_unit_test(test_ckpt_load_missing_is_empty),
         cmocka_unit_test(test_ckpt_load_ignores_leftover_tmp),
         cmocka_unit_test(test_ckpt_save_never_follows_planted_symlink),
@@ -1188,6 +1295,8 @@ main(void)
         cmocka_unit_test(test_ckpt_set_file_insert_update_remove),
         cmocka_unit_test(test_ckpt_set_stream_insert_update),
         cmocka_unit_test(test_ckpt_set_stream_digest_round_trip),
+        cmocka_unit_test(test_ckpt_serialize_digest_text_checked),
+        cmocka_unit_test(test_ckpt_serialize_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
