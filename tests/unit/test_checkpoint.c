@@ -1173,7 +1173,7 @@ test_ckpt_serialize_digest_text_checked(void **state)
 static void
 test_ckpt_serialize_layout(void **state)
 {
-    static const char want[] = "{\n \"version\": 1,\n \"files\": [\n  {\n   \"path\": \"/a\\\"\",\n"
+    static const char want[] = "{\n \"version\": 2,\n \"files\": [\n  {\n   \"path\": \"/a\\\"\",\n"
                                "   \"dev\": \"1\",\n   \"ino\": \"2\",\n   \"fp_len\": 3,\n"
                                "   \"fp\": \"0000000000000000000000000000000000000000000000000000"
                                "000000000000\",\n   \"offset\": \"18446744073709551615\",\n"
@@ -1202,7 +1202,7 @@ test_ckpt_serialize_layout(void **state)
     buf_init(&out, 0);
     assert_int_equal(ckpt_serialize(&s, &out), HAF_OK);
     assert_string_equal(buf_cstr(&out),
-                        "{\n \"version\": 1,\n \"files\": [],\n \"streams\": []\n}\n");
+                        "{\n \"version\": 2,\n \"files\": [],\n \"streams\": []\n}\n");
     buf_reset(&out);
     assert_int_equal(ckpt_set_file(&s, &f), HAF_OK);
     assert_int_equal(ckpt_set_stream(&s, &st), HAF_OK);
