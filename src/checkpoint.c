@@ -606,6 +606,7 @@ ckpt_parse(const char *data, size_t len, struct ckpt_state *out, struct buf *msg
             free(st.group);
             free(st.stream);
             free(st.marks);
+            free(st.digest);
             e = ckpt_fail(msg, "streams[%zu]: duplicate (group, stream)", i);
             goto out;
         }
