@@ -7,6 +7,8 @@
  *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
  *                "sequence_no":"5","inflight":false[,"acked":"263:4:<16 hex> 263:5:<16 hex>"]}]}
+ *                 [,"inflight_from_ms":1700000000000,"inflight_to_ms":1700000000999,
+ *                   "inflight_events":"500"]
  * uint64 values (dev, ino, offset, reboot_counter, sequence_no) are written as decimal strings:
  * jansson's json_int_t is a signed 64-bit integer and JSON readers commonly stop being exact at
  * 2^53, so numbers could not carry UINT64_MAX. The reader also accepts a non-negative JSON integer
@@ -14,7 +16,9 @@
  * bytes) is written as "<key>_hex" instead, since JSON strings must be UTF-8. "acked" holds the
  * stream's replay window (replay.h), oldest first, each mark "reboot_counter:sequence_no:hash" in
  * decimal, decimal and 16 hex digits, separated by one space; it is written only when not empty,
- * and at most REPLAY_WINDOW marks are kept (the newest).
+ * and at most REPLAY_WINDOW marks are kept (the newest). The three inflight_* keys come together,
+ * only with "inflight":true: the time range and an upper bound of the count of the events whose
+ * fate the marker leaves open.
  *
  * Versions: 1 had files and streams without "acked" and "digest"; 2 added them (a program that
  * knew only 1 sets a file with them aside as corrupt and re-sends everything, so they needed a new
@@ -267,6 +271,20 @@ ckpt_get_u64(const json_t *o, const char *key, uint64_t *out)
     return false;
 }
 
+/* A time this program could have written: 1970..9999 (we write the wall clock there;
+ * a value at the int64 extremes made the age arithmetic overflow). */
+static bool
+ckpt_get_time_ms(const json_t *o, const char *key, int64_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > CKPT_MAX_TIME_MS)
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
 static bool
 ckpt_get_bool(const json_t *o, const char *key, bool *out)
 {
@@ -376,14 +394,9 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
             return ckpt_fail(msg, "files[%zu]: fp must be hex digits", i);
         f->fp.hash[k] = (uint8_t)(hi << 4 | lo);
     }
-    v = json_object_get(o, "updated_ms");
-    /* We write the wall clock here; anything outside 1970..9999 is not ours, and a value at the
-     * int64 extremes made the daemon's age arithmetic overflow. */
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        json_integer_value(v) > CKPT_MAX_TIME_MS)
+    if (!ckpt_get_time_ms(o, "updated_ms", &f->updated_ms))
         return ckpt_fail(msg, "files[%zu]: updated_ms must be an integer 0..%lld", i,
                          (long long)CKPT_MAX_TIME_MS);
-    f->updated_ms = json_integer_value(v);
     v = json_object_get(o, "done");
     if (v != NULL && !json_is_boolean(v))
         return ckpt_fail(msg, "files[%zu]: done must be true or false", i);
@@ -465,12 +478,38 @@ ckpt_parse_marks(const json_t *o, struct ckpt_stream *st)
     return HAF_OK;
 }
 
+/* The optional inflight_* keys: all three or none, only on a stream marked in flight. */
+static bool
+ckpt_parse_inflight_range(const json_t *o, struct ckpt_stream *st)
+{
+    bool any = json_object_get(o, "inflight_from_ms") || json_object_get(o, "inflight_to_ms") ||
+               json_object_get(o, "inflight_events");
+
+    if (!any)
+        return true;
+    return st->inflight && ckpt_get_time_ms(o, "inflight_from_ms", &st->inflight_from_ms) &&
+           ckpt_get_time_ms(o, "inflight_to_ms", &st->inflight_to_ms) &&
+           st->inflight_from_ms <= st->inflight_to_ms &&
+           ckpt_get_u64(o, "inflight_events", &st->inflight_events) && st->inflight_events > 0;
+}
+
 static enum haf_err
 ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf *msg)
 {
-    static const char *const keys[] = {"group",   "group_hex",      "stream",      "stream_hex",
-                                       "has_seq", "reboot_counter", "sequence_no", "inflight",
-                                       "digest",  "acked",          NULL};
+    static const char *const keys[] = {"group",
+                                       "group_hex",
+                                       "stream",
+                                       "stream_hex",
+                                       "has_seq",
+                                       "reboot_counter",
+                                       "sequence_no",
+                                       "inflight",
+                                       "inflight_from_ms",
+                                       "inflight_to_ms",
+                                       "inflight_events",
+                                       "digest",
+                                       "acked",
+                                       NULL};
     enum haf_err e;
 
     memset(st, 0, sizeof(*st));
@@ -486,6 +525,12 @@ ckpt_parse_stream(const json_t *o, size_t i, struct ckpt_stream *st, struct buf 
                          "streams[%zu]: reboot_counter and sequence_no must be unsigned 64-bit "
                          "integers",
                          i);
+    if (!ckpt_parse_inflight_range(o, st))
+        return ckpt_fail(msg,
+                         "streams[%zu]: inflight_from_ms, inflight_to_ms and inflight_events "
+                         "come together, with inflight true, as times 0..%lld in order and a "
+                         "count above 0",
+                         i, (long long)CKPT_MAX_TIME_MS);
     e = ckpt_parse_marks(o, st);
     if (e != HAF_OK) {
         free(st->marks);

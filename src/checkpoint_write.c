@@ -384,6 +384,14 @@ w_stream(struct ckpt_w *w, const struct ckpt_stream *st)
     w_u64_string(w, st->sequence_no);
     w_key(w, 3, false, "inflight");
     w_str(w, st->inflight ? "true" : "false");
+    if (st->inflight && st->inflight_events > 0) {
+        w_key(w, 3, false, "inflight_from_ms");
+        w_int(w, st->inflight_from_ms);
+        w_key(w, 3, false, "inflight_to_ms");
+        w_int(w, st->inflight_to_ms);
+        w_key(w, 3, false, "inflight_events");
+        w_u64_string(w, st->inflight_events);
+    }
     if (st->digest != NULL) {
         size_t n = strlen(st->digest);
 

@@ -162,10 +162,24 @@ struct stream {
     enum stream_state state;
     enum stream_state resume; /* WAIT_CREDS: the state to go back to */
     bool verify_after_setup;  /* a request was in flight at the last stop */
-    struct readback_set *rb;  /* READING_BACK: the events read so far */
-    size_t rb_pages;          /* READING_BACK: pages asked for so far */
-    size_t rb_limit;          /* READING_BACK: events per page (0: the service's 10,000) */
-    char *rb_token;           /* READING_BACK: the token of the page being read, or NULL */
+    /*
+     * The request in flight at the last stop, from the state file, until read-backs settle it.
+     * Entries read again after a restart can be batched otherwise (other limits, another share
+     * of the memory budget) and stamped otherwise (reclocked), so while it is set every batch is
+     * read back before it is sent, over its own time range and the one recorded (readback.c).
+     */
+    struct {
+        bool set;
+        bool head_checked; /* the head batch was read back since it became the head */
+        int64_t from_ms;   /* the recorded events' time range */
+        int64_t to_ms;
+        uint64_t events; /* how many there may be (an upper bound) */
+        uint64_t found;  /* found delivered so far */
+    } unsure;
+    struct readback_set *rb; /* READING_BACK: the events read so far */
+    size_t rb_pages;         /* READING_BACK: pages asked for so far */
+    size_t rb_limit;         /* READING_BACK: events per page (0: the service's 10,000) */
+    char *rb_token;          /* READING_BACK: the token of the page being read, or NULL */
     /* Monotonic: nothing is tried for the head batch before this (a retry's backoff, the delay
      * before a read-back). The loop's timeout is the minimum of stream_deadline() over streams. */
     int64_t next_ms;

@@ -41,6 +41,37 @@ replay_changed(const struct stream *st, const struct ckpt_stream *cs)
     return a->reboot != b->reboot || a->seq != b->seq || a->hash != b->hash;
 }
 
+/* What a restart would have to read back if this process died now: the head batch (about to be
+ * sent, or sent), the events a read-back found delivered whose acknowledgement waits for the rest
+ * of their batch (late), and what of the last run's request is not settled (unsure). Sets the
+ * record's inflight_* keys; none when there is nothing. */
+static void
+inflight_extent(struct stream *st, struct ckpt_stream *rec)
+{
+    const struct batch *b = stream_head(st);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint64_t n = b->n_ev + st->n_late;
+
+    for (size_t i = 0; i < b->n_ev; i++) {
+        lo = b->ev[i].timestamp_ms < lo ? b->ev[i].timestamp_ms : lo;
+        hi = b->ev[i].timestamp_ms > hi ? b->ev[i].timestamp_ms : hi;
+    }
+    for (size_t i = 0; i < st->n_late; i++) {
+        lo = st->late[i].ts_ms < lo ? st->late[i].ts_ms : lo;
+        hi = st->late[i].ts_ms > hi ? st->late[i].ts_ms : hi;
+    }
+    if (st->unsure.set) {
+        lo = st->unsure.from_ms < lo ? st->unsure.from_ms : lo;
+        hi = st->unsure.to_ms > hi ? st->unsure.to_ms : hi;
+        n += st->unsure.events;
+    }
+    if (n == 0)
+        return;
+    rec->inflight_from_ms = lo > 0 ? lo : 0; /* event times are epoch milliseconds, never < 0 */
+    rec->inflight_to_ms = hi > rec->inflight_from_ms ? hi : rec->inflight_from_ms;
+    rec->inflight_events = n;
+}
+
 void
 state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
 {
@@ -48,9 +79,16 @@ state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
     struct ckpt_stream rec = {.group = st->group, .stream = st->name};
     struct replay_mark marks[REPLAY_WINDOW];
 
+    /* The marker stays while an earlier outcome is not settled: events a read-back found (their
+     * acknowledgement waits for the rest of their batch) or the last run's request. */
+    if (st->n_late > 0 || st->unsure.set)
+        inflight = true;
+    if (inflight)
+        inflight_extent(st, &rec);
     if (cs != NULL && cs->inflight == inflight && cs->has_seq == st->seq.has_acked &&
         cs->reboot_counter == st->seq.acked_reboot && cs->sequence_no == st->seq.acked_seq &&
-        !replay_changed(st, cs))
+        cs->inflight_from_ms == rec.inflight_from_ms && cs->inflight_to_ms == rec.inflight_to_ms &&
+        cs->inflight_events == rec.inflight_events && !replay_changed(st, cs))
         return;
     rec.has_seq = st->seq.has_acked;
     rec.reboot_counter = st->seq.acked_reboot;
@@ -193,6 +231,7 @@ stream_head_done(struct daemon *d, struct stream *st)
             st->ring[freed] = tmp;
         }
     }
+    st->unsure.head_checked = false; /* the next batch is the head now */
     state_set_inflight(d, st, false);
 }
 
@@ -595,7 +634,9 @@ stream_send(struct daemon *d, struct stream *st)
         stream_setup(d, st);
         return;
     }
-    if (st->state == STREAM_VERIFY) {
+    /* While the last run's request is not settled, each batch is read back before it is sent
+     * (its events may be among that request's). */
+    if (st->state == STREAM_VERIFY || (st->unsure.set && !st->unsure.head_checked)) {
         stream_verify(d, st);
         return;
     }

@@ -198,7 +198,9 @@ readback_set_free(struct readback_set *rs)
     free(rs);
 }
 
-/* The time range of the head batch's events: [lo, hi + 1). */
+/* The time range to read, [lo, hi + 1): the head batch's events and, while the last run's request
+ * is not settled, the range recorded for it (entries read again may carry other times: reclocked
+ * ones get the time they were read). */
 static void
 head_range(struct stream *st, int64_t *lo, int64_t *hi)
 {
@@ -210,6 +212,33 @@ head_range(struct stream *st, int64_t *lo, int64_t *hi)
         *lo = b->ev[i].timestamp_ms < *lo ? b->ev[i].timestamp_ms : *lo;
         *hi = b->ev[i].timestamp_ms > *hi ? b->ev[i].timestamp_ms : *hi;
     }
+    if (st->unsure.set) {
+        *lo = st->unsure.from_ms < *lo ? st->unsure.from_ms : *lo;
+        *hi = st->unsure.to_ms > *hi ? st->unsure.to_ms : *hi;
+    }
+}
+
+/* The first read-back of a head batch while the last run's request is not settled: that request
+ * is settled once a batch shows none of its events delivered (it was not applied, or it ended
+ * before this batch) or as many were found as it may have held; else the next batch is read back
+ * too (the request's events were batched otherwise this time). */
+static void
+unsure_account(struct stream *st, size_t delivered)
+{
+    if (!st->unsure.set || st->unsure.head_checked)
+        return;
+    st->unsure.head_checked = true;
+    st->unsure.found += delivered;
+    if (delivered == 0 || st->unsure.found >= st->unsure.events) {
+        log_debug("%s/%s: the request in flight at the last stop is settled (%" PRIu64
+                  " events found delivered)",
+                  st->group, st->name, st->unsure.found);
+        memset(&st->unsure, 0, sizeof(st->unsure));
+        return;
+    }
+    log_info("%s/%s: %" PRIu64 " events of the request in flight at the last stop (up to %" PRIu64
+             ") found so far; the next batch is read back too",
+             st->group, st->name, st->unsure.found, st->unsure.events);
 }
 
 /* Everything was read: drop what arrived from the head batch; the batch goes out on a later turn
@@ -231,6 +260,7 @@ readback_finish(struct daemon *d, struct stream *st)
     delivered = readback_match(b, rs->ev, rs->n, keep);
     if (delivered == SIZE_MAX)
         fatal("out of memory");
+    unsure_account(st, delivered);
     if (delivered > 0)
         drop_delivered(d, st, keep, delivered, rs);
     else
@@ -258,6 +288,7 @@ readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struc
                       "at-least-once (the batch is sent again)",
                       st->group, st->name, res->error_type, res->message);
         st->warned_no_readback = true;
+        memset(&st->unsure, 0, sizeof(st->unsure)); /* it cannot be settled: at-least-once */
         stream_set_state(st, STREAM_READY);
         st->next_ms = 0;
         return;
@@ -272,6 +303,7 @@ readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struc
                 res->message);
         d->stats.readback_fallbacks++;
         st->readback_failures = 0;
+        memset(&st->unsure, 0, sizeof(st->unsure));
         stream_set_state(st, STREAM_READY);
         st->next_ms = 0;
         return;

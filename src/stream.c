@@ -333,6 +333,12 @@ stream_get(struct daemon *d, const char *group, const char *name, enum audit_for
         if (cs->inflight) {
             /* A request was in flight when the last state was written: its fate is unknown. */
             st->verify_after_setup = true;
+            if (cs->inflight_events > 0) {
+                st->unsure.set = true;
+                st->unsure.from_ms = cs->inflight_from_ms;
+                st->unsure.to_ms = cs->inflight_to_ms;
+                st->unsure.events = cs->inflight_events;
+            }
             log_info("stream %s/%s: a request was in flight at the last stop; the stream will "
                      "be read back before sending",
                      group, name);

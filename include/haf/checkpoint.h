@@ -41,6 +41,12 @@ struct ckpt_stream {
     /* A PutLogEvents request was in flight when this state was written: after a crash its fate is
      * unknown, so the first batch after start is checked against a read-back. */
     bool inflight;
+    /* What the in-flight marker covers, so a restart can find it (readback.c): the time range of
+     * those events and how many there may be (an upper bound). inflight_events 0: not known (a
+     * file written before these keys), only the first batch after start is read back. */
+    int64_t inflight_from_ms;
+    int64_t inflight_to_ms;
+    uint64_t inflight_events;
     /* The stream's digest chain (digest_emit.c) as compact JSON text: a JSON object, stored as
      * such under "digest". Owned; NULL for none. ckpt_set_stream keeps the existing one; only
      * ckpt_set_stream_digest changes it. */

@@ -74,6 +74,27 @@ front_faults() {
     curl -s --max-time 5 -X POST --data "$1" "$FRONT_URL/_front/faults" >/dev/null
 }
 
+# front_targeted JSON: faults for some streams only (POST /_front/targeted; cwl_front.py's help).
+front_targeted() {
+    curl -s --max-time 5 -X POST --data "$1" "$FRONT_URL/_front/targeted" >/dev/null ||
+        haf_fail "cannot set the front's targeted faults to $1"
+}
+
+# front_hold_puts_then_kill SECONDS EVENTS: the front holds every PutLogEvents for SECONDS (then
+# applies it); the daemon (started here with -vv) sends a request of EVENTS events and is killed
+# with SIGKILL while the front holds it. Sets FRONT_RELEASE (epoch seconds).
+front_hold_puts_then_kill() {
+    FRONT_RELEASE=$(($(date +%s) + $1))
+    front_targeted "{\"stream\": \"\", \"stall_ops\": [\"PutLogEvents\"], \"stall_until\": $FRONT_RELEASE}"
+    haf_start -vv
+    haf_wait_log "sending $2 events" 10 || haf_fail "no request of $2 events was sent"
+    sleep 0.5
+    [ "$(front_stat 's["stalled"]')" -ge 1 ] || haf_fail "no PutLogEvents held at the front"
+    kill -9 "$HAF_PID"
+    wait "$HAF_PID" 2>/dev/null
+    HAF_PID=
+}
+
 # front_assert_clean: no request the daemon sent broke a CloudWatch rule.
 front_assert_clean() {
     local v

@@ -1262,12 +1262,89 @@ test_ckpt_parse_refuses_updated_ms_out_of_range(void **state)
     buf_clean_up(&msg);
 }
 
+/* The in-flight marker's extent (inflight_from_ms, inflight_to_ms, inflight_events): written only
+ * with "inflight":true and a count, read back exactly; the three come together, only on a stream
+ * in flight, with times 0..9999-12-31 in order and a count above 0. */
+static void
+test_ckpt_inflight_extent_round_trip_and_rules(void **state)
+{
+    static const char fmt[] =
+        "{\"version\":2,\"files\":[],\"streams\":[{\"group\":\"g\",\"stream\":\"s\","
+        "\"has_seq\":false,\"reboot_counter\":\"0\",\"sequence_no\":\"0\",\"inflight\":%s%s}]}";
+    static const struct {
+        const char *inflight, *extra;
+        enum haf_err want;
+    } cases[] = {
+        {"true", "", HAF_OK},
+        {"true", ",\"inflight_from_ms\":5,\"inflight_to_ms\":5,\"inflight_events\":\"1\"", HAF_OK},
+        {"true",
+         ",\"inflight_from_ms\":0,\"inflight_to_ms\":253402300799999,"
+         "\"inflight_events\":\"18446744073709551615\"",
+         HAF_OK},
+        {"false", ",\"inflight_from_ms\":5,\"inflight_to_ms\":6,\"inflight_events\":\"1\"",
+         HAF_EPARSE},
+        {"true", ",\"inflight_from_ms\":5,\"inflight_to_ms\":6", HAF_EPARSE},
+        {"true", ",\"inflight_events\":\"3\"", HAF_EPARSE},
+        {"true", ",\"inflight_from_ms\":7,\"inflight_to_ms\":6,\"inflight_events\":\"1\"",
+         HAF_EPARSE},
+        {"true", ",\"inflight_from_ms\":-1,\"inflight_to_ms\":6,\"inflight_events\":\"1\"",
+         HAF_EPARSE},
+        {"true",
+         ",\"inflight_from_ms\":1,\"inflight_to_ms\":253402300800000,"
+         "\"inflight_events\":\"1\"",
+         HAF_EPARSE},
+        {"true", ",\"inflight_from_ms\":1,\"inflight_to_ms\":2,\"inflight_events\":\"0\"",
+         HAF_EPARSE},
+        {"true", ",\"inflight_from_ms\":\"1\",\"inflight_to_ms\":2,\"inflight_events\":\"1\"",
+         HAF_EPARSE},
+    };
+    struct ckpt_state s, r;
+    struct ckpt_stream rec = {.group = "g", .stream = "s", .inflight = true};
+    struct buf text, msg;
+    char doc[512];
+
+    (void)state;
+    ckpt_state_init(&s);
+    ckpt_state_init(&r);
+    buf_init(&text, 0);
+    buf_init(&msg, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf_reset(&msg);
+        snprintf(doc, sizeof(doc), fmt, cases[i].inflight, cases[i].extra);
+        assert_int_equal(ckpt_parse(doc, strlen(doc), &r, &msg), cases[i].want);
+        if (cases[i].want != HAF_OK)
+            assert_non_null(strstr(buf_cstr(&msg), "inflight_from_ms, inflight_to_ms and "
+                                                   "inflight_events come together"));
+    }
+    /* A marker without an extent writes none; with one, it reads back as written. */
+    assert_int_equal(ckpt_set_stream(&s, &rec), HAF_OK);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_null(strstr(buf_cstr(&text), "inflight_"));
+    rec.inflight_from_ms = 1700000000000;
+    rec.inflight_to_ms = 1700000000999;
+    rec.inflight_events = 500;
+    assert_int_equal(ckpt_set_stream(&s, &rec), HAF_OK);
+    buf_reset(&text);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_int_equal(ckpt_parse(text.p, text.len, &r, &msg), HAF_OK);
+    assert_int_equal(r.n_streams, 1);
+    assert_true(r.streams[0].inflight);
+    assert_int_equal(r.streams[0].inflight_from_ms, 1700000000000);
+    assert_int_equal(r.streams[0].inflight_to_ms, 1700000000999);
+    assert_int_equal(r.streams[0].inflight_events, 500);
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&text);
+    buf_clean_up(&msg);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ckpt_file_stale_extremes_do_not_overflow),
         cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
+        cmocka_unit_test(test_ckpt_inflight_extent_round_trip_and_rules),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
         cmocka_unit_test(test_ckpt_done_round_trip_and_type),
