@@ -414,9 +414,16 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     struct daemon *d = ctx;
     const struct config_source *src = source_of(d, tf->source_idx);
     struct ckpt_file *cf = ckpt_find_file(&d->state, tf->dev, tf->ino);
-    /* A file found again after a rotation while we were not running keeps its old name for its
-     * stream and checkpoint (recover.c), so it drains into the same stream. */
-    const char *name_path = d->adopt_origin ? d->adopt_origin : tf->path;
+    struct stat sb;
+    bool resumes = cf != NULL && checkpoint_matches(tf, cf) && stat(tf->path, &sb) == 0 &&
+                   cf->offset <= (uint64_t)sb.st_size;
+    /* A file keeps the name it was first read under, for its stream and checkpoint, as it does
+     * when renamed while we run: found again after a rotation out of the glob while we were not
+     * running (recover.c) or renamed within the glob (its checkpoint's path), its rest drains
+     * into the same stream. */
+    const char *name_path = d->adopt_origin               ? d->adopt_origin
+                            : resumes && cf->path != NULL ? cf->path
+                                                          : tf->path;
     struct streamname_values names = {.hostname = d->hostname,
                                       .instance_id = d->instance_id,
                                       .path = name_path,
@@ -425,7 +432,6 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     struct stream *st;
     struct file_rt *f;
     uint64_t start = 0;
-    struct stat sb;
 
     buf_init(&name, 1024);
     if (streamname_expand(src->log_stream, &names, &name) != HAF_OK)
@@ -435,13 +441,12 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
     buf_clean_up(&name);
     f = file_new(d, tf, src, st);
     tf->user = f;
-    if (d->adopt_origin != NULL) {
+    if (name_path != tf->path) {
         free(f->path);
-        f->path = xstrdup(d->adopt_origin);
+        f->path = xstrdup(name_path);
     }
 
-    if (cf != NULL && checkpoint_matches(tf, cf) && stat(tf->path, &sb) == 0 &&
-        cf->offset <= (uint64_t)sb.st_size) {
+    if (resumes) {
         start = cf->offset;
         log_info("%s: resuming at byte %" PRIu64 " (stream %s/%s)", tf->path, start, st->group,
                  st->name);

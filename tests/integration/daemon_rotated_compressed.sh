@@ -39,24 +39,7 @@ haf_wait_log "a.log.3: a compressed rotation, not a continuation: not read" 5 ||
     haf_fail "the compressed file a.log.3 (gzip magic) was not skipped"
 sleep 1
 haf_stop
-python3 - "$T/record.jsonl" "$G" <<'PY' || haf_fail "order, stream or extra events wrong"
-import json, sys
-seqs, streams, other = [], set(), []
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["group"] != sys.argv[2]:
-        continue
-    streams.add(r["stream"])
-    m = json.loads(r["message"])
-    if "sequence_no" in m and "event" not in m:
-        seqs.append(m["sequence_no"])
-    else:
-        other.append(m)
-assert streams == {"a.log"}, streams
-assert not other, other[:3]
-assert seqs == sorted(seqs) and len(seqs) == 500, "not in sequence order"
-print("500 entries in order in stream a.log, nothing else")
-PY
-[ $? -eq 0 ] || exit 1
+python3 "$HAF_SOURCE_DIR/tests/tools/record_order.py" --record "$T/record.jsonl" --group "$G" \
+    --streams a.log --entries 500 || haf_fail "order, stream or extra events wrong"
 front_assert_clean
 echo "PASS daemon_rotated_compressed"
