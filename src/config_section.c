@@ -322,9 +322,10 @@ cfg_digest(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
 }
 
 /* health: {enabled, interval_s, log_group, log_stream, namespace}. The stream template takes
- * {hostname} and {instance_id} (the health stream has no file and no HSM), and must not be the
- * template of a source writing to the same group: health records would then go into an audit
- * stream. The namespace follows CloudWatch's rules for namespaces (PutMetricData): 1..255 of
+ * {hostname} and {instance_id} (the health stream has no file and no HSM), and, when health
+ * records are on, must not be the template of a source writing to the same group: they would then
+ * go into an audit stream (off, they name no stream: the dump of a config that loads must load).
+ * The namespace follows CloudWatch's rules for namespaces (PutMetricData): 1..255 of
  * [0-9A-Za-z.-_/#: ], not only spaces, not starting with "AWS/". */
 void
 cfg_health(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
@@ -352,7 +353,7 @@ cfg_health(struct cfg_ctx *c, const struct ynode *n, struct haf_config *cfg)
         else
             cfg_stream_template(c, at, "health.log_stream", t, false);
     }
-    for (size_t i = 0; i < cfg->n_sources; i++) {
+    for (size_t i = 0; cfg->health.enabled && i < cfg->n_sources; i++) {
         const struct config_source *src = &cfg->sources[i];
         const char *t =
             cfg->health.log_stream ? cfg->health.log_stream : CONFIG_DEFAULT_HEALTH_STREAM;
