@@ -4,7 +4,7 @@
  * Format (version 2):
  *   {"version":2,
  *    "files":[{"path":"...","dev":"2049","ino":"131","fp_len":1024,"fp":"<64 hex>",
- *              "offset":"4096","updated_ms":1700000000000[,"done":true]}],
+ *              "offset":"4096","updated_ms":1700000000000[,"done":true][,"sent_end":"8192"]}],
  *    "streams":[{"group":"...","stream":"...","has_seq":true,"reboot_counter":"263",
  *                "sequence_no":"5","inflight":false[,"acked":"263:4:<16 hex> 263:5:<16 hex>"]}]}
  *                 [,"inflight_from_ms":1700000000000,"inflight_to_ms":1700000000999,
@@ -18,7 +18,8 @@
  * decimal, decimal and 16 hex digits, separated by one space; it is written only when not empty,
  * and at most REPLAY_WINDOW marks are kept (the newest). The three inflight_* keys come together,
  * only with "inflight":true: the time range and an upper bound of the count of the events whose
- * fate the marker leaves open.
+ * fate the marker leaves open; a file's "sent_end" (written only above its offset) says how far
+ * its bytes went into such events.
  *
  * Versions: 1 had files and streams without "acked" and "digest"; 2 added them (a program that
  * knew only 1 sets a file with them aside as corrupt and re-sends everything, so they needed a new
@@ -364,8 +365,8 @@ ckpt_unknown_key(const json_t *o, const char *const *allowed)
 static enum haf_err
 ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
 {
-    static const char *const keys[] = {"path", "path_hex", "dev",        "ino",  "fp_len",
-                                       "fp",   "offset",   "updated_ms", "done", NULL};
+    static const char *const keys[] = {"path",   "path_hex",   "dev",  "ino",      "fp_len", "fp",
+                                       "offset", "updated_ms", "done", "sent_end", NULL};
     const json_t *v;
     const char *fp;
     json_int_t fp_len;
@@ -401,6 +402,8 @@ ckpt_parse_file(const json_t *o, size_t i, struct ckpt_file *f, struct buf *msg)
     if (v != NULL && !json_is_boolean(v))
         return ckpt_fail(msg, "files[%zu]: done must be true or false", i);
     f->done = json_is_true(v);
+    if (json_object_get(o, "sent_end") != NULL && !ckpt_get_u64(o, "sent_end", &f->sent_end))
+        return ckpt_fail(msg, "files[%zu]: sent_end must be an unsigned 64-bit integer", i);
     f->path = ckpt_get_text(o, "path", false);
     if (f->path == NULL)
         return ckpt_fail(msg, "files[%zu]: path must be a non-empty string without NUL", i);

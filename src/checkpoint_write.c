@@ -367,6 +367,10 @@ w_file(struct ckpt_w *w, const struct ckpt_file *f)
         w_key(w, 3, false, "done");
         w_str(w, "true");
     }
+    if (f->sent_end > f->offset) {
+        w_key(w, 3, false, "sent_end");
+        w_u64_string(w, f->sent_end);
+    }
     w_close(w, 2, '}');
 }
 

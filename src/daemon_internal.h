@@ -165,8 +165,10 @@ struct stream {
     /*
      * The request in flight at the last stop, from the state file, until read-backs settle it.
      * Entries read again after a restart can be batched otherwise (other limits, another share
-     * of the memory budget) and stamped otherwise (reclocked), so while it is set every batch is
-     * read back before it is sent, over its own time range and the one recorded (readback.c).
+     * of the memory budget, another file of the stream read first) and stamped otherwise
+     * (reclocked), so while it is set every batch holding one of its entries (file_rt's
+     * resume_sent_end) is read back before it is sent, over its own time range and the one
+     * recorded (readback.c).
      */
     struct {
         bool set;
@@ -216,8 +218,12 @@ struct file_rt {
     uint64_t dev;
     uint64_t ino;
     struct tail_fingerprint fp;
-    uint64_t acked;       /* checkpoint: every entry before it is acknowledged */
-    uint64_t processed;   /* end of the last entry taken from the parser */
+    uint64_t acked;     /* checkpoint: every entry before it is acknowledged */
+    uint64_t processed; /* end of the last entry taken from the parser */
+    uint64_t sent_end;  /* its bytes handed to the stream's request in flight (checkpoint.h) */
+    /* From the state at start: entries ending at or before it were in the request in flight at
+     * the last stop; a batch holding one is read back before it is sent (readback.c). */
+    uint64_t resume_sent_end;
     uint64_t pending;     /* its events in unacknowledged batches */
     bool superseded;      /* truncated: a newer generation owns the checkpoint */
     uint64_t open_seq;    /* age order (file_age_key), for reading a stream's files oldest first */
@@ -342,6 +348,7 @@ void reader_on_link_refused(void *ctx, const char *path);
 struct file_rt *file_new(struct daemon *d, struct tail_file *tf, const struct config_source *src,
                          struct stream *st);
 void file_checkpoint(struct daemon *d, struct file_rt *f);
+struct file_rt *file_by_id(struct daemon *d, uint32_t id);
 void file_free(struct daemon *d, struct file_rt *f);
 void file_ack(struct daemon *d, uint32_t id, uint64_t src_end);
 bool file_unfinished(const struct file_rt *f);
@@ -391,6 +398,7 @@ size_t readback_match(const struct batch *b, struct readback_event *read, size_t
 /* Reads the message of a read-back event into *out (pure; the message is untrusted). */
 void readback_event_of(const char *msg, size_t len, struct readback_event *out);
 void stream_verify(struct daemon *d, struct stream *st);
+bool stream_unsure_check(struct daemon *d, struct stream *st);
 void readback_set_free(struct readback_set *rs);
 
 /* ---- digest_emit.c (docs/digests.md): no-ops when digests are off */

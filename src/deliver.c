@@ -72,6 +72,25 @@ inflight_extent(struct stream *st, struct ckpt_stream *rec)
     rec->inflight_events = n;
 }
 
+/* The head batch is about to go out: each file records how far its bytes go into it (sent_end),
+ * so that after a crash exactly the entries that may have arrived are read back. */
+static void
+inflight_mark_files(struct daemon *d, struct stream *st)
+{
+    const struct batch *b = stream_head(st);
+
+    for (size_t i = 0; i < b->n_ev; i++) {
+        struct file_rt *f = file_by_id(d, b->ev[i].source_id);
+
+        if (f != NULL && b->ev[i].src_end > f->sent_end) {
+            f->sent_end = b->ev[i].src_end;
+            /* Once per file and batch: the batch's events of one file are in file order. */
+            if (i + 1 == b->n_ev || b->ev[i + 1].source_id != f->id)
+                file_checkpoint(d, f);
+        }
+    }
+}
+
 void
 state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
 {
@@ -79,6 +98,8 @@ state_set_inflight(struct daemon *d, struct stream *st, bool inflight)
     struct ckpt_stream rec = {.group = st->group, .stream = st->name};
     struct replay_mark marks[REPLAY_WINDOW];
 
+    if (inflight)
+        inflight_mark_files(d, st);
     /* The marker stays while an earlier outcome is not settled: events a read-back found (their
      * acknowledgement waits for the rest of their batch) or the last run's request. */
     if (st->n_late > 0 || st->unsure.set)
@@ -636,7 +657,7 @@ stream_send(struct daemon *d, struct stream *st)
     }
     /* While the last run's request is not settled, each batch is read back before it is sent
      * (its events may be among that request's). */
-    if (st->state == STREAM_VERIFY || (st->unsure.set && !st->unsure.head_checked)) {
+    if (st->state == STREAM_VERIFY || stream_unsure_check(d, st)) {
         stream_verify(d, st);
         return;
     }

@@ -218,10 +218,63 @@ head_range(struct stream *st, int64_t *lo, int64_t *hi)
     }
 }
 
-/* The first read-back of a head batch while the last run's request is not settled: that request
- * is settled once a batch shows none of its events delivered (it was not applied, or it ended
- * before this batch) or as many were found as it may have held; else the next batch is read back
- * too (the request's events were batched otherwise this time). */
+/* Whether batch b holds an entry of the last run's request in flight: one that ends at or before
+ * its file's recorded sent_end. */
+static bool
+batch_has_unsure(struct daemon *d, const struct batch *b)
+{
+    for (size_t i = 0; i < b->n_ev; i++) {
+        const struct file_rt *f = file_by_id(d, b->ev[i].source_id);
+
+        if (f != NULL && b->ev[i].src_end <= f->resume_sent_end)
+            return true;
+    }
+    return false;
+}
+
+/* Whether an entry of the last run's request can still come: unread in a file of the stream, or
+ * queued in one of its batches. */
+static bool
+unsure_left(struct daemon *d, struct stream *st)
+{
+    for (size_t i = 0; i < d->n_files; i++) {
+        const struct file_rt *f = d->files[i];
+
+        if (f != NULL && f->st == st && f->processed < f->resume_sent_end)
+            return true;
+    }
+    for (size_t i = 0; i < st->n; i++)
+        if (batch_has_unsure(d, &st->ring[(st->head + i) % st->cap]))
+            return true;
+    return false;
+}
+
+static void
+unsure_settle(struct stream *st)
+{
+    log_debug("%s/%s: the request in flight at the last stop is settled (%" PRIu64
+              " events found delivered)",
+              st->group, st->name, st->unsure.found);
+    memset(&st->unsure, 0, sizeof(st->unsure));
+}
+
+/* Before the head batch goes out while the last run's request is not settled: true when it must
+ * be read back first (it holds an entry of that request and was not read back yet). The request
+ * is settled once as many of its events were found as it held, or none of its entries is left
+ * to send. An over-estimate only costs read-backs; nothing is settled early. */
+bool
+stream_unsure_check(struct daemon *d, struct stream *st)
+{
+    if (!st->unsure.set || st->unsure.head_checked)
+        return false;
+    if (batch_has_unsure(d, stream_head(st)))
+        return true;
+    if (!unsure_left(d, st))
+        unsure_settle(st);
+    return false;
+}
+
+/* The first read-back of a head batch while the last run's request is not settled. */
 static void
 unsure_account(struct stream *st, size_t delivered)
 {
@@ -229,15 +282,12 @@ unsure_account(struct stream *st, size_t delivered)
         return;
     st->unsure.head_checked = true;
     st->unsure.found += delivered;
-    if (delivered == 0 || st->unsure.found >= st->unsure.events) {
-        log_debug("%s/%s: the request in flight at the last stop is settled (%" PRIu64
-                  " events found delivered)",
-                  st->group, st->name, st->unsure.found);
-        memset(&st->unsure, 0, sizeof(st->unsure));
+    if (st->unsure.found >= st->unsure.events) {
+        unsure_settle(st);
         return;
     }
     log_info("%s/%s: %" PRIu64 " events of the request in flight at the last stop (up to %" PRIu64
-             ") found so far; the next batch is read back too",
+             ") found so far; later batches holding its entries are read back too",
              st->group, st->name, st->unsure.found, st->unsure.events);
 }
 

@@ -118,7 +118,8 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
                            .offset = f->acked,
                            .updated_ms = d->wall_ms,
                            .done =
-                               f->pending == 0 && file_spent(f) && !d->tearing_down && !f->let_go};
+                               f->pending == 0 && file_spent(f) && !d->tearing_down && !f->let_go,
+                           .sent_end = f->sent_end > f->acked ? f->sent_end : 0};
 
     if (f->superseded)
         return;
@@ -129,11 +130,18 @@ file_checkpoint(struct daemon *d, struct file_rt *f)
     d->state_dirty = true;
 }
 
+/* The file an event names (batch_event.source_id), or NULL once it was released. */
+struct file_rt *
+file_by_id(struct daemon *d, uint32_t id)
+{
+    return id < d->n_files ? d->files[id] : NULL;
+}
+
 /* Account one acknowledged (or otherwise finished) event of file `id`. */
 void
 file_ack(struct daemon *d, uint32_t id, uint64_t src_end)
 {
-    struct file_rt *f = id < d->n_files ? d->files[id] : NULL;
+    struct file_rt *f = file_by_id(d, id);
 
     if (f == NULL)
         return;
@@ -448,6 +456,8 @@ reader_on_tail_open(void *ctx, struct tail_file *tf)
 
     if (resumes) {
         start = cf->offset;
+        if (cf->sent_end > cf->offset)
+            f->sent_end = f->resume_sent_end = cf->sent_end;
         log_info("%s: resuming at byte %" PRIu64 " (stream %s/%s)", tf->path, start, st->group,
                  st->name);
     } else {

@@ -30,6 +30,10 @@ struct ckpt_file {
     uint64_t offset; /* every entry before it is acknowledged */
     int64_t updated_ms;
     bool done; /* released after its last byte was acknowledged: nothing of it is owed */
+    /* Bytes of the file handed to a request whose fate this state leaves open (the stream's
+     * in-flight marker): after a crash, entries ending at or before it may have arrived and are
+     * read back before they are sent (readback.c). 0, or not above offset: none. */
+    uint64_t sent_end;
 };
 
 struct ckpt_stream {

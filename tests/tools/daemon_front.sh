@@ -95,6 +95,14 @@ front_hold_puts_then_kill() {
     HAF_PID=
 }
 
+# front_release_held GROUP FIRST LAST: until the held request (front_hold_puts_then_kill), applied
+# by the front at FRONT_RELEASE, delivered FIRST..LAST; then the front holds nothing more.
+front_release_held() {
+    local out
+    out=$(haf_wait_delivered "$1" "$2" "$3" 15) || { echo "$out"; haf_fail "the held request was not applied"; }
+    front_targeted '{"stream": "", "stall_ops": []}'
+}
+
 # front_assert_clean: no request the daemon sent broke a CloudWatch rule.
 front_assert_clean() {
     local v

@@ -66,6 +66,16 @@ YAML
     chmod 644 "$T/haf.yaml"
 }
 
+# haf_batch_max_events N: batch.max_events N in $T/haf.yaml (written by haf_config), set or changed.
+haf_batch_max_events() {
+    if grep -q '^  max_events: ' "$T/haf.yaml"; then
+        sed -i "s/^  max_events: .*/  max_events: $1/" "$T/haf.yaml"
+    else
+        sed -i "s/^batch:\$/batch:\n  max_events: $1/" "$T/haf.yaml"
+    fi
+    grep -q "^  max_events: $1\$" "$T/haf.yaml" || haf_fail "could not set batch.max_events to $1"
+}
+
 # haf_gen FILE FIRST COUNT: entries with the current time, reboot counter $HAF_REBOOT.
 haf_gen() {
     python3 "$HAF_SOURCE_DIR/tests/bench/gen_audit.py" -n "$3" --start-seq "$2" \

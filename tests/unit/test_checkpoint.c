@@ -1338,6 +1338,48 @@ test_ckpt_inflight_extent_round_trip_and_rules(void **state)
     buf_clean_up(&msg);
 }
 
+/* A file's sent_end (how far its bytes went into the request in flight): written only above the
+ * offset, read back exactly, an unsigned 64-bit integer. */
+static void
+test_ckpt_file_sent_end(void **state)
+{
+    static const char fmt[] =
+        "{\"version\":2,\"files\":[{\"path\":\"/a\",\"dev\":\"1\",\"ino\":\"2\",\"fp_len\":0,"
+        "\"fp\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"offset\":\"100\",\"updated_ms\":0%s}],\"streams\":[]}";
+    struct ckpt_state s, r;
+    struct ckpt_file f = {.path = "/a", .dev = 1, .ino = 2, .offset = 100, .sent_end = 100};
+    struct buf text, msg;
+    char doc[512];
+
+    (void)state;
+    ckpt_state_init(&s);
+    ckpt_state_init(&r);
+    buf_init(&text, 0);
+    buf_init(&msg, 0);
+    assert_int_equal(ckpt_set_file(&s, &f), HAF_OK);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_null(strstr(buf_cstr(&text), "sent_end")); /* not above the offset: nothing owed */
+    f.sent_end = 8192;
+    assert_int_equal(ckpt_set_file(&s, &f), HAF_OK);
+    buf_reset(&text);
+    assert_int_equal(ckpt_serialize(&s, &text), HAF_OK);
+    assert_int_equal(ckpt_parse(text.p, text.len, &r, &msg), HAF_OK);
+    assert_int_equal(r.n_files, 1);
+    assert_int_equal(r.files[0].sent_end, 8192);
+    snprintf(doc, sizeof(doc), fmt, ",\"sent_end\":\"18446744073709551615\"");
+    assert_int_equal(ckpt_parse(doc, strlen(doc), &r, &msg), HAF_OK);
+    assert_true(r.files[0].sent_end == UINT64_MAX);
+    snprintf(doc, sizeof(doc), fmt, ",\"sent_end\":-1");
+    assert_int_equal(ckpt_parse(doc, strlen(doc), &r, &msg), HAF_EPARSE);
+    assert_non_null(
+        strstr(buf_cstr(&msg), "files[0]: sent_end must be an unsigned 64-bit integer"));
+    ckpt_state_clean_up(&s);
+    ckpt_state_clean_up(&r);
+    buf_clean_up(&text);
+    buf_clean_up(&msg);
+}
+
 int
 main(void)
 {
@@ -1345,6 +1387,7 @@ main(void)
         cmocka_unit_test(test_ckpt_file_stale_extremes_do_not_overflow),
         cmocka_unit_test(test_ckpt_parse_refuses_updated_ms_out_of_range),
         cmocka_unit_test(test_ckpt_inflight_extent_round_trip_and_rules),
+        cmocka_unit_test(test_ckpt_file_sent_end),
         cmocka_unit_test(test_ckpt_serialize_parse_round_trip),
         cmocka_unit_test(test_ckpt_parse_uint64_limits),
         cmocka_unit_test(test_ckpt_done_round_trip_and_type),
