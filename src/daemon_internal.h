@@ -399,6 +399,7 @@ size_t readback_match(const struct batch *b, struct readback_event *read, size_t
 void readback_event_of(const char *msg, size_t len, struct readback_event *out);
 void stream_verify(struct daemon *d, struct stream *st);
 bool stream_unsure_check(struct daemon *d, struct stream *st);
+uint64_t stream_outcome_range(struct stream *st, int64_t *lo, int64_t *hi);
 void readback_set_free(struct readback_set *rs);
 
 /* ---- digest_emit.c (docs/digests.md): no-ops when digests are off */

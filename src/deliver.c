@@ -41,30 +41,15 @@ replay_changed(const struct stream *st, const struct ckpt_stream *cs)
     return a->reboot != b->reboot || a->seq != b->seq || a->hash != b->hash;
 }
 
-/* What a restart would have to read back if this process died now: the head batch (about to be
- * sent, or sent), the events a read-back found delivered whose acknowledgement waits for the rest
- * of their batch (late), and what of the last run's request is not settled (unsure). Sets the
- * record's inflight_* keys; none when there is nothing. */
+/* What a restart would have to read back if this process died now (stream_outcome_range: the head
+ * batch, about to be sent or sent, and what is not settled yet). Sets the record's inflight_*
+ * keys; none when there is nothing. */
 static void
 inflight_extent(struct stream *st, struct ckpt_stream *rec)
 {
-    const struct batch *b = stream_head(st);
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    uint64_t n = b->n_ev + st->n_late;
+    int64_t lo, hi;
+    uint64_t n = stream_outcome_range(st, &lo, &hi);
 
-    for (size_t i = 0; i < b->n_ev; i++) {
-        lo = b->ev[i].timestamp_ms < lo ? b->ev[i].timestamp_ms : lo;
-        hi = b->ev[i].timestamp_ms > hi ? b->ev[i].timestamp_ms : hi;
-    }
-    for (size_t i = 0; i < st->n_late; i++) {
-        lo = st->late[i].ts_ms < lo ? st->late[i].ts_ms : lo;
-        hi = st->late[i].ts_ms > hi ? st->late[i].ts_ms : hi;
-    }
-    if (st->unsure.set) {
-        lo = st->unsure.from_ms < lo ? st->unsure.from_ms : lo;
-        hi = st->unsure.to_ms > hi ? st->unsure.to_ms : hi;
-        n += st->unsure.events;
-    }
     if (n == 0)
         return;
     rec->inflight_from_ms = lo > 0 ? lo : 0; /* event times are epoch milliseconds, never < 0 */

@@ -198,24 +198,35 @@ readback_set_free(struct readback_set *rs)
     free(rs);
 }
 
-/* The time range to read, [lo, hi + 1): the head batch's events and, while the last run's request
- * is not settled, the range recorded for it (entries read again may carry other times: reclocked
- * ones get the time they were read). */
 static void
-head_range(struct stream *st, int64_t *lo, int64_t *hi)
+range_add(int64_t *lo, int64_t *hi, int64_t from, int64_t to)
 {
-    struct batch *b = stream_head(st);
+    *lo = from < *lo ? from : *lo;
+    *hi = to > *hi ? to : *hi;
+}
+
+/* The events whose fate a read-back settles, and their time range [lo, hi]: the head batch's, the
+ * ones a read-back found whose acknowledgement waits for the rest of their batch (late) and, while
+ * the last run's request is not settled, the range and count recorded for it (entries read again
+ * may carry other times: reclocked ones get the time they were read). Returns the count (an upper
+ * bound); with 0, lo > hi. Used for the read-back's window and for the in-flight record. */
+uint64_t
+stream_outcome_range(struct stream *st, int64_t *lo, int64_t *hi)
+{
+    const struct batch *b = stream_head(st);
+    uint64_t n = b->n_ev + st->n_late;
 
     *lo = INT64_MAX;
     *hi = INT64_MIN;
-    for (size_t i = 0; i < b->n_ev; i++) {
-        *lo = b->ev[i].timestamp_ms < *lo ? b->ev[i].timestamp_ms : *lo;
-        *hi = b->ev[i].timestamp_ms > *hi ? b->ev[i].timestamp_ms : *hi;
-    }
+    for (size_t i = 0; i < b->n_ev; i++)
+        range_add(lo, hi, b->ev[i].timestamp_ms, b->ev[i].timestamp_ms);
+    for (size_t i = 0; i < st->n_late; i++)
+        range_add(lo, hi, st->late[i].ts_ms, st->late[i].ts_ms);
     if (st->unsure.set) {
-        *lo = st->unsure.from_ms < *lo ? st->unsure.from_ms : *lo;
-        *hi = st->unsure.to_ms > *hi ? st->unsure.to_ms : *hi;
+        range_add(lo, hi, st->unsure.from_ms, st->unsure.to_ms);
+        n += st->unsure.events;
     }
+    return n;
 }
 
 /* Whether batch b holds an entry of the last run's request in flight: one that ends at or before
@@ -249,12 +260,15 @@ unsure_left(struct daemon *d, struct stream *st)
     return false;
 }
 
+/* The last run's request is settled (or, when read-backs cannot be had, given up: at-least-once).
+ */
 static void
 unsure_settle(struct stream *st)
 {
-    log_debug("%s/%s: the request in flight at the last stop is settled (%" PRIu64
-              " events found delivered)",
-              st->group, st->name, st->unsure.found);
+    if (st->unsure.set)
+        log_debug("%s/%s: the request in flight at the last stop is settled (%" PRIu64
+                  " events found delivered)",
+                  st->group, st->name, st->unsure.found);
     memset(&st->unsure, 0, sizeof(st->unsure));
 }
 
@@ -338,7 +352,7 @@ readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struc
                       "at-least-once (the batch is sent again)",
                       st->group, st->name, res->error_type, res->message);
         st->warned_no_readback = true;
-        memset(&st->unsure, 0, sizeof(st->unsure)); /* it cannot be settled: at-least-once */
+        unsure_settle(st); /* it cannot be read back: at-least-once */
         stream_set_state(st, STREAM_READY);
         st->next_ms = 0;
         return;
@@ -353,7 +367,7 @@ readback_failed(struct daemon *d, struct stream *st, enum haf_err e, const struc
                 res->message);
         d->stats.readback_fallbacks++;
         st->readback_failures = 0;
-        memset(&st->unsure, 0, sizeof(st->unsure));
+        unsure_settle(st);
         stream_set_state(st, STREAM_READY);
         st->next_ms = 0;
         return;
@@ -417,7 +431,7 @@ readback_submit(struct daemon *d, struct stream *st, const char *token)
         readback_failed(d, st, HAF_ETOOLONG, &none);
         return;
     }
-    head_range(st, &lo, &hi);
+    IGNORE_RESULT(stream_outcome_range(st, &lo, &hi));
     e = cwl_get_log_events_page_submit(d->cwl, st->group, st->name, lo, hi + 1, st->rb_limit, token,
                                        READBACK_TIMEOUT_MS, on_readback_event_st, on_page_done, st,
                                        NULL, 0);
